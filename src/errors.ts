@@ -1,0 +1,85 @@
+// The one place where sluice's error codes live. Every code has a stable name
+// (SLUICE_ERR_<AREA>_<WHAT>), an HTTP status and a one-line meaning; docs/errors.md
+// lists the same table and test/errors.test.ts keeps the two in step.
+
+export const ERROR_CODES = {
+  // Transport and body decoding
+  SLUICE_ERR_HTTP_ROUTE_NOT_FOUND: { status: 404, meaning: 'no such endpoint' },
+  SLUICE_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, meaning: 'endpoint exists, method does not' },
+  SLUICE_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'request body over the byte cap' },
+  SLUICE_ERR_BODY_CONTENT_TYPE: { status: 415, meaning: 'unsupported Content-Type' },
+  SLUICE_ERR_JSON_MALFORMED: { status: 400, meaning: 'body is not valid JSON' },
+  SLUICE_ERR_JSON_FORBIDDEN_KEY: { status: 400, meaning: '__proto__, constructor or prototype key in the body' },
+  SLUICE_ERR_JSON_TOO_DEEP: { status: 400, meaning: 'nesting deeper than the cap' },
+  // Request validation
+  SLUICE_ERR_REQUEST_INVALID: { status: 400, meaning: 'request does not match the inference request schema' },
+  SLUICE_ERR_INPUT_UNKNOWN: { status: 400, meaning: 'input name the model does not declare' },
+  SLUICE_ERR_INPUT_MISSING: { status: 400, meaning: 'a declared input is missing' },
+  SLUICE_ERR_INPUT_DUPLICATE: { status: 400, meaning: 'the same input given twice' },
+  SLUICE_ERR_INPUT_DATATYPE: { status: 400, meaning: 'datatype differs from the declared one' },
+  SLUICE_ERR_INPUT_SHAPE: { status: 400, meaning: 'shape does not match the declared dims' },
+  SLUICE_ERR_INPUT_DATA_LENGTH: { status: 400, meaning: 'data length is not the product of the shape' },
+  SLUICE_ERR_INPUT_DATA_TYPE: { status: 400, meaning: 'a data element has the wrong JSON type' },
+  SLUICE_ERR_INPUT_NON_FINITE: { status: 400, meaning: 'NaN, Infinity or null in numeric data' },
+  SLUICE_ERR_INPUT_OUT_OF_RANGE: { status: 400, meaning: 'value outside its datatype range (integers, FP32 overflow)' },
+  SLUICE_ERR_BATCH_EMPTY: { status: 400, meaning: 'batch dimension is 0' },
+  SLUICE_ERR_BATCH_TOO_LARGE: { status: 400, meaning: 'batch dimension over the model maxBatchSize' },
+  SLUICE_ERR_BATCH_MISMATCH: { status: 400, meaning: 'inputs disagree on the batch dimension' },
+  SLUICE_ERR_OUTPUT_UNKNOWN: { status: 400, meaning: 'requested output the model does not declare' },
+  SLUICE_ERR_PARAMETER_INVALID: { status: 400, meaning: 'a request parameter has an invalid value' },
+  // Models
+  SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, meaning: 'unknown model' },
+  SLUICE_ERR_MODEL_VERSION_NOT_FOUND: { status: 404, meaning: 'unknown model version' },
+  SLUICE_ERR_MODEL_NOT_READY: { status: 503, meaning: 'model or version is not READY' },
+  SLUICE_ERR_MODEL_CONFIG_INVALID: { status: 500, meaning: 'model.json fails its schema (load time)' },
+  SLUICE_ERR_MODEL_LOAD_FAILED: { status: 500, meaning: 'a version could not be loaded (load time)' },
+  // Scheduling and execution
+  SLUICE_ERR_QUEUE_FULL: { status: 503, meaning: 'the version queue is at maxQueueSize' },
+  SLUICE_ERR_DEADLINE_EXCEEDED: { status: 504, meaning: 'deadline passed before the answer' },
+  SLUICE_ERR_WORKER_DIED: { status: 503, meaning: 'the worker running the batch died; retry' },
+  SLUICE_ERR_INFERENCE_FAILED: { status: 500, meaning: 'the runtime failed the batch' },
+  SLUICE_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is draining' },
+  // Process
+  SLUICE_ERR_CONFIG_INVALID: { status: 500, meaning: 'invalid command line or SLUICE_* setting' },
+  SLUICE_ERR_HTTP_NATIVE_MISSING: { status: 500, meaning: 'uWebSockets.js native binary did not load' },
+  SLUICE_ERR_SERVER_INTERNAL: { status: 500, meaning: 'unexpected internal error' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Caps the details list so an adversarial request cannot make a huge error body. */
+export const MAX_ERROR_DETAILS = 20;
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: string[] | undefined;
+  /** Seconds a client should wait before retrying (Retry-After), when the refusal is temporary. */
+  readonly retryAfterS: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: string[]; cause?: unknown; retryAfterS?: number } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = opts.details?.slice(0, MAX_ERROR_DETAILS);
+    this.retryAfterS = opts.retryAfterS;
+  }
+
+  /** The wire shape: {"error": message, "code": ..., "details"?: [...]}. Never a stack. */
+  toWire(): { error: string; code: ErrorCode; details?: string[] } {
+    return this.details && this.details.length > 0
+      ? { error: this.message, code: this.code, details: this.details }
+      : { error: this.message, code: this.code };
+  }
+}
+
+/** Maps anything thrown to a SluiceError, keeping the original as `cause`. */
+export function toSluiceError(err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  return new SluiceError('SLUICE_ERR_SERVER_INTERNAL', 'internal error', { cause: err });
+}

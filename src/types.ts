@@ -1,0 +1,76 @@
+// Shared shapes of the data plane. Leaf module: imports nothing from the project.
+
+/** Open Inference Protocol tensor datatypes that sluice serves. */
+export type DataType =
+  | 'BOOL'
+  | 'UINT8'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP32'
+  | 'FP64';
+
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | BigInt64Array;
+
+/** A decoded, validated tensor. `shape` is concrete (no -1); data.length = product(shape). */
+export interface Tensor {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  data: TensorData;
+}
+
+/** Declared tensor of a model: dims may be -1 (variable). dims[0] is the batch dim. */
+export interface TensorSpec {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+}
+
+/**
+ * A request after decoding and validation. Owned by the data plane from here on:
+ * tensors' buffers may be copied into a batch and must not be reused by the caller.
+ */
+export interface InferRequest {
+  /** Client id (echoed) or generated. */
+  id: string;
+  /** True when the client gave the id. */
+  idFromClient: boolean;
+  model: string;
+  /** Explicit version asked for, or undefined for the model's default route. */
+  version?: number;
+  inputs: Tensor[];
+  /** Requested output names; undefined means all. */
+  outputs?: string[];
+  /** Rows in the batch dimension (same for every input). */
+  rows: number;
+  /** Absolute deadline, microseconds on the process monotonic clock. */
+  deadlineUs: number;
+  parameters?: Record<string, unknown>;
+}
+
+export interface InferResponse {
+  id: string;
+  model: string;
+  version: number;
+  outputs: Tensor[];
+}
+
+export interface BatchingConfig {
+  maxBatchSize: number;
+  maxQueueDelayUs: number;
+  preferredBatchSizes: number[];
+  maxQueueSize: number;
+}
+
+export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+export type Device = 'cpu' | `cuda:${number}`;
