@@ -1,0 +1,296 @@
+// The dynamic batcher of one model version: admits requests into a bounded queue, forms batches
+// of equal trailing dims, hands each batch to the injected run(), and splits the answers back.
+// It knows no worker pool, no ONNX and no real time: run(), hasIdleWorker() and the clock are
+// injected (DESIGN §2, §6).
+
+import { SluiceError } from '../errors.js';
+import type { BatchingConfig, Tensor } from '../types.js';
+import { freezeBatchingConfig, type BatchOutcome, type BatcherDeps, type PendingRequest } from './api.js';
+import { takeBatch, type Queued } from './form.js';
+import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
+
+export type { BatchMeta, BatchOutcome, BatcherDeps, PendingRequest, RunBatch } from './api.js';
+export { systemClock, type Clock } from './clock.js';
+
+interface Entry extends Queued {
+  inputs: Tensor[];
+  enqueuedUs: number;
+  resolve: (outcome: BatchOutcome) => void;
+  reject: (err: SluiceError) => void;
+}
+
+type Trigger = 'idle' | 'full' | 'timer';
+
+/**
+ * Policy (docs/batching.md says it for users):
+ * - Admission: a request is refused at once (rejected promise, nothing queued) with
+ *   SLUICE_ERR_QUEUE_FULL when queued + in-flight requests ≥ maxQueueSize, so that memory held by
+ *   this version stays bounded even while dispatched batches wait in the pool's queue; with
+ *   SLUICE_ERR_DEADLINE_EXCEEDED when its deadline already passed; with the close() error after
+ *   close().
+ * - Idle worker at submit: one flush is deferred (clock.defer) so that requests parsed in the same
+ *   event-loop turn share a batch; it forms batches while hasIdleWorker() and the queue is non-empty.
+ * - Otherwise gather: queued rows ≥ maxBatchSize dispatches full batches at once (they wait in the
+ *   pool's queue); else one timer is armed for the oldest request's enqueuedUs + maxQueueDelayUs
+ *   and, on fire, every batch holding an overdue request is dispatched. notifyIdle() flushes.
+ * - Formation: see takeBatch() — lane 0 before lane 1, FIFO, same shapeKey, ≤ maxBatchSize rows,
+ *   cut at preferredBatchSizes unless the timer is the trigger.
+ * - Deadlines: expired at dispatch → rejected, never run; expired at reply → rejected (504).
+ * Single-threaded: every method runs on the event loop; run() may re-enter submit()/notifyIdle().
+ */
+export class Batcher {
+  private readonly cfg: Readonly<BatchingConfig>;
+  private readonly deps: BatcherDeps;
+  private readonly lanes: [Entry[], Entry[]] = [[], []];
+  private rowsQueued = 0;
+  private batchesInflight = 0;
+  private requestsInflight = 0;
+  private lastBatchId = 0;
+  private timer: unknown = undefined;
+  private timerDueUs = 0;
+  private deferPending = false;
+  private pumping = false;
+  private repump = false;
+  private closedWith: SluiceError | undefined;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(config: BatchingConfig, deps: BatcherDeps) {
+    this.cfg = freezeBatchingConfig(config);
+    this.deps = deps;
+  }
+
+  get queuedRequests(): number {
+    return this.lanes[0].length + this.lanes[1].length;
+  }
+  get queuedRows(): number {
+    return this.rowsQueued;
+  }
+  /** Batches handed to run() and not yet settled (running or waiting in the pool's queue). */
+  get inflightBatches(): number {
+    return this.batchesInflight;
+  }
+  get inflightRequests(): number {
+    return this.requestsInflight;
+  }
+
+  /** Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy). */
+  submit(req: PendingRequest): Promise<BatchOutcome> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const { maxBatchSize, maxQueueSize } = this.cfg;
+    if (!(req.rows >= 1 && req.rows <= maxBatchSize && Number.isInteger(req.rows))) {
+      const code = req.rows > maxBatchSize ? 'SLUICE_ERR_BATCH_TOO_LARGE' : 'SLUICE_ERR_BATCH_EMPTY';
+      return Promise.reject(new SluiceError(code, `batch of ${req.rows} rows, allowed 1..${maxBatchSize}`));
+    }
+    if (this.queuedRequests + this.requestsInflight >= maxQueueSize) {
+      return Promise.reject(
+        new SluiceError('SLUICE_ERR_QUEUE_FULL', `queue full (${maxQueueSize} requests)`, { retryAfterS: 1 }),
+      );
+    }
+    const nowUs = this.deps.clock.nowUs();
+    if (req.deadlineUs <= nowUs) return Promise.reject(deadlineError('before it was queued'));
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      const entry: Entry = {
+        inputs: req.inputs,
+        key: shapeKey(req.inputs),
+        rows: req.rows,
+        deadlineUs: req.deadlineUs,
+        enqueuedUs: nowUs,
+        resolve,
+        reject,
+      };
+      this.lanes[(req.priority ?? 0) > 0 ? 1 : 0].push(entry);
+      this.rowsQueued += req.rows;
+      this.afterSubmit();
+    });
+  }
+
+  /** The pool calls this whenever a worker frees up: forms batches while one stays idle. */
+  notifyIdle(): void {
+    if (this.queuedRequests > 0) this.pump(false);
+  }
+
+  /** Resolves once the queue is empty and no batch is in flight. Does not hurry the timer. */
+  drain(): Promise<void> {
+    if (this.isDrained()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * Rejects every queued request with `err` and every later submit() too. Batches already handed
+   * to run() still finish and answer normally. Idempotent; the first error sticks.
+   */
+  close(err: SluiceError): void {
+    this.closedWith ??= err;
+    this.clearTimer();
+    const queued = [...this.lanes[0], ...this.lanes[1]];
+    this.lanes[0].length = 0;
+    this.lanes[1].length = 0;
+    this.rowsQueued = 0;
+    for (const e of queued) e.reject(err);
+    this.settleDrain();
+  }
+
+  private afterSubmit(): void {
+    if (this.deferPending) return; // the deferred flush will see this request
+    if (this.pumping) {
+      this.repump = true; // submit() from inside run(): the running pump loops again
+      return;
+    }
+    if (this.deps.hasIdleWorker()) {
+      this.deferPending = true;
+      this.deps.clock.defer(this.onDefer);
+    } else if (this.rowsQueued >= this.cfg.maxBatchSize) {
+      this.pump(false);
+    } else {
+      this.syncTimer();
+    }
+  }
+
+  private readonly onDefer = (): void => {
+    this.deferPending = false;
+    this.pump(false);
+  };
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.pump(true);
+  };
+
+  /** Dispatches what the policy allows now, then re-arms or clears the timer. Not re-entrant. */
+  private pump(timerFired: boolean): void {
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        if (timerFired) {
+          timerFired = false;
+          const nowUs = this.deps.clock.nowUs();
+          // An early or late timer is harmless: only requests that are really overdue go.
+          for (let o = this.oldest(); o && o.enqueuedUs + this.cfg.maxQueueDelayUs <= nowUs; o = this.oldest()) {
+            this.dispatchOne('timer', nowUs);
+          }
+        }
+        while (this.queuedRequests > 0 && this.deps.hasIdleWorker()) this.dispatchOne('idle', this.deps.clock.nowUs());
+        while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
+      } while (this.repump);
+    } finally {
+      this.pumping = false;
+    }
+    this.syncTimer();
+  }
+
+  /** Takes one batch (removing ≥ 1 request from the queue) and runs it. */
+  private dispatchOne(trigger: Trigger, nowUs: number): void {
+    const lane = this.lanes[0].length > 0 ? this.lanes[0] : this.lanes[1];
+    const { batch, rows, expired } = takeBatch(lane, {
+      maxBatchSize: this.cfg.maxBatchSize,
+      preferredBatchSizes: this.cfg.preferredBatchSizes,
+      cutAtPreferred: trigger !== 'timer',
+      nowUs,
+    });
+    this.rowsQueued -= rows;
+    for (const e of expired) {
+      this.rowsQueued -= e.rows;
+      e.reject(deadlineError('while queued'));
+    }
+    if (batch.length > 0) this.runBatch(batch, rows, nowUs);
+    else this.settleDrain();
+  }
+
+  private runBatch(batch: Entry[], rows: number, dispatchUs: number): void {
+    const batchId = ++this.lastBatchId;
+    this.batchesInflight++;
+    this.requestsInflight += batch.length;
+    let pending: Promise<Tensor[]>;
+    try {
+      const inputs = mergeInputs(batch.map((e) => e.inputs), this.deps.inputOrder);
+      pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length }));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (outputs) => this.reply(batch, outputs, batchId, rows, dispatchUs),
+      (err: unknown) => this.fail(batch, err),
+    );
+  }
+
+  private reply(batch: Entry[], outputs: Tensor[], batchId: number, batchRows: number, dispatchUs: number): void {
+    const replyUs = this.deps.clock.nowUs();
+    let parts: Tensor[][];
+    try {
+      parts = splitOutputs(outputs, batch.map((e) => e.rows));
+    } catch (err) {
+      this.fail(batch, err);
+      return;
+    }
+    this.release(batch);
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      if (e.deadlineUs <= replyUs) {
+        e.reject(deadlineError('while running'));
+      } else {
+        e.resolve({ outputs: parts[i]!, batchId, batchRows, queueUs: dispatchUs - e.enqueuedUs, computeUs: replyUs - dispatchUs });
+      }
+    }
+    this.settleDrain();
+  }
+
+  private fail(batch: Entry[], err: unknown): void {
+    this.release(batch);
+    const error =
+      err instanceof SluiceError ? err : new SluiceError('SLUICE_ERR_INFERENCE_FAILED', 'inference failed', { cause: err });
+    for (const e of batch) e.reject(error);
+    this.settleDrain();
+  }
+
+  private release(batch: Entry[]): void {
+    this.batchesInflight--;
+    this.requestsInflight -= batch.length;
+  }
+
+  private oldest(): Entry | undefined {
+    const a = this.lanes[0][0];
+    const b = this.lanes[1][0];
+    if (a === undefined) return b;
+    return b !== undefined && b.enqueuedUs < a.enqueuedUs ? b : a;
+  }
+
+  /** One timer at most, due at the oldest request's enqueuedUs + maxQueueDelayUs; none when empty. */
+  private syncTimer(): void {
+    const oldest = this.oldest();
+    if (oldest === undefined) {
+      this.clearTimer();
+      return;
+    }
+    const dueUs = oldest.enqueuedUs + this.cfg.maxQueueDelayUs;
+    if (this.timer !== undefined && this.timerDueUs === dueUs) return;
+    this.clearTimer();
+    this.timerDueUs = dueUs;
+    this.timer = this.deps.clock.setTimer(this.onTimer, dueUs - this.deps.clock.nowUs());
+  }
+
+  private clearTimer(): void {
+    if (this.timer === undefined) return;
+    this.deps.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private isDrained(): boolean {
+    return this.queuedRequests === 0 && this.batchesInflight === 0;
+  }
+
+  private settleDrain(): void {
+    if (this.drainWaiters.length === 0 || !this.isDrained()) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function deadlineError(when: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_DEADLINE_EXCEEDED', `deadline passed ${when}`);
+}
