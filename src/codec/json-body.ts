@@ -1,0 +1,153 @@
+// Parsing of untrusted JSON request bodies (HTTP and WebSocket text frames).
+//
+// Contract: parseJsonBody returns a plain object tree that is safe to hand to the request
+// validator and to anything downstream that recurses (JSON.stringify in the prediction log,
+// object spreads): no key named __proto__, constructor or prototype at any depth, and no
+// nesting deeper than `maxDepth`. Everything else is left to the validator.
+//
+// Perf: JSON.parse (V8's parser is iterative, so a 3M-deep `[[[[...` parses without a stack
+// overflow) does the heavy lifting. The tree walk that enforces the two rules runs only when
+// a cheap native pre-scan of the text says a rule could be broken:
+//  - forbidden keys: the text contains one of the words, or a `\u` escape (`"\u005f_proto__"`
+//    parses to `__proto__` without the word appearing in the text);
+//  - depth: the text holds more than `maxDepth` openers (`[` or `{`). Depth can never exceed the
+//    number of openers, so the common flat-tensor request (5 openers) never walks.
+// A walk costs one typeof per array element (an element of a number array is never descended),
+// and its recursion is bounded by maxDepth + 1 frames.
+
+import { isUtf8 } from 'node:buffer';
+import { SluiceError } from '../errors.js';
+
+export const DEFAULT_MAX_JSON_DEPTH = 16;
+
+export interface ParseJsonOptions {
+  /** Deepest allowed nesting of arrays/objects; the top-level object is depth 1. Default 16. */
+  maxDepth?: number;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses an untrusted JSON body whose top level must be an object.
+ * Throws SluiceError: SLUICE_ERR_JSON_MALFORMED (invalid UTF-8, not JSON, or not an object at top
+ * level), SLUICE_ERR_JSON_FORBIDDEN_KEY, SLUICE_ERR_JSON_TOO_DEEP. A leading BOM is ignored.
+ */
+export function parseJsonBody(
+  body: Uint8Array | string,
+  opts: ParseJsonOptions = {},
+): Record<string, unknown> {
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  let text: string;
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (!isUtf8(buf)) throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid UTF-8');
+    text = buf.toString('utf8');
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof RangeError) {
+      // Not expected from V8's iterative parser; kept so a future engine cannot turn depth into a 500.
+      throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', `JSON nesting deeper than ${maxDepth}`, { cause: err });
+    }
+    const why = err instanceof Error ? err.message.slice(0, 200) : 'parse error';
+    throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid JSON', { details: [why], cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
+  }
+
+  // Depth and keys before the top-level type, so a 100k-deep `[[[...` reads as TOO_DEEP.
+  const keys = mayHaveForbiddenKey(text);
+  if (keys || mayExceedDepth(text, maxDepth)) {
+    try {
+      walk(parsed, 1, maxDepth, keys);
+    } catch (hit) {
+      if (!(hit instanceof Hit)) throw hit;
+      const path = hit.segments.reverse().join('');
+      throw hit.code === 'SLUICE_ERR_JSON_TOO_DEEP'
+        ? new SluiceError(hit.code, `JSON nesting deeper than ${maxDepth}`, { details: [`${path}: too deep`] })
+        : new SluiceError(hit.code, 'forbidden key in body (__proto__, constructor or prototype)', {
+            details: [`${path}: forbidden key`],
+          });
+    }
+  }
+  if (Array.isArray(parsed)) {
+    throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function mayHaveForbiddenKey(text: string): boolean {
+  return (
+    text.includes('__proto__') ||
+    text.includes('constructor') ||
+    text.includes('prototype') ||
+    text.includes('\\u')
+  );
+}
+
+/** True when the text holds more than maxDepth openers: a necessary condition for depth > maxDepth. */
+function mayExceedDepth(text: string, maxDepth: number): boolean {
+  let openers = 0;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) {
+    if (++openers > maxDepth) return true;
+  }
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
+    if (++openers > maxDepth) return true;
+  }
+  return false;
+}
+
+/** Thrown inside the walk; each frame prepends its path segment while unwinding (error path only). */
+class Hit {
+  readonly segments: string[] = [];
+  constructor(readonly code: 'SLUICE_ERR_JSON_TOO_DEEP' | 'SLUICE_ERR_JSON_FORBIDDEN_KEY') {}
+}
+
+function walk(node: object, depth: number, maxDepth: number, keys: boolean): void {
+  if (depth > maxDepth) throw new Hit('SLUICE_ERR_JSON_TOO_DEEP');
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
+      if (typeof child === 'object' && child !== null) {
+        try {
+          walk(child, depth + 1, maxDepth, keys);
+        } catch (hit) {
+          if (hit instanceof Hit) hit.segments.push(`/${i}`);
+          throw hit;
+        }
+      }
+    }
+    return;
+  }
+  const rec = node as Record<string, unknown>;
+  // for-in over a JSON.parse result enumerates exactly its own keys (no enumerable inherited ones).
+  for (const key in rec) {
+    if (keys && FORBIDDEN_KEYS.has(key)) {
+      const hit = new Hit('SLUICE_ERR_JSON_FORBIDDEN_KEY');
+      hit.segments.push(`/${pointerSegment(key)}`);
+      throw hit;
+    }
+    const child = rec[key];
+    if (typeof child === 'object' && child !== null) {
+      try {
+        walk(child, depth + 1, maxDepth, keys);
+      } catch (hit) {
+        if (hit instanceof Hit) hit.segments.push(`/${pointerSegment(key)}`);
+        throw hit;
+      }
+    }
+  }
+}
+
+/** RFC 6901 escaping, with the key truncated so a huge key cannot bloat the error body. */
+function pointerSegment(key: string): string {
+  const short = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  return short.replace(/~/g, '~0').replace(/\//g, '~1');
+}

@@ -1,0 +1,108 @@
+// The Open Inference Protocol request envelope, checked by ajv.
+//
+// The envelope is the same for every model: names, datatypes, shapes and data are checked by
+// request-validator.ts against the model's signature, each with its own error code, so nothing
+// model-specific belongs in this schema. It is therefore compiled once per process (lazily) and
+// shared by every model version's validator; a per-model ajv compile would cost a few ms and
+// some memory per load and check exactly the same thing.
+//
+// ajv runs with allErrors off and coerceTypes off (DESIGN §1): it stops at the first error and
+// never rewrites the body. It never looks inside `data` arrays: per-element checks are the
+// tight loops of tensor-data.ts.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { SluiceError } from '../errors.js';
+
+/** Longest accepted request id, in code points. */
+export const MAX_REQUEST_ID_LENGTH = 256;
+
+/** The envelope after ajv accepted it: the shape the rest of the validator relies on. */
+export interface EnvelopeInput {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+  parameters?: Record<string, unknown>;
+}
+
+export interface Envelope {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: EnvelopeInput[];
+  outputs?: { name: string; parameters?: Record<string, unknown> }[];
+}
+
+export const ENVELOPE_SCHEMA = {
+  $id: 'sluice:oip-infer-request',
+  type: 'object',
+  required: ['inputs'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', maxLength: MAX_REQUEST_ID_LENGTH },
+    parameters: { type: 'object' },
+    inputs: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['name', 'shape', 'datatype', 'data'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string' },
+          shape: { type: 'array', items: { type: 'integer' } },
+          datatype: { type: 'string' },
+          data: { type: 'array' },
+          parameters: { type: 'object' },
+        },
+      },
+    },
+    outputs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string' },
+          parameters: { type: 'object' },
+        },
+      },
+    },
+  },
+} as const;
+
+let compiled: ValidateFunction | undefined;
+
+/** The shared compiled envelope check (compiled on first use, at the first model load). */
+export function envelopeValidator(): ValidateFunction {
+  if (compiled === undefined) {
+    const ajv = new Ajv({
+      allErrors: false,
+      coerceTypes: false,
+      useDefaults: false,
+      removeAdditional: false,
+      strict: true,
+    });
+    compiled = ajv.compile(ENVELOPE_SCHEMA);
+  }
+  return compiled;
+}
+
+/** Turns ajv's first error into SLUICE_ERR_REQUEST_INVALID with a JSON-path message. */
+export function envelopeError(errors: ErrorObject[] | null | undefined): SluiceError {
+  const first = errors?.[0];
+  const text = first === undefined ? '(root): invalid request' : describe(first);
+  return new SluiceError('SLUICE_ERR_REQUEST_INVALID', `invalid inference request: ${text}`, {
+    details: [text],
+  });
+}
+
+function describe(e: ErrorObject): string {
+  const path = e.instancePath === '' ? '(root)' : e.instancePath;
+  if (e.keyword === 'additionalProperties') {
+    const prop = String((e.params as { additionalProperty?: unknown }).additionalProperty);
+    const shown = prop.length > 64 ? `${prop.slice(0, 64)}…` : prop;
+    return `${path}: unknown property ${JSON.stringify(shown)}`;
+  }
+  return `${path}: ${e.message ?? e.keyword}`;
+}

@@ -1,0 +1,211 @@
+// Validation of a parsed Open Inference Protocol request against one model version's signature,
+// producing typed tensors.
+//
+// Contract: compileRequestValidator runs once per model version at load (it throws
+// SLUICE_ERR_MODEL_CONFIG_INVALID for a signature it cannot serve); the function it returns is
+// pure, keeps no state between calls and either returns a DecodedInfer or throws a SluiceError
+// whose details name JSON paths. Its input must come from parseJsonBody (or a decoder with the
+// same guarantees: no forbidden keys, bounded depth).
+//
+// Check order (each phase runs over every input, in request order, before the next phase, so the
+// error a request gets does not depend on where in the body the fault sits):
+//   1 envelope (ajv)            SLUICE_ERR_REQUEST_INVALID
+//   2 names                     SLUICE_ERR_INPUT_UNKNOWN, _INPUT_DUPLICATE, then _INPUT_MISSING
+//   3 datatypes                 SLUICE_ERR_INPUT_DATATYPE
+//   4 shapes                    SLUICE_ERR_INPUT_SHAPE
+//   5 batch dim                 SLUICE_ERR_BATCH_EMPTY, _BATCH_TOO_LARGE, then _BATCH_MISMATCH
+//   6 data                      SLUICE_ERR_INPUT_DATA_LENGTH, _NON_FINITE, _DATA_TYPE, _OUT_OF_RANGE
+//   7 requested outputs         SLUICE_ERR_OUTPUT_UNKNOWN
+//   8 parameters.timeout_ms     SLUICE_ERR_PARAMETER_INVALID
+
+import { SluiceError, type ErrorCode } from '../errors.js';
+import type { Tensor, TensorSpec } from '../types.js';
+import { envelopeError, envelopeValidator, type Envelope, type EnvelopeInput } from './envelope.js';
+import { decodeTensorData } from './tensor-data.js';
+import { checkSignature } from './signature.js';
+
+export interface ModelSignature {
+  name: string;
+  /** Declared inputs; shape[0] is the batch dim (normally -1). */
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Largest batch dim a request may carry (>= 1). */
+  maxBatchSize: number;
+}
+
+/** A validated request. Tensors are in the model's declared input order, whatever the request's. */
+export interface DecodedInfer {
+  id?: string;
+  inputs: Tensor[];
+  /** Requested output names, de-duplicated, request order; undefined (also for []) means all. */
+  outputs?: string[];
+  /** The batch dim, shared by every input. */
+  rows: number;
+  /** The request's top-level parameters, as sent. */
+  parameters?: Record<string, unknown>;
+  /** parameters.timeout_ms when given: positive, finite, at most MAX_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+export type RequestValidator = (body: Record<string, unknown>) => DecodedInfer;
+
+export const MAX_TIMEOUT_MS = 600_000;
+
+interface InputPlan {
+  spec: TensorSpec;
+  /** Index in the model's declared inputs. */
+  slot: number;
+}
+
+/** Compiles the validator of one model version. Throws SLUICE_ERR_MODEL_CONFIG_INVALID. */
+export function compileRequestValidator(sig: ModelSignature): RequestValidator {
+  checkSignature(sig);
+  const plans = new Map<string, InputPlan>(sig.inputs.map((spec, slot) => [spec.name, { spec, slot }]));
+  const outputNames = new Set(sig.outputs.map((o) => o.name));
+  const declaredInputs = sig.inputs.slice(0, 10).map((s) => s.name).join(', ') + (sig.inputs.length > 10 ? ', …' : '');
+  const { maxBatchSize } = sig;
+  const model = quote(sig.name);
+  const validEnvelope = envelopeValidator();
+
+  return function validateRequest(body: Record<string, unknown>): DecodedInfer {
+    if (!validEnvelope(body)) throw envelopeError(validEnvelope.errors);
+    const req = body as unknown as Envelope;
+    const given = req.inputs;
+
+    // 2. names. slotOf[i] = declared slot of request input i; seen[slot] = request index + 1.
+    const slotOf = new Array<number>(given.length);
+    const seen = new Array<number>(sig.inputs.length).fill(0);
+    for (let i = 0; i < given.length; i++) {
+      const name = (given[i] as EnvelopeInput).name;
+      const plan = plans.get(name);
+      if (plan === undefined) {
+        throw fail('SLUICE_ERR_INPUT_UNKNOWN', `unknown input ${quote(name)} for model ${model}`,
+          `/inputs/${i}/name: ${quote(name)} is not an input of model ${model} (inputs: ${declaredInputs})`);
+      }
+      const prev = seen[plan.slot] ?? 0;
+      if (prev !== 0) {
+        throw fail('SLUICE_ERR_INPUT_DUPLICATE', `input ${quote(name)} given twice`,
+          `/inputs/${i}/name: ${quote(name)} already given at /inputs/${prev - 1}`);
+      }
+      seen[plan.slot] = i + 1;
+      slotOf[i] = plan.slot;
+    }
+    if (given.length !== sig.inputs.length) {
+      const missing = sig.inputs.filter((_s, slot) => seen[slot] === 0).map((s) => s.name);
+      throw new SluiceError('SLUICE_ERR_INPUT_MISSING', `missing input${missing.length === 1 ? '' : 's'} ${missing.map(quote).join(', ')}`, {
+        details: missing.map((n) => `/inputs: declared input ${quote(n)} is missing`),
+      });
+    }
+
+    // 3. datatypes
+    for (let i = 0; i < given.length; i++) {
+      const g = given[i] as EnvelopeInput;
+      const spec = specAt(sig, slotOf[i]);
+      if (g.datatype !== spec.datatype) {
+        throw fail('SLUICE_ERR_INPUT_DATATYPE', `input ${quote(spec.name)}: datatype must be ${spec.datatype}`,
+          `/inputs/${i}/datatype: expected ${spec.datatype}, got ${quote(g.datatype)}`);
+      }
+    }
+
+    // 4. shapes
+    for (let i = 0; i < given.length; i++) {
+      checkShape((given[i] as EnvelopeInput).shape, specAt(sig, slotOf[i]), i);
+    }
+
+    // 5. batch dim (rank >= 1 is guaranteed by the signature and phase 4)
+    for (let i = 0; i < given.length; i++) {
+      const b = (given[i] as EnvelopeInput).shape[0] ?? 0;
+      if (b === 0) {
+        throw fail('SLUICE_ERR_BATCH_EMPTY', 'batch dimension is 0', `/inputs/${i}/shape/0: batch must be at least 1`);
+      }
+      if (b > maxBatchSize) {
+        throw fail('SLUICE_ERR_BATCH_TOO_LARGE', `batch ${b} is over the model's maxBatchSize ${maxBatchSize}`,
+          `/inputs/${i}/shape/0: expected at most ${maxBatchSize}, got ${b}`);
+      }
+    }
+    const rows = (given[0] as EnvelopeInput).shape[0] ?? 0;
+    for (let i = 1; i < given.length; i++) {
+      const b = (given[i] as EnvelopeInput).shape[0] ?? 0;
+      if (b !== rows) {
+        throw fail('SLUICE_ERR_BATCH_MISMATCH', 'inputs disagree on the batch dimension',
+          `/inputs/${i}/shape/0: expected ${rows} (as /inputs/0/shape/0), got ${b}`);
+      }
+    }
+
+    // 6. data
+    const inputs = new Array<Tensor>(given.length);
+    for (let i = 0; i < given.length; i++) {
+      const g = given[i] as EnvelopeInput;
+      const slot = slotOf[i] ?? 0;
+      const spec = specAt(sig, slot);
+      const data = decodeTensorData(spec.datatype, g.data, g.shape, `/inputs/${i}`);
+      inputs[slot] = { name: spec.name, datatype: spec.datatype, shape: g.shape, data };
+    }
+
+    // 7. requested outputs
+    let outputs: string[] | undefined;
+    const asked = req.outputs;
+    if (asked !== undefined && asked.length > 0) {
+      outputs = [];
+      for (let i = 0; i < asked.length; i++) {
+        const name = (asked[i] as { name: string }).name;
+        if (!outputNames.has(name)) {
+          throw fail('SLUICE_ERR_OUTPUT_UNKNOWN', `unknown output ${quote(name)} for model ${model}`,
+            `/outputs/${i}/name: ${quote(name)} is not an output of model ${model}`);
+        }
+        if (!outputs.includes(name)) outputs.push(name);
+      }
+    }
+
+    // 8. parameters.timeout_ms
+    let timeoutMs: number | undefined;
+    const params = req.parameters;
+    if (params !== undefined && params.timeout_ms !== undefined) {
+      const t = params.timeout_ms;
+      if (typeof t !== 'number' || !(t > 0 && t <= MAX_TIMEOUT_MS)) {
+        throw fail('SLUICE_ERR_PARAMETER_INVALID', `parameters.timeout_ms must be a number in (0, ${MAX_TIMEOUT_MS}]`,
+          `/parameters/timeout_ms: expected a number in (0, ${MAX_TIMEOUT_MS}], got ${typeof t === 'number' ? t : jsonTypeOf(t)}`);
+      }
+      timeoutMs = t;
+    }
+
+    return { id: req.id, inputs, outputs, rows, parameters: params, timeoutMs };
+  };
+}
+
+function checkShape(shape: number[], spec: TensorSpec, i: number): void {
+  const want = spec.shape;
+  if (shape.length !== want.length) {
+    throw fail('SLUICE_ERR_INPUT_SHAPE', `input ${quote(spec.name)}: rank must be ${want.length}`,
+      `/inputs/${i}/shape: expected rank ${want.length} [${want.join(',')}], got rank ${shape.length}`);
+  }
+  for (let d = 0; d < shape.length; d++) {
+    const got = shape[d] as number;
+    if (!Number.isSafeInteger(got) || got < 0) {
+      throw fail('SLUICE_ERR_INPUT_SHAPE', `input ${quote(spec.name)}: dims must be non-negative integers`,
+        `/inputs/${i}/shape/${d}: expected a non-negative integer, got ${got}`);
+    }
+    const w = want[d] as number;
+    if (w !== -1 && got !== w) {
+      throw fail('SLUICE_ERR_INPUT_SHAPE', `input ${quote(spec.name)}: shape must be [${want.join(',')}]`,
+        `/inputs/${i}/shape/${d}: expected ${w}, got ${got}`);
+    }
+  }
+}
+
+function specAt(sig: ModelSignature, slot: number | undefined): TensorSpec {
+  return sig.inputs[slot ?? 0] as TensorSpec;
+}
+
+function fail(code: ErrorCode, message: string, detail: string): SluiceError {
+  return new SluiceError(code, message, { details: [detail] });
+}
+
+function jsonTypeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** Quotes a client-supplied string for a message, truncated so it cannot bloat the error body. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
