@@ -1,0 +1,134 @@
+// The process configuration: command line over SLUICE_* environment over defaults,
+// validated once and frozen. The only module that reads process.env (DESIGN §2).
+import os from 'node:os';
+import path from 'node:path';
+import { SluiceError } from '../errors.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface SluiceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly modelsDir: string;
+  /** Worker threads per CPU pool (a cuda:N pool always has one). */
+  readonly workers: number;
+  /** ONNX Runtime intra-op threads per session. */
+  readonly intraOpThreads: number;
+  /** Intra-op spinning burns a core while idle; off by default (DESIGN §6). */
+  readonly allowSpinning: boolean;
+  readonly bodyLimitBytes: number;
+  /** How often the repository watcher rescans model directories. */
+  readonly pollIntervalMs: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  readonly drainTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  /** Start on uWebSockets.js's pure-JS fallback instead of refusing (slow). */
+  readonly allowSlowHttp: boolean;
+  /** Test-only hooks (worker fault injection). Never reachable from the wire. */
+  readonly testHooks: boolean;
+}
+
+export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
+  host: '0.0.0.0',
+  port: 8000,
+  modelsDir: 'models',
+  workers: Math.max(1, os.availableParallelism()),
+  intraOpThreads: 1,
+  allowSpinning: false,
+  bodyLimitBytes: 8 * 1024 * 1024,
+  pollIntervalMs: 2000,
+  drainTimeoutMs: 10_000,
+  logLevel: 'info',
+  allowSlowHttp: false,
+  testHooks: false,
+});
+
+type Kind = 'string' | 'int' | 'bool' | 'level';
+interface Field {
+  key: keyof SluiceConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  min?: number;
+  max?: number;
+}
+
+const FIELDS: Field[] = [
+  { key: 'host', flag: '--host', env: 'SLUICE_HOST', kind: 'string' },
+  { key: 'port', flag: '--port', env: 'SLUICE_PORT', kind: 'int', min: 0, max: 65535 },
+  { key: 'modelsDir', flag: '--models', env: 'SLUICE_MODELS', kind: 'string' },
+  { key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256 },
+  { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256 },
+  { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool' },
+  { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
+  { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'SLUICE_POLL_INTERVAL_MS', kind: 'int', min: 50, max: 3_600_000 },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000 },
+  { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level' },
+  { key: 'allowSlowHttp', flag: '--allow-slow-http', env: 'SLUICE_ALLOW_SLOW_HTTP', kind: 'bool' },
+  { key: 'testHooks', flag: '--test-hooks', env: 'SLUICE_TEST_HOOKS', kind: 'bool' },
+];
+
+const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function invalid(message: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_CONFIG_INVALID', message);
+}
+
+function convert(field: Field, raw: string, source: string): unknown {
+  switch (field.kind) {
+    case 'string':
+      if (raw === '') throw invalid(`${source} must not be empty`);
+      return raw;
+    case 'bool':
+      if (['1', 'true', 'yes', 'on', ''].includes(raw)) return true;
+      if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+      throw invalid(`${source} must be true or false, got "${raw}"`);
+    case 'level':
+      if (!LEVELS.includes(raw)) throw invalid(`${source} must be one of ${LEVELS.join(', ')}`);
+      return raw;
+    case 'int': {
+      const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n) || n < (field.min ?? 0) || n > (field.max ?? Number.MAX_SAFE_INTEGER)) {
+        throw invalid(`${source} must be an integer in [${field.min}, ${field.max}], got "${raw}"`);
+      }
+      return n;
+    }
+  }
+}
+
+/**
+ * Builds the frozen config. `argv` is the arguments after the script (process.argv.slice(2));
+ * `env` defaults to process.env. Unknown flags are errors: a typo must not silently serve
+ * with defaults.
+ */
+export function loadConfig(
+  argv: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<SluiceConfig> = {},
+): SluiceConfig {
+  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const field of FIELDS) {
+    const raw = env[field.env];
+    if (raw !== undefined) out[field.key] = convert(field, raw, field.env);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const field = FIELDS.find((f) => f.flag === name);
+    if (!field) throw invalid(`unknown option ${name}`);
+    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (field.kind === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
+      else if (next === undefined) throw invalid(`${name} needs a value`);
+      else value = argv[++i];
+    }
+    out[field.key] = convert(field, value as string, name);
+  }
+  Object.assign(out, overrides);
+  out.modelsDir = path.resolve(out.modelsDir as string);
+  return Object.freeze(out as unknown as SluiceConfig);
+}
+
+export const CONFIG_FLAGS: readonly { flag: string; env: string }[] = FIELDS.map((f) => ({ flag: f.flag, env: f.env }));
