@@ -1,0 +1,149 @@
+// A pool of worker threads for one device, each holding ONNX Runtime sessions.
+// Contract: a batch handed to run() is owned by the pool (its buffers are transferred);
+// run() rejects with SLUICE_ERR_WORKER_DIED when the worker holding it dies, and
+// SLUICE_ERR_INFERENCE_FAILED when the runtime fails it. No task is ever aborted: a task
+// inside session.run cannot be interrupted without taking the process down (DESIGN §6).
+import { Piscina } from 'piscina';
+import { SluiceError } from '../errors.js';
+import type { Device, Tensor } from '../types.js';
+import type { LoadReply, SessionSpec, WireTensor, WorkerReply, WorkerTask } from './messages.js';
+
+export interface PoolOptions {
+  device: Device;
+  /** Worker threads; a cuda:N pool always uses one. */
+  threads: number;
+  intraOpThreads: number;
+  allowSpinning: boolean;
+  /** How long a load waits for every worker to take its part. */
+  barrierTimeoutMs?: number;
+}
+
+export interface PoolEvents {
+  /** A worker died and is being replaced. */
+  onWorkerExit?: (err: Error) => void;
+}
+
+const WORKER_FILE = new URL('./worker.js', import.meta.url);
+
+export class InferencePool {
+  readonly device: Device;
+  readonly threads: number;
+  private readonly piscina: Piscina;
+  private readonly opts: PoolOptions;
+  private inflight = 0;
+  private readonly idleListeners = new Set<() => void>();
+  private exitNextBatch = false;
+  private closed = false;
+
+  constructor(opts: PoolOptions, private readonly events: PoolEvents = {}) {
+    this.opts = opts;
+    this.device = opts.device;
+    this.threads = opts.device === 'cpu' ? opts.threads : 1;
+    this.piscina = new Piscina({
+      filename: WORKER_FILE.href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Tasks are never aborted, so close() only waits for running batches; keep it short.
+      closeTimeout: 2000,
+    });
+    // Piscina emits 'error' for a worker that dies with no task; its tasks are rejected otherwise.
+    this.piscina.on('error', (err: Error) => this.events.onWorkerExit?.(err));
+  }
+
+  sessionSpec(key: string, modelPath: string): SessionSpec {
+    return {
+      key,
+      modelPath,
+      device: this.device,
+      intraOpThreads: this.opts.intraOpThreads,
+      allowSpinning: this.opts.allowSpinning,
+    };
+  }
+
+  /** Creates the session in every worker and runs `warmup` in each. */
+  async load(spec: SessionSpec, warmup: WireTensor[]): Promise<LoadReply> {
+    const barrier = new SharedArrayBuffer(4);
+    const parties = this.threads;
+    const barrierTimeoutMs = this.opts.barrierTimeoutMs ?? 30_000;
+    const replies = await Promise.all(
+      Array.from({ length: parties }, () =>
+        this.submit({ kind: 'load', spec, warmup: warmup.map(copyTensor), barrier, parties, barrierTimeoutMs }),
+      ),
+    );
+    const failed = replies.find((r) => !r.ok);
+    if (failed && !failed.ok) throw new SluiceError('SLUICE_ERR_MODEL_LOAD_FAILED', failed.message);
+    return replies[0] as LoadReply;
+  }
+
+  async unload(key: string): Promise<void> {
+    const barrier = new SharedArrayBuffer(4);
+    const parties = this.threads;
+    await Promise.all(
+      Array.from({ length: parties }, () => this.submit({ kind: 'unload', key, barrier, parties, barrierTimeoutMs: 10_000 })),
+    );
+  }
+
+  /** True when a worker could take a batch right now. */
+  hasIdleWorker(): boolean {
+    return this.inflight < this.threads;
+  }
+
+  /** `listener` runs whenever a batch completes (a worker may be idle). Returns an unsubscribe. */
+  onIdle(listener: () => void): () => void {
+    this.idleListeners.add(listener);
+    return () => this.idleListeners.delete(listener);
+  }
+
+  /** Runs one batch. Takes ownership of the inputs' buffers (transferred to the worker). */
+  async run(spec: SessionSpec, inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+    if (this.closed) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'inference pool is closed');
+    const exitWorker = this.exitNextBatch;
+    this.exitNextBatch = false;
+    this.inflight++;
+    let reply: WorkerReply;
+    try {
+      reply = await this.submit(
+        { kind: 'run', spec, inputs, outputNames, exitWorker },
+        inputs.map((t) => t.data.buffer as ArrayBuffer),
+      );
+    } finally {
+      this.inflight--;
+      for (const listener of this.idleListeners) listener();
+    }
+    if (!reply.ok) throw new SluiceError('SLUICE_ERR_INFERENCE_FAILED', `inference failed: ${reply.message}`);
+    if (!('outputs' in reply)) throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', 'unexpected worker reply');
+    return reply.outputs;
+  }
+
+  /** Test hook: the worker that takes the next batch exits while holding it. */
+  injectWorkerExit(): void {
+    this.exitNextBatch = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.piscina.close();
+  }
+
+  private async submit(task: WorkerTask, transferList?: ArrayBuffer[]): Promise<WorkerReply> {
+    try {
+      return (await this.piscina.run(task, transferList ? { transferList } : {})) as WorkerReply;
+    } catch (err) {
+      // Workers return their own errors as replies, so a rejection means the worker died
+      // (or the pool was destroyed) while holding this task.
+      const cause = err instanceof Error ? err : new Error(String(err));
+      this.events.onWorkerExit?.(cause);
+      throw new SluiceError('SLUICE_ERR_WORKER_DIED', 'the worker running this request died; retry', {
+        cause,
+        retryAfterS: 1,
+      });
+    }
+  }
+}
+
+function copyTensor(t: WireTensor): WireTensor {
+  return { ...t, shape: t.shape.slice(), data: t.data.slice() };
+}

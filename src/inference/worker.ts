@@ -1,0 +1,93 @@
+// Piscina worker entry. Imports only the session wrapper and message types: no logger, no
+// metrics, no config (DESIGN §2). Holds one session per loaded version key, created once.
+import { move } from 'piscina';
+import { createSession, runSession, type LoadedSession } from './session.js';
+import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerReply, WorkerTask } from './messages.js';
+
+const sessions = new Map<string, Promise<LoadedSession>>();
+
+function sessionFor(spec: RunTask['spec']): Promise<LoadedSession> {
+  let s = sessions.get(spec.key);
+  if (!s) {
+    s = createSession(spec);
+    sessions.set(spec.key, s);
+    // A failed create must not poison the key for a later retry.
+    s.catch(() => sessions.delete(spec.key));
+  }
+  return s;
+}
+
+/** Waits until `parties` tasks have arrived; false on timeout. Blocks this worker only. */
+function awaitBarrier(buffer: SharedArrayBuffer, parties: number, timeoutMs: number): boolean {
+  const counter = new Int32Array(buffer);
+  Atomics.add(counter, 0, 1);
+  Atomics.notify(counter, 0);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = Atomics.load(counter, 0);
+    if (seen >= parties) return true;
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(counter, 0, seen, left);
+  }
+}
+
+function fail(err: unknown): FailReply {
+  return { ok: false, message: err instanceof Error ? err.message : String(err) };
+}
+
+async function load(task: LoadTask): Promise<WorkerReply> {
+  try {
+    const loaded = await sessionFor(task.spec);
+    if (task.warmup.length > 0) await runSession(loaded.session, task.warmup, loaded.session.outputNames.slice());
+    const allWorkers = awaitBarrier(task.barrier, task.parties, task.barrierTimeoutMs);
+    return loaded.fallbackReason === undefined
+      ? { ok: true, provider: loaded.provider, allWorkers }
+      : { ok: true, provider: loaded.provider, fallbackReason: loaded.fallbackReason, allWorkers };
+  } catch (err) {
+    // Still take part in the barrier so the other parties are not held until the timeout.
+    awaitBarrier(task.barrier, task.parties, 0);
+    return fail(err);
+  }
+}
+
+async function unload(task: UnloadTask): Promise<WorkerReply> {
+  const s = sessions.get(task.key);
+  sessions.delete(task.key);
+  if (s) {
+    try {
+      await (await s).session.release();
+    } catch {
+      // A session whose create failed has nothing to release.
+    }
+  }
+  awaitBarrier(task.barrier, task.parties, task.barrierTimeoutMs);
+  return { ok: true };
+}
+
+async function run(task: RunTask): Promise<unknown> {
+  if (task.exitWorker) process.exit(1);
+  try {
+    const { session } = await sessionFor(task.spec);
+    const outputs = await runSession(session, task.inputs, task.outputNames);
+    const reply: WorkerReply = { ok: true, outputs };
+    // Transfer the output buffers back instead of cloning them.
+    return move({
+      [Symbol.for('Piscina.transferable')]: outputs.map((o) => o.data.buffer),
+      [Symbol.for('Piscina.valueOf')]: reply,
+    } as never);
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+export default function handle(task: WorkerTask): Promise<unknown> {
+  switch (task.kind) {
+    case 'run':
+      return run(task);
+    case 'load':
+      return load(task);
+    case 'unload':
+      return unload(task);
+  }
+}
