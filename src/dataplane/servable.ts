@@ -1,0 +1,101 @@
+// A loaded model version, ready to serve: its compiled validator and response encoder, its
+// batcher, and its session key in the device pool. Built once per version at load; nothing
+// here is compiled per request (STYLE habit 8).
+import { Batcher, type BatchMeta, type Clock } from '../batching/batcher.js';
+import { createResponseEncoder } from '../codec/json-response.js';
+import type { InferencePool } from '../inference/pool.js';
+import type { SessionSpec, WireTensor } from '../inference/messages.js';
+import type { ModelConfig } from '../repository/model-config.js';
+import type { Tensor, TensorSpec, TensorData, DataType } from '../types.js';
+import { compileRequestValidator, type DecodedInfer } from '../validation/request-validator.js';
+
+export interface Servable {
+  readonly model: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly config: ModelConfig;
+  /** Execution provider the sessions really use. */
+  readonly provider: string;
+  /** Why the configured device's provider could not be used, after a fallback. */
+  readonly fallbackReason: string | undefined;
+  readonly device: string;
+  readonly validate: (body: Record<string, unknown>) => DecodedInfer;
+  readonly encode: (id: string, outputs: Tensor[], requested?: string[]) => string;
+  readonly batcher: Batcher;
+  /** Drains queued and running requests, then releases the sessions in every worker. */
+  dispose(): Promise<void>;
+}
+
+export interface ServableDeps {
+  pool: InferencePool;
+  clock: Clock;
+  /** Called once per executed batch (metrics); must not throw. */
+  onBatch?(model: string, version: number, meta: BatchMeta): void;
+}
+
+/** Loads `modelPath` into every worker of the pool, warms it up, and builds the servable. */
+export async function createServable(
+  config: ModelConfig,
+  version: number,
+  modelPath: string,
+  sha256: string,
+  deps: ServableDeps,
+): Promise<Servable> {
+  const { pool } = deps;
+  const key = `${config.name}@${version}#${sha256.slice(0, 16)}`;
+  const spec: SessionSpec = pool.sessionSpec(key, modelPath);
+  const loaded = await pool.load(spec, warmupInputs(config.inputs, config.batching.maxBatchSize));
+  const outputNames = config.outputs.map((o) => o.name);
+  const batcher = new Batcher(config.batching, {
+    clock: deps.clock,
+    hasIdleWorker: () => pool.hasIdleWorker(),
+    inputOrder: config.inputs.map((i) => i.name),
+    run: (inputs: Tensor[], meta: BatchMeta) => {
+      deps.onBatch?.(config.name, version, meta);
+      return pool.run(spec, inputs, outputNames);
+    },
+  });
+  const unsubscribe = pool.onIdle(() => batcher.notifyIdle());
+  return {
+    model: config.name,
+    version,
+    sha256,
+    config,
+    provider: loaded.provider,
+    fallbackReason: loaded.fallbackReason,
+    device: pool.device,
+    validate: compileRequestValidator({
+      name: config.name,
+      inputs: [...config.inputs],
+      outputs: [...config.outputs],
+      maxBatchSize: config.batching.maxBatchSize,
+    }),
+    encode: createResponseEncoder(config.name, version, [...config.outputs]),
+    batcher,
+    async dispose() {
+      await batcher.drain();
+      unsubscribe();
+      await pool.unload(key);
+    },
+  };
+}
+
+const ARRAY: Record<DataType, new (n: number) => TensorData> = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+};
+
+/** Zero-filled inputs at the largest batch, so the first real batch pays no allocation warm-up. */
+function warmupInputs(specs: readonly TensorSpec[], rows: number): WireTensor[] {
+  return specs.map((s) => {
+    const shape = s.shape.map((d, i) => (i === 0 ? rows : d === -1 ? 1 : d));
+    const n = shape.reduce((a, b) => a * b, 1);
+    return { name: s.name, datatype: s.datatype, shape, data: new ARRAY[s.datatype](n) };
+  });
+}

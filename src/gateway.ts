@@ -1,0 +1,149 @@
+// Composition root: the only module that knows every layer. It builds the logger, metrics,
+// device pools, repository, data plane and HTTP listener, wires them with injected
+// functions, and owns the shutdown order.
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import type { DestinationStream } from 'pino';
+import { systemClock } from './batching/clock.js';
+import type { SluiceConfig } from './config/config.js';
+import { DataPlane } from './dataplane/dataplane.js';
+import { createServable, type Servable } from './dataplane/servable.js';
+import { InferencePool } from './inference/pool.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { ModelRepository } from './repository/repository.js';
+import { createHttpServer, type HttpServer } from './transport/http/server.js';
+import { loadUws } from './transport/http/uws.js';
+import type { Device } from './types.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+export const SLUICE_VERSION: string = pkg.version;
+
+export interface Gateway {
+  readonly port: number;
+  readonly config: SluiceConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly dataplane: DataPlane;
+  readonly repository: ModelRepository<Servable>;
+  /** Pool per device; created when the first model asks for that device. */
+  pool(device: Device): InferencePool;
+  /**
+   * Graceful stop: readiness turns false and new requests get 503, in-flight requests finish
+   * (up to drainTimeoutMs), the listener closes, every version drains and unloads, pools close.
+   */
+  shutdown(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Where the application log goes (tests read it back); stdout by default. */
+  logDestination?: DestinationStream;
+}
+
+const nowUs = (): number => performance.now() * 1000;
+
+export async function startGateway(config: SluiceConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const logger = createLogger(config.logLevel, opts.logDestination);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
+
+  const pools = new Map<Device, InferencePool>();
+  const pool = (device: Device): InferencePool => {
+    let p = pools.get(device);
+    if (!p) {
+      p = new InferencePool(
+        { device, threads: config.workers, intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning },
+        {
+          onWorkerExit: (err) => {
+            metrics.workerRestarts.inc({ device });
+            logger.error({ device, err: err.message }, 'worker died; its in-flight batch failed and it is being replaced');
+          },
+        },
+      );
+      pools.set(device, p);
+    }
+    return p;
+  };
+  const providerLogged = new Set<Device>();
+
+  const repository = new ModelRepository<Servable>(
+    config.modelsDir,
+    {
+      log: logger,
+      async load(modelConfig, version, modelPath, sha256) {
+        const p = pool(modelConfig.device);
+        const servable = await createServable(modelConfig, version, modelPath, sha256, {
+          pool: p,
+          clock: systemClock,
+          onBatch: (model, v, meta) => metrics.batchRows.observe({ model, version: String(v) }, meta.rows),
+        });
+        if (!providerLogged.has(p.device)) {
+          providerLogged.add(p.device);
+          metrics.executionProvider.set({ device: p.device, provider: servable.provider }, 1);
+          if (p.device !== 'cpu' && servable.provider === 'cpu') {
+            logger.warn(
+              { device: p.device, reason: servable.fallbackReason },
+              `CUDA execution provider unavailable for ${p.device}; falling back to CPU`,
+            );
+          }
+        }
+        return servable;
+      },
+      unload: (servable) => servable.dispose(),
+      onState(model, version, state) {
+        for (const s of ['UNKNOWN', 'LOADING', 'READY', 'UNLOADING', 'UNAVAILABLE']) {
+          metrics.modelState.set({ model, version: String(version), state: s }, s === state ? 1 : 0);
+        }
+      },
+    },
+    config.pollIntervalMs,
+  );
+
+  const dataplane = new DataPlane({
+    repository,
+    nowUs,
+    serverVersion: SLUICE_VERSION,
+    onError: (err, where) => logger.error({ err, where }, 'observer failed'),
+  });
+
+  const http: HttpServer = createHttpServer(uws, dataplane, {
+    bodyLimitBytes: config.bodyLimitBytes,
+    nowUs,
+    onInferDone(model, version, code, seconds) {
+      metrics.requests.inc({ model, version, code });
+      metrics.requestSeconds.observe({ model }, seconds);
+    },
+    onInternalError: (err) => logger.error({ err }, 'internal error answering a request'),
+  });
+
+  // Listen first so liveness answers while models load; readiness stays false until then.
+  const port = await http.listen(config.host, config.port);
+  logger.info({ host: config.host, port, models: config.modelsDir, workers: config.workers }, 'listening');
+  await repository.start();
+  logger.info(
+    { models: repository.list().map((m) => ({ name: m.name, ready: [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version) })) },
+    'repository loaded',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ inflight: dataplane.inflightRequests }, 'shutting down: draining in-flight requests');
+      const drained = await Promise.race([
+        dataplane.drain().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), config.drainTimeoutMs).unref()),
+      ]);
+      if (!drained) logger.warn({ inflight: dataplane.inflightRequests }, 'drain timeout; closing anyway');
+      http.close();
+      // Requests already on open connections are answered 503 (and closed) by now or within
+      // a tick; give them a moment before the pools go.
+      await new Promise((r) => setTimeout(r, 100));
+      await repository.close();
+      await Promise.all([...pools.values()].map((p) => p.close()));
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return { port, config, logger, metrics, dataplane, repository, pool, shutdown };
+}

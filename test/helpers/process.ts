@@ -1,0 +1,46 @@
+// Runs the real `node dist/src/main.js` process and reads its JSON log lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './gateway.js';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the bound port once the process logged "listening". */
+  port: Promise<number>;
+}
+
+export function spawnServer(args: string[], env: Record<string, string> = {}): ServerProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  let onPort: (p: number) => void = () => {};
+  const port = new Promise<number>((resolve) => (onPort = resolve));
+  let buf = '';
+  child.stdout!.on('data', (d) => {
+    buf += String(d);
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const rec = JSON.parse(line);
+        logs.push(rec);
+        if (rec.msg === 'listening') onPort(rec.port);
+      } catch {
+        stderr.push(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (d) => stderr.push(String(d)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, logs, stderr, exited, port };
+}

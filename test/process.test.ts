@@ -1,0 +1,89 @@
+// The real process: graceful SIGTERM under load, and refusing the slow uWS fallback.
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyModels, getJson, postJson } from './helpers/gateway.js';
+import { sleep, waitFor } from './helpers/load.js';
+import { digitsRows } from './helpers/ort.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
+
+const body = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: digitsRows(1)[0] }] };
+const started: ServerProcess[] = [];
+afterAll(() => {
+  for (const s of started) s.child.kill('SIGKILL');
+});
+
+async function ready(s: ServerProcess): Promise<string> {
+  const url = `http://127.0.0.1:${await s.port}`;
+  await waitFor(async () => (await getJson(`${url}/v2/health/ready`).catch(() => ({ status: 0 }))).status === 200);
+  return url;
+}
+
+describe('process', () => {
+  it('SIGTERM under load: accepted requests all succeed, later ones are refused, exit 0 within seconds', async () => {
+    const models = await copyModels(['digits']);
+    const s = spawnServer(['--host', '127.0.0.1', '--port', '0', '--models', models, '--workers', '2']);
+    started.push(s);
+    const url = await ready(s);
+    let stop = false;
+    const outcomes = { ok: 0, refused: 0, failed: [] as string[] };
+    // Each client behaves like a load balancer's upstream: it stops sending once told the
+    // server is going away (503 SHUTTING_DOWN) or once connections are refused.
+    const client = async () => {
+      while (!stop) {
+        try {
+          const r = await postJson(`${url}/v2/models/digits/infer`, body);
+          if (r.status === 200) outcomes.ok++;
+          else if (r.status === 503 && r.json?.code === 'SLUICE_ERR_SHUTTING_DOWN') {
+            outcomes.refused++;
+            return;
+          } else outcomes.failed.push(`${r.status} ${r.json?.code}`);
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string } }).cause?.code;
+          if (cause === 'ECONNREFUSED') {
+            outcomes.refused++;
+            return;
+          }
+          outcomes.failed.push(`fetch ${cause ?? (err as Error).message}`);
+        }
+      }
+    };
+    const clients = Array.from({ length: 32 }, client);
+    await sleep(500);
+    const okBefore = outcomes.ok;
+    const t0 = Date.now();
+    s.child.kill('SIGTERM');
+    const exit = await s.exited;
+    const exitMs = Date.now() - t0;
+    stop = true;
+    await Promise.all(clients);
+    expect(okBefore).toBeGreaterThan(50);
+    expect(outcomes.failed).toEqual([]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exitMs).toBeLessThan(5000);
+    expect(s.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down: draining in-flight requests', 'stopped']));
+    // Requests were in flight when the signal came, and they were answered.
+    expect(s.logs.find((l) => l.msg === 'shutting down: draining in-flight requests')?.inflight).toBeGreaterThan(0);
+  });
+
+  it('refuses to start on the pure-JS uWS fallback unless --allow-slow-http', async () => {
+    const models = await copyModels(['digits']);
+    const refused = spawnServer(['--port', '0', '--models', models], { UWS_USE_FALLBACK: 'true' });
+    started.push(refused);
+    expect((await refused.exited).code).toBe(1);
+    expect(refused.stderr.join('')).toMatch(/SLUICE_ERR_HTTP_NATIVE_MISSING: .*--allow-slow-http/);
+
+    const slow = spawnServer(['--host', '127.0.0.1', '--port', '0', '--models', models, '--allow-slow-http'], { UWS_USE_FALLBACK: 'true' });
+    started.push(slow);
+    const url = await ready(slow);
+    expect(slow.logs.some((l) => l.level === 40 && /pure-JS fallback/.test(String(l.msg)))).toBe(true);
+    expect((await postJson(`${url}/v2/models/digits/infer`, body)).status).toBe(200);
+    slow.child.kill('SIGTERM');
+    expect((await slow.exited).code).toBe(0);
+  });
+
+  it('reports a bad command line with its code and exits 1', async () => {
+    const s = spawnServer(['--port', 'eighty']);
+    started.push(s);
+    expect((await s.exited).code).toBe(1);
+    expect(s.stderr.join('')).toMatch(/SLUICE_ERR_CONFIG_INVALID: --port must be an integer/);
+  });
+});
