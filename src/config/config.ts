@@ -32,7 +32,8 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   host: '0.0.0.0',
   port: 8000,
   modelsDir: 'models',
-  workers: Math.max(1, os.availableParallelism()),
+  // One core stays with the event loop (HTTP, JSON, batching); the rest run inference.
+  workers: Math.max(1, os.availableParallelism() - 1),
   intraOpThreads: 1,
   allowSpinning: false,
   bodyLimitBytes: 8 * 1024 * 1024,
