@@ -75,6 +75,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         const servable = await createServable(modelConfig, version, modelPath, sha256, {
           pool: p,
           clock: systemClock,
+          disableBatching: config.testDisableBatching,
           onBatch: (model, v, meta) => metrics.batchRows.observe({ model, version: String(v) }, meta.rows),
         });
         if (!providerLogged.has(p.device)) {

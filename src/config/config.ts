@@ -24,8 +24,11 @@ export interface SluiceConfig {
   readonly logLevel: LogLevel;
   /** Start on uWebSockets.js's pure-JS fallback instead of refusing (slow). */
   readonly allowSlowHttp: boolean;
-  /** Test-only hooks (worker fault injection). Never reachable from the wire. */
-  readonly testHooks: boolean;
+  /**
+   * Test-only: every batch holds one request (the batcher's maxBatchSize becomes 1). Exists
+   * so the CI benchmark gate can be shown to fail on a deliberately slower gateway.
+   */
+  readonly testDisableBatching: boolean;
 }
 
 export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
@@ -41,7 +44,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   allowSlowHttp: false,
-  testHooks: false,
+  testDisableBatching: false,
 });
 
 type Kind = 'string' | 'int' | 'bool' | 'level';
@@ -66,7 +69,7 @@ const FIELDS: Field[] = [
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000 },
   { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level' },
   { key: 'allowSlowHttp', flag: '--allow-slow-http', env: 'SLUICE_ALLOW_SLOW_HTTP', kind: 'bool' },
-  { key: 'testHooks', flag: '--test-hooks', env: 'SLUICE_TEST_HOOKS', kind: 'bool' },
+  { key: 'testDisableBatching', flag: '--test-disable-batching', env: 'SLUICE_TEST_DISABLE_BATCHING', kind: 'bool' },
 ];
 
 const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

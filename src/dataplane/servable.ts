@@ -31,6 +31,8 @@ export interface ServableDeps {
   clock: Clock;
   /** Called once per executed batch (metrics); must not throw. */
   onBatch?(model: string, version: number, meta: BatchMeta): void;
+  /** Test-only: one request per batch (benchmark gate demonstration). */
+  disableBatching?: boolean;
 }
 
 /** Loads `modelPath` into every worker of the pool, warms it up, and builds the servable. */
@@ -46,7 +48,8 @@ export async function createServable(
   const spec: SessionSpec = pool.sessionSpec(key, modelPath);
   const loaded = await pool.load(spec, warmupInputs(config.inputs, config.batching.maxBatchSize));
   const outputNames = config.outputs.map((o) => o.name);
-  const batcher = new Batcher(config.batching, {
+  const batching = deps.disableBatching ? { ...config.batching, maxBatchSize: 1, preferredBatchSizes: [] } : config.batching;
+  const batcher = new Batcher(batching, {
     clock: deps.clock,
     hasIdleWorker: () => pool.hasIdleWorker(),
     inputOrder: config.inputs.map((i) => i.name),
