@@ -42,6 +42,9 @@ export interface GatewayOptions {
 
 const nowUs = (): number => performance.now() * 1000;
 
+/** How long no request may arrive before a draining server closes its listener. */
+const SHUTDOWN_QUIET_MS = 200;
+
 export async function startGateway(config: SluiceConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = createLogger(config.logLevel, opts.logDestination);
   const metrics = createMetrics({ defaultMetrics: true });
@@ -135,10 +138,13 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         new Promise<boolean>((r) => setTimeout(() => r(false), config.drainTimeoutMs).unref()),
       ]);
       if (!drained) logger.warn({ inflight: dataplane.inflightRequests }, 'drain timeout; closing anyway');
+      // Keep answering 503 (each closing its connection) until clients have gone quiet:
+      // closing the listener earlier would reset connections still in the accept backlog.
+      const quietUntil = Date.now() + config.drainTimeoutMs;
+      while (dataplane.quietForUs() < SHUTDOWN_QUIET_MS * 1000 && Date.now() < quietUntil) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       http.close();
-      // Requests already on open connections are answered 503 (and closed) by now or within
-      // a tick; give them a moment before the pools go.
-      await new Promise((r) => setTimeout(r, 100));
       await repository.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
       logger.info('stopped');

@@ -6,6 +6,9 @@ import { digitsRows } from './helpers/ort.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 
 const body = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: digitsRows(1)[0] }] };
+// 64 rows a request and many clients keep the queue non-empty, so the signal always lands
+// while requests are in flight.
+const bigBody = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [64, 64], data: digitsRows(64) }] };
 const started: ServerProcess[] = [];
 afterAll(() => {
   for (const s of started) s.child.kill('SIGKILL');
@@ -30,7 +33,7 @@ describe('process', () => {
     const client = async () => {
       while (!stop) {
         try {
-          const r = await postJson(`${url}/v2/models/digits/infer`, body);
+          const r = await postJson(`${url}/v2/models/digits/infer`, bigBody);
           if (r.status === 200) outcomes.ok++;
           else if (r.status === 503 && r.json?.code === 'SLUICE_ERR_SHUTTING_DOWN') {
             outcomes.refused++;
@@ -46,7 +49,7 @@ describe('process', () => {
         }
       }
     };
-    const clients = Array.from({ length: 32 }, client);
+    const clients = Array.from({ length: 128 }, client);
     await sleep(500);
     const okBefore = outcomes.ok;
     const t0 = Date.now();
@@ -55,7 +58,7 @@ describe('process', () => {
     const exitMs = Date.now() - t0;
     stop = true;
     await Promise.all(clients);
-    expect(okBefore).toBeGreaterThan(50);
+    expect(okBefore).toBeGreaterThan(20);
     expect(outcomes.failed).toEqual([]);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(5000);
@@ -75,7 +78,9 @@ describe('process', () => {
     started.push(slow);
     const url = await ready(slow);
     expect(slow.logs.some((l) => l.level === 40 && /pure-JS fallback/.test(String(l.msg)))).toBe(true);
-    expect((await postJson(`${url}/v2/models/digits/infer`, body)).status).toBe(200);
+    const answer = await postJson(`${url}/v2/models/digits/infer`, body);
+    expect(answer.text).toMatch(/"model_version":"1"/);
+    expect(answer.status).toBe(200);
     slow.child.kill('SIGTERM');
     expect((await slow.exited).code).toBe(0);
   });

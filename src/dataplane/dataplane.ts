@@ -51,6 +51,8 @@ export interface DataPlaneDeps {
 
 export class DataPlane {
   private isDraining = false;
+  /** When the last inference request arrived (monotonic µs); shutdown waits for quiet. */
+  private lastRequestUs = 0;
   private inflight = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly observers: PredictionObserver[] = [];
@@ -124,6 +126,7 @@ export class DataPlane {
    * object; throws SluiceError with a stable code for every refusal.
    */
   async infer(model: string, version: number | undefined, body: Record<string, unknown>, opts: InferOptions): Promise<InferResult> {
+    this.lastRequestUs = opts.receivedUs;
     if (this.isDraining) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'server is shutting down', { retryAfterS: 1 });
     const servable = this.route(model, version);
     const decoded = servable.validate(body);
@@ -169,6 +172,11 @@ export class DataPlane {
   /** True from the start of drain(): transports close connections after each answer. */
   get draining(): boolean {
     return this.isDraining;
+  }
+
+  /** Microseconds since the last inference request arrived. */
+  quietForUs(): number {
+    return this.deps.nowUs() - this.lastRequestUs;
   }
 
   get inflightRequests(): number {

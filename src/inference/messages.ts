@@ -50,9 +50,11 @@ export interface RunTask {
   spec: SessionSpec;
   inputs: WireTensor[];
   outputNames: string[];
-  /** Test hook: the worker exits while holding this batch, as a crashed worker would. */
-  exitWorker?: boolean;
+  /** Test hook: exit while holding this batch (a crashed worker), or stall before running it. */
+  fault?: WorkerFault;
 }
+
+export type WorkerFault = { kind: 'exit' } | { kind: 'stall'; ms: number };
 
 export type WorkerTask = LoadTask | UnloadTask | RunTask;
 

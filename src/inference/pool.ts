@@ -6,7 +6,7 @@
 import { Piscina } from 'piscina';
 import { SluiceError } from '../errors.js';
 import type { Device, Tensor } from '../types.js';
-import type { LoadReply, SessionSpec, WireTensor, WorkerReply, WorkerTask } from './messages.js';
+import type { LoadReply, SessionSpec, WireTensor, WorkerFault, WorkerReply, WorkerTask } from './messages.js';
 
 export interface PoolOptions {
   device: Device;
@@ -32,7 +32,7 @@ export class InferencePool {
   private readonly opts: PoolOptions;
   private inflight = 0;
   private readonly idleListeners = new Set<() => void>();
-  private exitNextBatch = false;
+  private nextBatchFault: WorkerFault | undefined;
   private closed = false;
 
   constructor(opts: PoolOptions, private readonly events: PoolEvents = {}) {
@@ -99,13 +99,13 @@ export class InferencePool {
   /** Runs one batch. Takes ownership of the inputs' buffers (transferred to the worker). */
   async run(spec: SessionSpec, inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
     if (this.closed) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'inference pool is closed');
-    const exitWorker = this.exitNextBatch;
-    this.exitNextBatch = false;
+    const fault = this.nextBatchFault;
+    this.nextBatchFault = undefined;
     this.inflight++;
     let reply: WorkerReply;
     try {
       reply = await this.submit(
-        { kind: 'run', spec, inputs, outputNames, exitWorker },
+        fault ? { kind: 'run', spec, inputs, outputNames, fault } : { kind: 'run', spec, inputs, outputNames },
         inputs.map((t) => t.data.buffer as ArrayBuffer),
       );
     } finally {
@@ -119,7 +119,12 @@ export class InferencePool {
 
   /** Test hook: the worker that takes the next batch exits while holding it. */
   injectWorkerExit(): void {
-    this.exitNextBatch = true;
+    this.nextBatchFault = { kind: 'exit' };
+  }
+
+  /** Test hook: the worker that takes the next batch stalls `ms` before running it. */
+  injectWorkerStall(ms: number): void {
+    this.nextBatchFault = { kind: 'stall', ms };
   }
 
   async close(): Promise<void> {

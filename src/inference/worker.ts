@@ -66,7 +66,8 @@ async function unload(task: UnloadTask): Promise<WorkerReply> {
 }
 
 async function run(task: RunTask): Promise<unknown> {
-  if (task.exitWorker) process.exit(1);
+  if (task.fault?.kind === 'exit') process.exit(1);
+  if (task.fault?.kind === 'stall') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.fault.ms);
   try {
     const { session } = await sessionFor(task.spec);
     const outputs = await runSession(session, task.inputs, task.outputNames);

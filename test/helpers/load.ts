@@ -24,12 +24,15 @@ export function startLoad(url: string, body: unknown, clients: number, maxMs = 3
         code = r.json?.code;
         version = r.json?.model_version;
       } catch (err) {
-        code = `fetch: ${(err as Error).message}`;
+        const cause = (err as { cause?: { code?: string } }).cause;
+        code = `fetch: ${cause?.code ?? (err as Error).message}`;
       }
       result.total++;
       result.byStatus.set(status, (result.byStatus.get(status) ?? 0) + 1);
       if (status !== 200) result.failures.push({ status, code });
       if (version) result.versions.set(version, (result.versions.get(version) ?? 0) + 1);
+      // Like a load balancer's upstream: stop sending to a server that says it is leaving.
+      if (code === 'SLUICE_ERR_SHUTTING_DOWN' || code === 'fetch: ECONNREFUSED') return;
     }
   };
   const loops = Array.from({ length: clients }, loop);
