@@ -11,6 +11,16 @@ export const ERROR_CODES = {
   SLUICE_ERR_JSON_MALFORMED: { status: 400, meaning: 'body is not valid JSON' },
   SLUICE_ERR_JSON_FORBIDDEN_KEY: { status: 400, meaning: '__proto__, constructor or prototype key in the body' },
   SLUICE_ERR_JSON_TOO_DEEP: { status: 400, meaning: 'nesting deeper than the cap' },
+  SLUICE_ERR_MSGPACK_MALFORMED: { status: 400, meaning: 'body is not one complete MessagePack map (truncated, trailing bytes, reserved byte, invalid UTF-8)' },
+  SLUICE_ERR_MSGPACK_FORBIDDEN_KEY: { status: 400, meaning: '__proto__, constructor or prototype key in a MessagePack body' },
+  SLUICE_ERR_MSGPACK_TOO_DEEP: { status: 400, meaning: 'MessagePack nesting deeper than the cap' },
+  SLUICE_ERR_MSGPACK_OVER_LIMIT: { status: 400, meaning: 'a MessagePack array, map, string or value count over its cap' },
+  SLUICE_ERR_MSGPACK_UNSUPPORTED_TYPE: { status: 400, meaning: 'extension type, non-string map key, or binary data outside an input data field' },
+  SLUICE_ERR_BINARY_HEADER_LENGTH: { status: 400, meaning: 'Inference-Header-Content-Length is not an integer within the body' },
+  SLUICE_ERR_BINARY_INPUT_DATA: { status: 400, meaning: 'an input has both or neither of data and parameters.binary_data_size' },
+  SLUICE_ERR_BINARY_DATA_SIZE: { status: 400, meaning: 'binary_data_size is not an integer or differs from shape x datatype size' },
+  SLUICE_ERR_BINARY_DATA_LENGTH: { status: 400, meaning: 'bytes after the header differ from the sum of binary_data_size' },
+  SLUICE_ERR_BINARY_RAW_UNSUPPORTED: { status: 400, meaning: 'raw binary body for a model that has not exactly one input with a deducible shape' },
   // Request validation
   SLUICE_ERR_REQUEST_INVALID: { status: 400, meaning: 'request does not match the inference request schema' },
   SLUICE_ERR_INPUT_UNKNOWN: { status: 400, meaning: 'input name the model does not declare' },
@@ -27,6 +37,8 @@ export const ERROR_CODES = {
   SLUICE_ERR_BATCH_MISMATCH: { status: 400, meaning: 'inputs disagree on the batch dimension' },
   SLUICE_ERR_OUTPUT_UNKNOWN: { status: 400, meaning: 'requested output the model does not declare' },
   SLUICE_ERR_PARAMETER_INVALID: { status: 400, meaning: 'a request parameter has an invalid value' },
+  SLUICE_ERR_FEATURES_INVALID: { status: 400, meaning: 'a /v1 predict body fails the model feature schema (details name each field)' },
+  SLUICE_ERR_FEATURES_NOT_DECLARED: { status: 404, meaning: 'the model declares no named features: no schema, no /v1 predict' },
   // Models
   SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, meaning: 'unknown model' },
   SLUICE_ERR_MODEL_VERSION_NOT_FOUND: { status: 404, meaning: 'unknown model version' },
@@ -35,6 +47,11 @@ export const ERROR_CODES = {
   SLUICE_ERR_MODEL_LOAD_FAILED: { status: 500, meaning: 'a version could not be loaded (load time)' },
   // Scheduling and execution
   SLUICE_ERR_QUEUE_FULL: { status: 503, meaning: 'the version queue is at maxQueueSize' },
+  SLUICE_ERR_ADMISSION_REFUSED: { status: 429, meaning: 'predicted queue wait exceeds the request deadline' },
+  SLUICE_ERR_REQUEST_CANCELLED: { status: 499, meaning: 'the client went away before the request ran' },
+  // WebSocket
+  SLUICE_ERR_WS_MESSAGE_INVALID: { status: 400, meaning: 'WebSocket frame lacks a valid id, model_name or model_version' },
+  SLUICE_ERR_WS_TOO_MANY_INFLIGHT: { status: 429, meaning: 'more requests in flight on the connection than its cap' },
   SLUICE_ERR_DEADLINE_EXCEEDED: { status: 504, meaning: 'deadline passed before the answer' },
   SLUICE_ERR_WORKER_DIED: { status: 503, meaning: 'the worker running the batch died; retry' },
   SLUICE_ERR_INFERENCE_FAILED: { status: 500, meaning: 'the runtime failed the batch' },

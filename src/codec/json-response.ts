@@ -11,7 +11,8 @@
 // 'I' or 'N' (only "Infinity" and "NaN" contain them) and the rewrite runs only when it hits.
 
 import { SluiceError } from '../errors.js';
-import type { Tensor, TensorData, TensorSpec } from '../types.js';
+import type { Tensor, TensorSpec } from '../types.js';
+import { dataText, sentOutput } from './response-parts.js';
 
 /**
  * Encodes one response. `outputs` are the tensors the model produced (any order; every declared
@@ -27,22 +28,29 @@ export type ResponseEncoder = (
   parameters?: Record<string, unknown>,
 ) => string;
 
-interface OutputFragment {
+export interface OutputFragment {
   name: string;
   datatype: TensorSpec['datatype'];
   /** `{"name":...,"datatype":...,"shape":[` */
   open: string;
 }
 
-const NON_FINITE_TEXT = /[IN]/;
+/** `{"model_name":...,"model_version":"<v>","id":` — everything before the id. */
+export function jsonResponseHead(modelName: string, version: number): string {
+  return `{"model_name":${JSON.stringify(modelName)},"model_version":${JSON.stringify(String(version))},"id":`;
+}
 
-export function createResponseEncoder(modelName: string, version: number, outputSpecs: TensorSpec[]): ResponseEncoder {
-  const head = `{"model_name":${JSON.stringify(modelName)},"model_version":${JSON.stringify(String(version))},"id":`;
-  const fragments: OutputFragment[] = outputSpecs.map((s) => ({
+export function jsonOutputFragments(outputSpecs: readonly TensorSpec[]): OutputFragment[] {
+  return outputSpecs.map((s) => ({
     name: s.name,
     datatype: s.datatype,
     open: `{"name":${JSON.stringify(s.name)},"datatype":${JSON.stringify(s.datatype)},"shape":[`,
   }));
+}
+
+export function createResponseEncoder(modelName: string, version: number, outputSpecs: TensorSpec[]): ResponseEncoder {
+  const head = jsonResponseHead(modelName, version);
+  const fragments = jsonOutputFragments(outputSpecs);
 
   return function encodeResponse(id, outputs, requested, parameters) {
     let json = head + JSON.stringify(id);
@@ -52,46 +60,12 @@ export function createResponseEncoder(modelName: string, version: number, output
     for (let k = 0; k < fragments.length; k++) {
       const f = fragments[k] as OutputFragment;
       if (requested !== undefined && !requested.includes(f.name)) continue;
-      const t = findOutput(outputs, k, f.name);
-      if (t.datatype !== f.datatype) {
-        throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', `output ${JSON.stringify(f.name)} is ${t.datatype}, declared ${f.datatype}`);
-      }
-      let count = 1;
-      for (const d of t.shape) count *= d;
-      if (count !== t.data.length) {
-        throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', `output ${JSON.stringify(f.name)}: ${t.data.length} values for shape [${t.shape.join(',')}]`);
-      }
+      const t = sentOutput(outputs, k, f);
       json += `${first ? '' : ','}${f.open}${t.shape.join(',')}],"data":[${dataText(t)}]}`;
       first = false;
     }
     return `${json}]}`;
   };
-}
-
-function findOutput(outputs: Tensor[], k: number, name: string): Tensor {
-  const guess = outputs[k]; // the runtime normally returns outputs in declared order
-  if (guess !== undefined && guess.name === name) return guess;
-  const found = outputs.find((o) => o.name === name);
-  if (found === undefined) throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', `model produced no output ${JSON.stringify(name)}`);
-  return found;
-}
-
-/** Flat row-major data as the text between the brackets. */
-function dataText(t: Tensor): string {
-  const d = t.data;
-  if (t.datatype === 'BOOL') return boolText(d);
-  // TensorData is a union of typed arrays, each with its own native join.
-  const text = (d as Float64Array).join(',');
-  if ((t.datatype === 'FP32' || t.datatype === 'FP64') && NON_FINITE_TEXT.test(text)) {
-    return Array.from(d as Float64Array, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
-  }
-  return text;
-}
-
-function boolText(d: TensorData): string {
-  let s = '';
-  for (let i = 0; i < d.length; i++) s += `${i === 0 ? '' : ','}${d[i] ? 'true' : 'false'}`;
-  return s;
 }
 
 /** The error body: {"error": message, "code": ..., "details"?: [...]}. Never a stack. */

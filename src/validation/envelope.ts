@@ -8,7 +8,9 @@
 //
 // ajv runs with allErrors off and coerceTypes off (DESIGN §1): it stops at the first error and
 // never rewrites the body. It never looks inside `data` arrays: per-element checks are the
-// tight loops of tensor-data.ts.
+// tight loops of tensor-data.ts. `data` is checked by the `tensorData` keyword below rather than
+// `type: array`, because binary decoders hand typed arrays over there (JSON has no such type);
+// its error reads exactly like ajv's own `type` error, so JSON clients see no difference.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SluiceError } from '../errors.js';
@@ -21,7 +23,8 @@ export interface EnvelopeInput {
   name: string;
   shape: number[];
   datatype: string;
-  data: unknown[];
+  /** A JSON array, or a typed array / raw bytes from a binary decoder. */
+  data: unknown[] | ArrayBufferView;
   parameters?: Record<string, unknown>;
 }
 
@@ -39,6 +42,10 @@ export const ENVELOPE_SCHEMA = {
   additionalProperties: false,
   properties: {
     id: { type: 'string', maxLength: MAX_REQUEST_ID_LENGTH },
+    // Accepted (Triton's own examples send them; WebSocket frames need them) and not read here:
+    // on HTTP the URL names the model.
+    model_name: { type: 'string' },
+    model_version: { type: 'string' },
     parameters: { type: 'object' },
     inputs: {
       type: 'array',
@@ -51,7 +58,7 @@ export const ENVELOPE_SCHEMA = {
           name: { type: 'string' },
           shape: { type: 'array', items: { type: 'integer' } },
           datatype: { type: 'string' },
-          data: { type: 'array' },
+          data: { tensorData: true },
           parameters: { type: 'object' },
         },
       },
@@ -83,10 +90,19 @@ export function envelopeValidator(): ValidateFunction {
       removeAdditional: false,
       strict: true,
     });
+    ajv.addKeyword({ keyword: 'tensorData', schemaType: 'boolean', errors: true, validate: tensorData });
     compiled = ajv.compile(ENVELOPE_SCHEMA);
   }
   return compiled;
 }
+
+/** The `tensorData` keyword: a JSON array or any ArrayBufferView (typed-data.ts judges the view). */
+function tensorData(this: unknown, _schema: boolean, data: unknown): boolean {
+  if (Array.isArray(data) || ArrayBuffer.isView(data)) return true;
+  tensorData.errors = [{ keyword: 'type', message: 'must be array', params: { type: 'array' } }] as Partial<ErrorObject>[];
+  return false;
+}
+tensorData.errors = undefined as Partial<ErrorObject>[] | undefined;
 
 /** Turns ajv's first error into SLUICE_ERR_REQUEST_INVALID with a JSON-path message. */
 export function envelopeError(errors: ErrorObject[] | null | undefined): SluiceError {

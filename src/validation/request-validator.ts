@@ -15,8 +15,13 @@
 //   4 shapes                    SLUICE_ERR_INPUT_SHAPE
 //   5 batch dim                 SLUICE_ERR_BATCH_EMPTY, _BATCH_TOO_LARGE, then _BATCH_MISMATCH
 //   6 data                      SLUICE_ERR_INPUT_DATA_LENGTH, _NON_FINITE, _DATA_TYPE, _OUT_OF_RANGE
-//   7 requested outputs         SLUICE_ERR_OUTPUT_UNKNOWN
-//   8 parameters.timeout_ms     SLUICE_ERR_PARAMETER_INVALID
+//   7 requested outputs         SLUICE_ERR_OUTPUT_UNKNOWN, then _PARAMETER_INVALID (binary_data)
+//   8 parameters                SLUICE_ERR_PARAMETER_INVALID (timeout_ms, binary_data_output)
+//
+// `data` may be a JSON array or, from a binary decoder, a typed array (tensor-data.ts). The
+// binary tensor extension's output flags (per-output `parameters.binary_data`, request-level
+// `parameters.binary_data_output`, the former overriding the latter) are resolved here into
+// DecodedInfer.binaryOutputs; requests without them allocate nothing for it.
 
 import { SluiceError, type ErrorCode } from '../errors.js';
 import type { Tensor, TensorSpec } from '../types.js';
@@ -45,6 +50,11 @@ export interface DecodedInfer {
   parameters?: Record<string, unknown>;
   /** parameters.timeout_ms when given: positive, finite, at most MAX_TIMEOUT_MS. */
   timeoutMs?: number;
+  /**
+   * Outputs to answer as binary tensor data (binary tensor extension): 'all', or the declared
+   * output names whose effective flag is true; undefined when none (answer plain JSON).
+   */
+  binaryOutputs?: ReadonlySet<string> | 'all';
 }
 
 export type RequestValidator = (body: Record<string, unknown>) => DecodedInfer;
@@ -62,6 +72,7 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
   checkSignature(sig);
   const plans = new Map<string, InputPlan>(sig.inputs.map((spec, slot) => [spec.name, { spec, slot }]));
   const outputNames = new Set(sig.outputs.map((o) => o.name));
+  const declaredOutputs = sig.outputs.map((o) => o.name);
   const declaredInputs = sig.inputs.slice(0, 10).map((s) => s.name).join(', ') + (sig.inputs.length > 10 ? ', …' : '');
   const { maxBatchSize } = sig;
   const model = quote(sig.name);
@@ -144,6 +155,7 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
 
     // 7. requested outputs
     let outputs: string[] | undefined;
+    let binaryNamed: Map<string, boolean> | undefined;
     const asked = req.outputs;
     if (asked !== undefined && asked.length > 0) {
       outputs = [];
@@ -154,6 +166,16 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
             `/outputs/${i}/name: ${quote(name)} is not an output of model ${model}`);
         }
         if (!outputs.includes(name)) outputs.push(name);
+      }
+      for (let i = 0; i < asked.length; i++) {
+        const o = asked[i] as { name: string; parameters?: Record<string, unknown> };
+        const flag = o.parameters?.binary_data;
+        if (flag === undefined) continue;
+        if (typeof flag !== 'boolean') {
+          throw fail('SLUICE_ERR_PARAMETER_INVALID', 'parameters.binary_data must be true or false',
+            `/outputs/${i}/parameters/binary_data: expected true or false, got ${jsonTypeOf(flag)}`);
+        }
+        (binaryNamed ??= new Map()).set(o.name, flag);
       }
     }
 
@@ -168,9 +190,36 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
       }
       timeoutMs = t;
     }
+    let binaryAll = false;
+    if (params !== undefined && params.binary_data_output !== undefined) {
+      const b = params.binary_data_output;
+      if (typeof b !== 'boolean') {
+        throw fail('SLUICE_ERR_PARAMETER_INVALID', 'parameters.binary_data_output must be true or false',
+          `/parameters/binary_data_output: expected true or false, got ${jsonTypeOf(b)}`);
+      }
+      binaryAll = b;
+    }
 
-    return { id: req.id, inputs, outputs, rows, parameters: params, timeoutMs };
+    const decoded: DecodedInfer = { id: req.id, inputs, outputs, rows, parameters: params, timeoutMs };
+    if (binaryAll || binaryNamed !== undefined) {
+      const binary = binaryOutputsOf(binaryAll, binaryNamed, declaredOutputs);
+      if (binary !== undefined) decoded.binaryOutputs = binary;
+    }
+    return decoded;
   };
+}
+
+/** Per-output binary_data overrides the request-level binary_data_output (binary tensor extension). */
+function binaryOutputsOf(
+  all: boolean,
+  named: ReadonlyMap<string, boolean> | undefined,
+  declared: readonly string[],
+): ReadonlySet<string> | 'all' | undefined {
+  if (named === undefined) return all ? 'all' : undefined;
+  const set = new Set<string>();
+  for (const name of declared) if (named.get(name) ?? all) set.add(name);
+  if (set.size === 0) return undefined;
+  return set.size === declared.length ? 'all' : set;
 }
 
 function checkShape(shape: number[], spec: TensorSpec, i: number): void {

@@ -7,10 +7,14 @@
 // allocate a huge tensor) and then the same fill loop per innermost row; recursion is bounded by
 // the rank. A refused element drops into a slow path that describes it and keeps counting the
 // rest, keeping at most MAX_ERROR_DETAILS descriptions.
+//
+// Binary decoders (msgpack, the binary tensor extension) may hand `data` over as a typed array
+// instead: see typed-data.ts. The JSON path pays one Array.isArray for that.
 
 import { MAX_ERROR_DETAILS, SluiceError, type ErrorCode } from '../errors.js';
 import type { DataType, TensorData } from '../types.js';
 import { CODECS, jsonType, type DtypeCodec } from './element-codecs.js';
+import { decodeTypedData } from './typed-data.js';
 
 /** Product of the dims; callers pass validated non-negative safe integers. */
 export function elementCount(shape: readonly number[]): number {
@@ -117,12 +121,14 @@ function lengthError(detail: string): SluiceError {
  * non-negative safe integers); `where` is the input's JSON path, e.g. "/inputs/0".
  * Throws SluiceError: SLUICE_ERR_INPUT_DATA_LENGTH, _NON_FINITE, _DATA_TYPE, _OUT_OF_RANGE
  * (the first bad element's code; details name up to MAX_ERROR_DETAILS elements).
+ * `data` may also be a flat typed array or raw bytes: see decodeTypedData for those rules.
  */
 export function decodeTensorData(
   datatype: DataType,
-  data: unknown[],
+  data: unknown[] | ArrayBufferView,
   shape: readonly number[],
   where: string,
 ): TensorData {
+  if (!Array.isArray(data)) return decodeTypedData(datatype, data, elementCount(shape), where);
   return new DataDecoder(CODECS[datatype], shape, where).decode(data);
 }
