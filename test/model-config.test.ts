@@ -45,4 +45,14 @@ describe('model.json', () => {
       '/batching/preferredBatchSizes: every size must be <= maxBatchSize',
     ]);
   });
+
+  it('features are optional and checked with the rest of the file', () => {
+    const { features: _f, classes: _c, ...bare } = digits;
+    expect(parseModelConfig(bare, 'digits').features).toBeUndefined();
+    const e = errorOf({ ...digits, batching: { maxBatchSize: 0 }, features: digits.features.slice(0, 3) });
+    expect(e.details).toEqual(['/batching/maxBatchSize: must be >= 1']);
+    expect(errorOf({ ...digits, features: digits.features.slice(0, 3) }).details).toEqual([
+      '/features: 3 features declared but input "pixels" has 64 columns (shape [-1, 64])',
+    ]);
+  });
 });
