@@ -12,7 +12,10 @@ import { InferencePool } from './inference/pool.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/repository.js';
-import { createHttpServer, type HttpServer } from './transport/http/server.js';
+import { registerInferRoutes } from './transport/http/infer-routes.js';
+import { createListener } from './transport/http/listener.js';
+import { registerFallback, registerMetadataRoutes } from './transport/http/metadata-routes.js';
+import { registerWebSocket } from './transport/ws/ws.js';
 import { loadUws } from './transport/http/uws.js';
 import type { Device } from './types.js';
 
@@ -110,15 +113,41 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
   });
 
-  const http: HttpServer = createHttpServer(uws, dataplane, {
+  const onInferDone = (model: string, version: string, code: string, seconds: number): void => {
+    metrics.requests.inc({ model, version, code });
+    metrics.requestSeconds.observe({ model }, seconds);
+  };
+  const http = createListener(uws);
+  registerMetadataRoutes(http.app, dataplane);
+  registerInferRoutes(http.app, dataplane, {
     bodyLimitBytes: config.bodyLimitBytes,
     nowUs,
-    onInferDone(model, version, code, seconds) {
-      metrics.requests.inc({ model, version, code });
-      metrics.requestSeconds.observe({ model }, seconds);
-    },
+    onInferDone,
     onInternalError: (err) => logger.error({ err }, 'internal error answering a request'),
   });
+  registerWebSocket(uws, http.app, dataplane, {
+    maxPayloadBytes: config.wsMaxPayloadBytes,
+    maxInflight: config.wsMaxInflight,
+    maxBackpressureBytes: Math.min(config.wsMaxBufferedBytes, 1 << 20),
+    maxPendingBytes: config.wsMaxBufferedBytes,
+    idleTimeoutS: config.wsIdleTimeoutS,
+    nowUs,
+    onInferDone,
+    onSlowReaderClosed: () => metrics.wsSlowReadersClosed.inc(),
+  });
+  registerFallback(http.app, [
+    { pattern: '/v2', allow: 'GET' },
+    { pattern: '/v2/health/live', allow: 'GET' },
+    { pattern: '/v2/health/ready', allow: 'GET' },
+    { pattern: '/v2/models/:model', allow: 'GET' },
+    { pattern: '/v2/models/:model/ready', allow: 'GET' },
+    { pattern: '/v2/models/:model/versions/:version', allow: 'GET' },
+    { pattern: '/v2/models/:model/versions/:version/ready', allow: 'GET' },
+    { pattern: '/v2/models/:model/infer', allow: 'POST' },
+    { pattern: '/v2/models/:model/schema', allow: 'GET' },
+    { pattern: '/v1/models/:target', allow: 'POST' },
+    { pattern: '/v2/models/:model/versions/:version/infer', allow: 'POST' },
+  ]);
 
   // Listen first so liveness answers while models load; readiness stays false until then.
   const port = await http.listen(config.host, config.port);

@@ -17,6 +17,14 @@ export interface SluiceConfig {
   /** Intra-op spinning burns a core while idle; off by default (DESIGN §6). */
   readonly allowSpinning: boolean;
   readonly bodyLimitBytes: number;
+  /** WebSocket: largest message; a bigger one closes the connection (uWS). */
+  readonly wsMaxPayloadBytes: number;
+  /** WebSocket: requests a connection may have running at once. */
+  readonly wsMaxInflight: number;
+  /** WebSocket: answers a connection may have waiting for a slow reader before it is closed. */
+  readonly wsMaxBufferedBytes: number;
+  /** WebSocket: seconds without traffic before a connection is closed (pings keep it alive). */
+  readonly wsIdleTimeoutS: number;
   /** How often the repository watcher rescans model directories. */
   readonly pollIntervalMs: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
@@ -40,6 +48,10 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   intraOpThreads: 1,
   allowSpinning: false,
   bodyLimitBytes: 8 * 1024 * 1024,
+  wsMaxPayloadBytes: 8 * 1024 * 1024,
+  wsMaxInflight: 256,
+  wsMaxBufferedBytes: 16 * 1024 * 1024,
+  wsIdleTimeoutS: 120,
   pollIntervalMs: 2000,
   drainTimeoutMs: 10_000,
   logLevel: 'info',
@@ -65,6 +77,10 @@ const FIELDS: Field[] = [
   { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256 },
   { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool' },
   { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
+  { key: 'wsMaxPayloadBytes', flag: '--ws-max-payload-bytes', env: 'SLUICE_WS_MAX_PAYLOAD_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
+  { key: 'wsMaxInflight', flag: '--ws-max-inflight', env: 'SLUICE_WS_MAX_INFLIGHT', kind: 'int', min: 1, max: 65536 },
+  { key: 'wsMaxBufferedBytes', flag: '--ws-max-buffered-bytes', env: 'SLUICE_WS_MAX_BUFFERED_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
+  { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'SLUICE_WS_IDLE_TIMEOUT_S', kind: 'int', min: 8, max: 3600 },
   { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'SLUICE_POLL_INTERVAL_MS', kind: 'int', min: 50, max: 3_600_000 },
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000 },
   { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level' },

@@ -10,19 +10,43 @@ import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
 import type { Tensor } from '../types.js';
 import type { Servable } from './servable.js';
+import { decodeBinaryRequest } from '../codec/binary-request.js';
+import { parseJsonBody } from '../codec/json-body.js';
+import { decodeMsgpackBody } from '../codec/msgpack-body.js';
+import type { DecodedInfer } from '../validation/request-validator.js';
+import { encodePredictions, featuresNotDeclared, type JsonSchema } from '../features/index.js';
+
+/** A request body as the transport received it; decoded here with the model's signature. */
+export type RequestPayload =
+  | { format: 'json'; bytes: Uint8Array }
+  | { format: 'msgpack'; bytes: Uint8Array }
+  | { format: 'binary'; bytes: Uint8Array; headerLength: number }
+  /** Already parsed (a WebSocket frame, whose envelope had to be read to find the model). */
+  | { format: 'object'; body: Record<string, unknown> };
+
+/** How the answer is encoded when the request did not ask for binary outputs. */
+export type ResponseFormat = 'json' | 'msgpack';
 
 export interface InferOptions {
   /** Deadline from a transport header (x-timeout-ms); the body's parameters.timeout_ms wins. */
   timeoutMs?: number;
   /** When the transport started reading the request, monotonic µs. */
   receivedUs: number;
+  /** True once the client went away: the request is dropped before it reaches a worker. */
+  isCancelled?: () => boolean;
+  /** Answer format (default json). */
+  respondAs?: ResponseFormat;
+  /** The transport can carry binary-extension answers (HTTP: yes; WebSocket: no). */
+  allowBinary?: boolean;
 }
 
 export interface InferResult {
   id: string;
   version: number;
-  /** The encoded JSON response body. */
-  body: string;
+  body: string | Buffer;
+  contentType: string;
+  /** Binary extension answers: bytes of the JSON header (Inference-Header-Content-Length). */
+  headerLength?: number;
 }
 
 /** What observers get for every answered prediction. */
@@ -49,6 +73,33 @@ export interface DataPlaneDeps {
   onError?(err: unknown, where: string): void;
 }
 
+function decodePayload(payload: RequestPayload, servable: Servable): Record<string, unknown> {
+  switch (payload.format) {
+    case 'json':
+      return parseJsonBody(payload.bytes);
+    case 'msgpack':
+      return decodeMsgpackBody(payload.bytes);
+    case 'binary':
+      return decodeBinaryRequest(payload.bytes, payload.headerLength, servable.config);
+    case 'object':
+      return payload.body;
+  }
+}
+
+function encodeResult(servable: Servable, id: string, outputs: Tensor[], decoded: DecodedInfer, opts: InferOptions): InferResult {
+  const version = servable.version;
+  if (decoded.binaryOutputs !== undefined && opts.allowBinary === true) {
+    const { body, headerLength } = servable.encodeBinary(id, outputs, decoded.binaryOutputs, decoded.outputs);
+    // Binary asked only for outputs that were not sent: the body is plain JSON.
+    if (headerLength === body.length) return { id, version, body, contentType: 'application/json' };
+    return { id, version, body, headerLength, contentType: 'application/octet-stream' };
+  }
+  if (opts.respondAs === 'msgpack') {
+    return { id, version, body: servable.encodeMsgpack(id, outputs, decoded.outputs), contentType: 'application/msgpack' };
+  }
+  return { id, version, body: servable.encodeJson(id, outputs, decoded.outputs), contentType: 'application/json' };
+}
+
 export class DataPlane {
   private isDraining = false;
   /** When the last inference request arrived (monotonic µs); shutdown waits for quiet. */
@@ -60,7 +111,7 @@ export class DataPlane {
   constructor(private readonly deps: DataPlaneDeps) {}
 
   serverMetadata(): { name: string; version: string; extensions: string[] } {
-    return { name: 'sluice', version: this.deps.serverVersion, extensions: [] };
+    return { name: 'sluice', version: this.deps.serverVersion, extensions: ['binary_tensor_data'] };
   }
 
   isLive(): boolean {
@@ -117,6 +168,28 @@ export class DataPlane {
     return meta;
   }
 
+  /** The JSON Schema of the model's named-feature requests (/v1 predict). */
+  schema(model: string): JsonSchema {
+    const features = this.route(model, undefined).features;
+    if (!features) throw featuresNotDeclared(model);
+    return features.schema;
+  }
+
+  /**
+   * KServe V1 predict with named features: `{"instances": [{feature: value}]}` validated by
+   * the model's schema, mapped to its input tensor, run like any request; answers
+   * `{"predictions": [...], "model_version": ...}` as JSON.
+   */
+  async predict(model: string, version: number | undefined, bytes: Uint8Array, opts: InferOptions): Promise<InferResult> {
+    const servable = this.admit(model, version, opts);
+    if (!servable.features) throw featuresNotDeclared(model);
+    const request = servable.features.map(parseJsonBody(bytes));
+    const id = request.id ?? randomUUID();
+    const outputs = await this.run(servable, id, request.inputs, request.rows, request.timeoutMs ?? opts.timeoutMs, opts);
+    const answer = encodePredictions(outputs, servable.version, servable.config.classes ? { classes: servable.config.classes, id } : { id });
+    return { id, version: servable.version, body: JSON.stringify(answer), contentType: 'application/json' };
+  }
+
   addObserver(observer: PredictionObserver): void {
     this.observers.push(observer);
   }
@@ -125,28 +198,34 @@ export class DataPlane {
    * Validates, routes, batches and runs one request. `body` is the parsed (hardened) JSON
    * object; throws SluiceError with a stable code for every refusal.
    */
-  async infer(model: string, version: number | undefined, body: Record<string, unknown>, opts: InferOptions): Promise<InferResult> {
+  async infer(model: string, version: number | undefined, payload: RequestPayload, opts: InferOptions): Promise<InferResult> {
+    const servable = this.admit(model, version, opts);
+    const decoded = servable.validate(decodePayload(payload, servable));
+    const id = decoded.id ?? randomUUID();
+    const outputs = await this.run(servable, id, decoded.inputs, decoded.rows, decoded.timeoutMs ?? opts.timeoutMs, opts);
+    return encodeResult(servable, id, outputs, decoded, opts);
+  }
+
+  /** Refuses while draining, then routes. */
+  private admit(model: string, version: number | undefined, opts: InferOptions): Servable {
     this.lastRequestUs = opts.receivedUs;
     if (this.isDraining) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'server is shutting down', { retryAfterS: 1 });
-    const servable = this.route(model, version);
-    const decoded = servable.validate(body);
-    const id = decoded.id ?? randomUUID();
-    const timeoutMs = decoded.timeoutMs ?? opts.timeoutMs ?? servable.config.defaultTimeoutMs;
+    return this.route(model, version);
+  }
+
+  /** Batches and runs validated inputs; tells the observers after the caller has its answer. */
+  private async run(servable: Servable, id: string, inputs: Tensor[], rows: number, timeoutMs: number | undefined, opts: InferOptions): Promise<Tensor[]> {
+    const deadlineUs = opts.receivedUs + (timeoutMs ?? servable.config.defaultTimeoutMs) * 1000;
     this.inflight++;
     try {
-      const outcome = await servable.batcher.submit({
-        inputs: decoded.inputs,
-        rows: decoded.rows,
-        deadlineUs: opts.receivedUs + timeoutMs * 1000,
-      });
-      const result = { id, version: servable.version, body: servable.encode(id, outcome.outputs, decoded.outputs) };
+      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, isCancelled: opts.isCancelled });
       if (this.observers.length > 0) {
         const event: PredictionEvent = {
           id,
-          model,
+          model: servable.model,
           version: servable.version,
           sha256: servable.sha256,
-          inputs: decoded.inputs,
+          inputs,
           outputs: outcome.outputs,
           batchId: outcome.batchId,
           batchRows: outcome.batchRows,
@@ -156,11 +235,12 @@ export class DataPlane {
         };
         setImmediate(() => this.notify(event));
       }
-      return result;
+      return outcome.outputs;
     } finally {
       if (--this.inflight === 0) this.wakeDrainers();
     }
   }
+
 
   /** Readiness turns false and new inference is refused; resolves when in-flight ones finished. */
   drain(): Promise<void> {

@@ -2,12 +2,15 @@
 // batcher, and its session key in the device pool. Built once per version at load; nothing
 // here is compiled per request (STYLE habit 8).
 import { Batcher, type BatchMeta, type Clock } from '../batching/batcher.js';
-import { createResponseEncoder } from '../codec/json-response.js';
+import { createBinaryResponseEncoder, type BinaryResponseEncoder } from '../codec/binary-response.js';
+import { createResponseEncoder, type ResponseEncoder } from '../codec/json-response.js';
+import { createMsgpackResponseEncoder, type MsgpackResponseEncoder } from '../codec/msgpack-response.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { SessionSpec, WireTensor } from '../inference/messages.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { Tensor, TensorSpec, TensorData, DataType } from '../types.js';
 import { compileRequestValidator, type DecodedInfer } from '../validation/request-validator.js';
+import { buildRequestSchema, compileFeatureMapper, type FeatureMapper, type JsonSchema } from '../features/index.js';
 
 export interface Servable {
   readonly model: string;
@@ -20,8 +23,12 @@ export interface Servable {
   readonly fallbackReason: string | undefined;
   readonly device: string;
   readonly validate: (body: Record<string, unknown>) => DecodedInfer;
-  readonly encode: (id: string, outputs: Tensor[], requested?: string[]) => string;
+  readonly encodeJson: ResponseEncoder;
+  readonly encodeMsgpack: MsgpackResponseEncoder;
+  readonly encodeBinary: BinaryResponseEncoder;
   readonly batcher: Batcher;
+  /** Named-feature request mapper and its published JSON Schema; absent without `features`. */
+  readonly features?: { readonly map: FeatureMapper; readonly schema: JsonSchema };
   /** Drains queued and running requests, then releases the sessions in every worker. */
   dispose(): Promise<void>;
 }
@@ -52,6 +59,7 @@ export async function createServable(
   const batcher = new Batcher(batching, {
     clock: deps.clock,
     hasIdleWorker: () => pool.hasIdleWorker(),
+    parallelism: pool.threads,
     inputOrder: config.inputs.map((i) => i.name),
     run: (inputs: Tensor[], meta: BatchMeta) => {
       deps.onBatch?.(config.name, version, meta);
@@ -73,8 +81,11 @@ export async function createServable(
       outputs: [...config.outputs],
       maxBatchSize: config.batching.maxBatchSize,
     }),
-    encode: createResponseEncoder(config.name, version, [...config.outputs]),
+    encodeJson: createResponseEncoder(config.name, version, [...config.outputs]),
+    encodeMsgpack: createMsgpackResponseEncoder(config.name, version, [...config.outputs]),
+    encodeBinary: createBinaryResponseEncoder(config.name, version, [...config.outputs]),
     batcher,
+    ...(config.features ? { features: { map: compileFeatureMapper(config), schema: buildRequestSchema(config) } } : {}),
     async dispose() {
       await batcher.drain();
       unsubscribe();

@@ -18,6 +18,8 @@ export interface Metrics {
   readonly modelState: Gauge<'model' | 'version' | 'state'>;
   /** 1 per (device, provider) actually used by a pool: "cpu" after a CUDA fallback. */
   readonly executionProvider: Gauge<'device' | 'provider'>;
+  /** WebSocket connections closed because their reader let answers pile up. */
+  readonly wsSlowReadersClosed: Counter<string>;
 }
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -35,6 +37,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     queueDepth: new Gauge({ name: 'sluice_queue_depth', help: 'Requests queued in a version batcher', labelNames: ['model', 'version'], registers }),
     workerRestarts: new Counter({ name: 'sluice_worker_restarts_total', help: 'Worker threads that died and were replaced', labelNames: ['device'], registers }),
     modelState: new Gauge({ name: 'sluice_model_state', help: '1 for the current state of a model version', labelNames: ['model', 'version', 'state'], registers }),
+    wsSlowReadersClosed: new Counter({ name: 'sluice_ws_slow_readers_closed_total', help: 'WebSocket connections closed for not reading their answers', registers }),
     executionProvider: new Gauge({ name: 'sluice_execution_provider', help: 'Execution provider active per device pool', labelNames: ['device', 'provider'], registers }),
   };
 }

@@ -5,7 +5,7 @@ import { SluiceError } from '../../errors.js';
 
 const REASONS: Record<number, string> = {
   200: 'OK', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  415: 'Unsupported Media Type', 429: 'Too Many Requests', 499: 'Client Closed Request', 500: 'Internal Server Error',
   503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 const STATUS_LINES = new Map<number, string>(Object.entries(REASONS).map(([k, v]) => [Number(k), `${k} ${v}`]));
@@ -16,7 +16,9 @@ export function statusLine(status: number): string {
 
 export interface Answer {
   status: number;
-  body: string;
+  body: string | Uint8Array;
+  /** Default application/json. */
+  contentType?: string;
   headers?: [string, string][];
   /** Close the connection after answering (e.g. an unread oversized body). */
   close?: boolean;
@@ -27,7 +29,7 @@ export function send(res: HttpResponse, state: { aborted: boolean }, answer: Ans
   if (state.aborted) return;
   state.aborted = true; // a response is written once
   res.cork(() => {
-    res.writeStatus(statusLine(answer.status)).writeHeader('content-type', 'application/json');
+    res.writeStatus(statusLine(answer.status)).writeHeader('content-type', answer.contentType ?? 'application/json');
     if (answer.headers) for (const [k, v] of answer.headers) res.writeHeader(k, v);
     res.end(answer.body, answer.close === true);
   });

@@ -1,0 +1,141 @@
+// WebSocket endpoint /v2/ws: each message is one inference request (OIP body plus
+// `model_name`, optional `model_version`, required `id`), as a JSON text frame or a msgpack
+// binary frame; each answer (or error frame of the usual error shape, with the id) comes back
+// on the same connection, pipelined and in completion order.
+//
+// Bounds per connection (STYLE habit 3): at most `maxInflight` requests running (more get a
+// SLUICE_ERR_WS_TOO_MANY_INFLIGHT error frame); uWS closes a connection whose message is over
+// `maxPayloadBytes`; answers beyond uWS's own `maxBackpressureBytes` wait in a local queue of at
+// most `maxPendingBytes`; a reader that lets that fill is closed (1008), so it costs bounded
+// memory. Idle connections are closed after `idleTimeoutS` (uWS pings keep live ones open).
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { SluiceError, toSluiceError } from '../../errors.js';
+import type { DataPlane } from '../../dataplane/dataplane.js';
+import type { Uws } from '../http/uws.js';
+import { encodeMsgpackErrorBody } from '../../codec/msgpack-response.js';
+import { checkFrame, frameId, parseFrame, type FrameFormat } from './frames.js';
+
+export interface WsOptions {
+  maxPayloadBytes: number;
+  maxInflight: number;
+  maxBackpressureBytes: number;
+  maxPendingBytes: number;
+  idleTimeoutS: number;
+  nowUs(): number;
+  /** Called for every answered request (metrics). */
+  onInferDone?(model: string, version: string, code: string, seconds: number): void;
+  /** A connection closed because it did not read its answers. */
+  onSlowReaderClosed?(): void;
+}
+
+interface Conn {
+  inflight: number;
+  closed: boolean;
+  pending: { data: string | Uint8Array; binary: boolean }[];
+  pendingBytes: number;
+}
+
+const CLOSE_POLICY = 1008;
+
+export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPlane, opts: WsOptions): void {
+  app.ws<Conn>('/v2/ws', {
+    maxPayloadLength: opts.maxPayloadBytes,
+    maxBackpressure: opts.maxBackpressureBytes,
+    idleTimeout: opts.idleTimeoutS,
+    sendPingsAutomatically: true,
+    compression: uws.DISABLED,
+    upgrade(res, req, context) {
+      res.upgrade<Conn>(
+        { inflight: 0, closed: false, pending: [], pendingBytes: 0 },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    message(ws, message, isBinary) {
+      const receivedUs = opts.nowUs();
+      const conn = ws.getUserData();
+      const format: FrameFormat = isBinary ? 'msgpack' : 'json';
+      let id: string | undefined;
+      let model = '';
+      let versionLabel = '';
+      const answer = (data: string | Uint8Array, code: string): void => {
+        conn.inflight--;
+        send(ws, conn, data, isBinary, opts);
+        opts.onInferDone?.(model, versionLabel, code, (opts.nowUs() - receivedUs) / 1e6);
+      };
+      const fail = (err: unknown): void => answer(errorFrame(toSluiceError(err), id, format), toSluiceError(err).code);
+      conn.inflight++;
+      try {
+        // The ArrayBuffer is only valid during this callback: parseFrame copies it first.
+        const body = parseFrame(message, format);
+        id = frameId(body);
+        const frame = checkFrame(body);
+        model = frame.model;
+        if (conn.inflight > opts.maxInflight) {
+          throw new SluiceError('SLUICE_ERR_WS_TOO_MANY_INFLIGHT', `more than ${opts.maxInflight} requests in flight on this connection`, {
+            retryAfterS: 1,
+          });
+        }
+        dataplane
+          .infer(frame.model, frame.version, { format: 'object', body: frame.body }, {
+            receivedUs,
+            isCancelled: () => conn.closed,
+            respondAs: format,
+          })
+          .then((result) => {
+            versionLabel = String(result.version);
+            answer(result.body, 'OK');
+          }, fail);
+      } catch (err) {
+        fail(err);
+      }
+    },
+    drain(ws) {
+      flush(ws, ws.getUserData(), opts);
+    },
+    close(_ws, _code, _message) {
+      const conn = _ws.getUserData();
+      conn.closed = true;
+      conn.pending = [];
+      conn.pendingBytes = 0;
+    },
+  });
+}
+
+function errorFrame(err: SluiceError, id: string | undefined, format: FrameFormat): string | Uint8Array {
+  if (format === 'msgpack') return encodeMsgpackErrorBody(err, id);
+  return JSON.stringify(id === undefined ? err.toWire() : { ...err.toWire(), id });
+}
+
+function byteLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/** Sends now, or queues behind earlier answers while uWS's buffer is over its limit. */
+function send(ws: WebSocket<Conn>, conn: Conn, data: string | Uint8Array, binary: boolean, opts: WsOptions): void {
+  if (conn.closed) return;
+  if (conn.pending.length === 0 && ws.getBufferedAmount() < opts.maxBackpressureBytes) {
+    ws.cork(() => ws.send(data, binary));
+    return;
+  }
+  conn.pending.push({ data, binary });
+  conn.pendingBytes += byteLength(data);
+  if (conn.pendingBytes > opts.maxPendingBytes) {
+    conn.closed = true;
+    conn.pending = [];
+    opts.onSlowReaderClosed?.();
+    ws.end(CLOSE_POLICY, 'reader too slow: answers over the buffer limit');
+  }
+}
+
+function flush(ws: WebSocket<Conn>, conn: Conn, opts: WsOptions): void {
+  ws.cork(() => {
+    while (conn.pending.length > 0 && ws.getBufferedAmount() < opts.maxBackpressureBytes) {
+      const next = conn.pending.shift()!;
+      conn.pendingBytes -= byteLength(next.data);
+      ws.send(next.data, next.binary);
+    }
+  });
+}
