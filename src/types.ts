@@ -74,3 +74,22 @@ export interface BatchingConfig {
 export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 export type Device = 'cpu' | `cuda:${number}`;
+
+export type FeatureType = 'number' | 'integer' | 'enum';
+
+/** One named feature of a model (model.json `features`): a column of its 2-D input. */
+export interface FeatureSpec {
+  readonly name: string;
+  readonly type: FeatureType;
+  readonly unit?: string;
+  readonly description?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  /** Allowed values of an `enum` feature. */
+  readonly enum?: readonly (number | string)[];
+  /** codes[i] is the number fed to the model for enum[i]; absent: numeric enum values are fed as-is. */
+  readonly codes?: readonly number[];
+  readonly required: boolean;
+  /** Used when the feature is optional and absent from an instance. */
+  readonly default?: number | string;
+}

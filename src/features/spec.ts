@@ -7,24 +7,9 @@
 // in featureTarget only protect what the mapper's fill loop relies on.
 
 import { SluiceError } from '../errors.js';
-import type { TensorSpec } from '../types.js';
+import type { FeatureSpec, FeatureType, TensorSpec } from '../types.js';
 
-export type FeatureType = 'number' | 'integer' | 'enum';
-
-export interface FeatureSpec {
-  readonly name: string;
-  readonly type: FeatureType;
-  readonly unit?: string;
-  readonly description?: string;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly enum?: readonly (number | string)[];
-  /** codes[i] is fed to the model for enum[i]; absent: numeric enum values are fed as-is. */
-  readonly codes?: readonly number[];
-  readonly required: boolean;
-  /** Used when the feature is optional and absent from an instance. */
-  readonly default?: number | string;
-}
+export type { FeatureSpec, FeatureType };
 
 export interface FeatureModel {
   readonly name: string;

@@ -2,26 +2,14 @@
 // SLUICE_ERR_MODEL_CONFIG_INVALID with one detail per problem, each naming the JSON path.
 import { Ajv, type ErrorObject } from 'ajv';
 import { SluiceError } from '../errors.js';
-import type { BatchingConfig, DataType, Device, TensorSpec } from '../types.js';
+import type { BatchingConfig, DataType, Device, FeatureSpec, TensorSpec } from '../types.js';
 
 /**
  * One named feature: column j of the features input is features[j] (docs/features.md).
  * `required` is filled in (default true); `default` is present exactly when required is false.
  */
-export interface FeatureConfig {
-  readonly name: string;
-  readonly type: 'number' | 'integer' | 'enum';
-  readonly unit?: string;
-  readonly description?: string;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  /** Allowed values of an `enum` feature. */
-  readonly enum?: readonly (number | string)[];
-  /** codes[i] is the number fed to the model for enum[i]; absent: numeric values are fed as-is. */
-  readonly codes?: readonly number[];
-  readonly required: boolean;
-  readonly default?: number | string;
-}
+/** A named feature as model.json declares it (see types.ts). */
+export type FeatureConfig = FeatureSpec;
 
 export interface ModelConfig {
   readonly name: string;
