@@ -14,8 +14,18 @@ function x(id: number, rows: number, width = 2): Tensor {
   return { name: 'x', datatype: 'FP32', shape: [rows, width], data };
 }
 
-function req(id: number, rows = 1, opts: { width?: number; deadlineUs?: number; priority?: number } = {}): PendingRequest {
-  return { inputs: [x(id, rows, opts.width)], rows, deadlineUs: opts.deadlineUs ?? FAR, priority: opts.priority };
+function req(
+  id: number,
+  rows = 1,
+  opts: { width?: number; deadlineUs?: number; priority?: number; isCancelled?: () => boolean } = {},
+): PendingRequest {
+  return {
+    inputs: [x(id, rows, opts.width)],
+    rows,
+    deadlineUs: opts.deadlineUs ?? FAR,
+    priority: opts.priority,
+    isCancelled: opts.isCancelled,
+  };
 }
 
 function setup(cfg: Partial<BatchingConfig> = {}, workers = 1, wrapRun?: (run: RunBatch) => RunBatch) {
@@ -110,47 +120,81 @@ describe('Batcher: dispatch when a worker is idle', () => {
 });
 
 describe('Batcher: gathering while busy', () => {
-  it('dispatches at the oldest request enqueue + maxQueueDelayUs, not a microsecond before', async () => {
+  // While every worker is busy the full and timer triggers only FORM a batch: it leaves the
+  // lanes (later requests no longer join it) but still counts in queuedRequests/queuedRows, and
+  // it is handed to run() only when a worker is idle. pool.runs stays empty until then.
+
+  it('forms the batch at the oldest request enqueue + maxQueueDelayUs, not a microsecond before', async () => {
     const { clock, pool, batcher } = setup();
     const release = pool.occupy();
     const a = track(batcher.submit(req(1)));
     clock.advance(300);
     const b = track(batcher.submit(req(2)));
     expect(clock.pendingDeferred).toBe(0);
-    clock.advance(DELAY - 300 - 1);
+    clock.advance(DELAY - 300 - 1); // t = 999
+    expect(clock.nextTimerDueUs).toBe(DELAY);
+    void batcher.submit(req(3)); // still joins: the batch is not formed yet
+    expect(batcher.queuedRequests).toBe(3);
+    clock.advance(1); // t = 1000: formed, not run (the worker is busy)
     expect(pool.runs).toHaveLength(0);
-    clock.advance(1);
-    expect(pool.runs).toHaveLength(1);
-    expect(rowIds(pool.runs[0]!)).toEqual([1, 2]);
-    expect(pool.runs[0]!.started).toBe(false); // waits in the pool's queue
-    expect(clock.pendingTimers).toBe(0);
+    expect(batcher.queuedRequests).toBe(3);
+    expect(batcher.queuedRows).toBe(3);
+    expect(clock.pendingTimers).toBe(0); // nothing left in the lanes to time
+    void batcher.submit(req(4)); // too late: gathers for the next batch
+    expect(batcher.queuedRequests).toBe(4);
+    expect(clock.nextTimerDueUs).toBe(DELAY + DELAY);
 
-    release();
+    clock.advance(200);
+    expect(pool.runs).toHaveLength(0);
+    release(); // the pool calls notifyIdle(): the formed batch goes, request 4 keeps waiting
+    expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3]]);
+    expect(pool.runs[0]!.started).toBe(true); // straight onto the worker, never in the pool's queue
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 3 });
+    expect(batcher.queuedRequests).toBe(1);
+    expect(clock.nextTimerDueUs).toBe(DELAY + DELAY);
     clock.advance(50);
     pool.finish(0);
+    expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3], [4]]);
     await settle();
-    expect(a.value).toMatchObject({ queueUs: 1000, computeUs: 50 });
-    expect(b.value).toMatchObject({ queueUs: 700, computeUs: 50 });
+    // queueUs runs until the hand-over to the worker; computeUs is only the run.
+    expect(a.value).toMatchObject({ queueUs: 1200, computeUs: 50 });
+    expect(b.value).toMatchObject({ queueUs: 900, computeUs: 50 });
   });
 
-  it('dispatches a full batch at once and keeps gathering the rest', () => {
+  it('forms a full batch at once and keeps gathering the rest', () => {
     const { clock, pool, batcher } = setup({ maxBatchSize: 4 });
-    pool.occupy();
+    const release = pool.occupy();
     for (let id = 1; id <= 3; id++) void batcher.submit(req(id));
-    expect(pool.runs).toHaveLength(0);
     expect(clock.pendingTimers).toBe(1);
-    void batcher.submit(req(4));
-    expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3, 4]]);
+    void batcher.submit(req(4)); // 4 rows: formed at once, the lanes are empty
+    expect(pool.runs).toHaveLength(0);
+    expect(batcher.queuedRequests).toBe(4);
+    expect(batcher.queuedRows).toBe(4);
     expect(clock.pendingTimers).toBe(0);
 
     clock.advance(10);
     for (let id = 5; id <= 10; id++) void batcher.submit(req(id));
+    expect(pool.runs).toHaveLength(0);
+    expect(batcher.queuedRows).toBe(10); // [1-4] and [5-8] formed, 9 and 10 gathering
+    expect(clock.pendingTimers).toBe(0); // formed rows fill a batch already: no timer
+
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3, 4]]);
+    expect(clock.pendingTimers).toBe(0); // [5-8] still formed
+    pool.finish(0);
     expect(pool.runs.map(rowIds)).toEqual([
       [1, 2, 3, 4],
       [5, 6, 7, 8],
     ]);
     expect(batcher.queuedRows).toBe(2);
-    expect(clock.nextTimerDueUs).toBe(10 + DELAY); // the oldest still queued: request 9
+    expect(clock.nextTimerDueUs).toBe(10 + DELAY); // the oldest still in a lane: request 9
+    clock.advance(DELAY);
+    pool.finish(1);
+    expect(pool.runs.map(rowIds)).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10],
+    ]);
   });
 
   it('notifyIdle flushes before the timer and clears it', async () => {
@@ -169,32 +213,65 @@ describe('Batcher: gathering while busy', () => {
     expect(a.value).toMatchObject({ queueUs: 500, computeUs: 0 });
   });
 
-  it('re-arms the timer for the next oldest after a timer dispatch', () => {
+  it('re-arms the timer for the next oldest after a timer formation', () => {
     const { clock, pool, batcher } = setup({ maxBatchSize: 4 });
-    pool.occupy();
-    void batcher.submit(req(1, 4, { width: 3 })); // full on its own: dispatched at once
-    void batcher.submit(req(2));
-    clock.advance(400);
-    void batcher.submit(req(3, 1, { width: 3 }));
-    expect(pool.runs.map(rowIds)).toEqual([[1, 1, 1, 1]]);
+    const release = pool.occupy();
+    void batcher.submit(req(1));
+    clock.advance(1);
+    void batcher.submit(req(2, 1, { width: 3 }));
     expect(clock.nextTimerDueUs).toBe(DELAY);
-    clock.advance(599);
-    expect(pool.runs).toHaveLength(1);
-    clock.advance(1); // t = 1000: request 2 is due, request 3 (other shape) is not
-    expect(pool.runs.map(rowIds)).toEqual([[1, 1, 1, 1], [2]]);
-    expect(clock.nextTimerDueUs).toBe(400 + DELAY);
-    clock.advance(400);
-    expect(pool.runs.map(rowIds)).toEqual([[1, 1, 1, 1], [2], [3]]);
+    clock.advance(DELAY - 2);
+    void batcher.submit(req(3)); // t = 999: joins request 1
+    clock.advance(1); // t = 1000: [1, 3] is formed; request 2 (other shape) is due 1 µs later
+    expect(batcher.queuedRequests).toBe(3);
+    expect(clock.nextTimerDueUs).toBe(1 + DELAY);
+    void batcher.submit(req(4)); // t = 1000: too late for [1, 3]
+    clock.advance(1); // t = 1001: [2] is formed; request 4 is timed next
+    expect(clock.nextTimerDueUs).toBe(DELAY + DELAY);
+    expect(pool.runs).toHaveLength(0);
+
+    release();
+    pool.finish(0);
+    expect(pool.runs.map(rowIds)).toEqual([[1, 3], [2]]);
+    clock.advance(999);
+    pool.finish(1);
+    expect(pool.runs.map(rowIds)).toEqual([[1, 3], [2], [4]]);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('arms no timer while formed rows fill a batch; re-arms once they are handed over', () => {
+    const { clock, pool, batcher } = setup({ maxBatchSize: 4 });
+    const release = pool.occupy();
+    void batcher.submit(req(1, 4)); // full on its own: formed at once
+    void batcher.submit(req(2));
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(5 * DELAY); // request 2 is long overdue, but another batch is already waiting
+    void batcher.submit(req(3)); // so it keeps gathering: 3 joins it
+    expect(batcher.queuedRequests).toBe(3);
+    expect(clock.pendingTimers).toBe(0);
+
+    release(); // [1] goes; the timer is armed again, overdue
+    expect(pool.runs.map(rowIds)).toEqual([[1, 1, 1, 1]]);
+    expect(clock.nextTimerDueUs).toBe(5 * DELAY);
+    clock.advance(0);
+    expect(batcher.queuedRequests).toBe(2);
+    void batcher.submit(req(4)); // [2, 3] is formed already
+    pool.finish(0);
+    expect(pool.runs.map(rowIds)).toEqual([[1, 1, 1, 1], [2, 3]]);
   });
 });
 
 describe('Batcher: forming batches', () => {
   it('keeps FIFO order across batches', () => {
     const { clock, pool, batcher } = setup({ maxBatchSize: 2 });
-    pool.occupy();
-    for (let id = 1; id <= 5; id++) void batcher.submit(req(id));
-    clock.advance(DELAY);
+    const release = pool.occupy();
+    for (let id = 1; id <= 5; id++) void batcher.submit(req(id)); // [1, 2] and [3, 4] formed at once
+    expect(batcher.queuedRequests).toBe(5);
+    release();
+    pool.finish(0);
+    clock.advance(DELAY); // [5] formed by the timer while [3, 4] runs
+    expect(batcher.queuedRequests).toBe(1);
+    pool.finish(1);
     expect(pool.runs.map(rowIds)).toEqual([[1, 2], [3, 4], [5]]);
     expect(pool.runs.map((r) => r.meta.batchId)).toEqual([1, 2, 3]);
   });
@@ -205,6 +282,10 @@ describe('Batcher: forming batches', () => {
     void batcher.submit(req(2, 3));
     void batcher.submit(req(3, 1));
     clock.runDeferred(); // all three are queued when the first batch forms
+    expect(pool.runs.map(rowIds)).toEqual([[1, 1]]); // 3 would fit, but may not pass 2
+    expect(batcher.queuedRows).toBe(4); // [2, 2, 2, 3] is full: formed at once
+    expect(clock.pendingTimers).toBe(0);
+    pool.finish(0);
     expect(pool.runs.map(rowIds)).toEqual([
       [1, 1],
       [2, 2, 2, 3],
@@ -213,7 +294,7 @@ describe('Batcher: forming batches', () => {
 
   it('batches only equal trailing dims; other shapes keep their place', () => {
     const { clock, pool, batcher } = setup();
-    pool.occupy();
+    const release = pool.occupy();
     const ids: Array<[number, number]> = [
       [1, 2],
       [2, 3],
@@ -222,7 +303,12 @@ describe('Batcher: forming batches', () => {
       [5, 2],
     ];
     for (const [id, width] of ids) void batcher.submit(req(id, 1, { width }));
-    clock.advance(DELAY);
+    expect(clock.pendingDeferred).toBe(0);
+    clock.advance(DELAY); // both shapes are overdue: two batches formed
+    expect(batcher.queuedRequests).toBe(5);
+    expect(clock.pendingTimers).toBe(0);
+    release();
+    pool.finish(0);
     expect(pool.runs.map(rowIds)).toEqual([
       [1, 3, 5],
       [2, 4],
@@ -255,8 +341,14 @@ describe('Batcher: forming batches', () => {
     expect(pool.runs.map(rowIds)).toEqual([[2, 3]]);
     expect(batcher.queuedRequests).toBe(1);
     expect(clock.nextTimerDueUs).toBe(DELAY); // the shadow request is the oldest
-    clock.advance(DELAY - 100);
+    clock.advance(DELAY - 100); // t = 1000: [1] formed alone, in its own lane
+    expect(batcher.queuedRequests).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+    void batcher.submit(req(4)); // lane 0, but [1] was formed first and goes first
+    pool.finish(0);
     expect(pool.runs.map(rowIds)).toEqual([[2, 3], [1]]);
+    pool.finish(1);
+    expect(pool.runs.map(rowIds)).toEqual([[2, 3], [1], [4]]);
   });
 
   it('cuts an idle flush at the largest preferred size on a request boundary', () => {
@@ -289,10 +381,13 @@ describe('Batcher: forming batches', () => {
 
   it('ignores preferred sizes when the delay timer is the trigger', () => {
     const { clock, pool, batcher } = setup({ maxBatchSize: 16, preferredBatchSizes: [4] });
-    pool.occupy();
+    const release = pool.occupy();
     for (let id = 1; id <= 5; id++) void batcher.submit(req(id));
     clock.advance(DELAY);
+    expect(batcher.queuedRows).toBe(5);
+    release();
     expect(pool.runs.map((r) => r.meta.rows)).toEqual([5]);
+    expect(rowIds(pool.runs[0]!)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('never exceeds maxBatchSize and answers every request with its own rows (random schedule)', async () => {
@@ -301,7 +396,13 @@ describe('Batcher: forming batches', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
-    const { clock, pool, batcher } = setup({ maxBatchSize: 8, preferredBatchSizes: [4], maxQueueSize: 1000 }, 2);
+    const idleAtRun: boolean[] = [];
+    const { clock, pool, batcher } = setup({ maxBatchSize: 8, preferredBatchSizes: [4], maxQueueSize: 1000 }, 2, (run) => {
+      return (inputs, meta) => {
+        idleAtRun.push(pool.hasIdleWorker());
+        return run(inputs, meta);
+      };
+    });
     const sent: Array<{ id: number; rows: number; width: number; t: Tracked<BatchOutcome> }> = [];
     let nextSettle = 0;
     for (let step = 0; step < 400; step++) {
@@ -334,6 +435,9 @@ describe('Batcher: forming batches', () => {
     const rowsRun = pool.runs.reduce((s, r) => s + r.meta.rows, 0);
     expect(rowsRun).toBe(sent.reduce((s, r) => s + r.rows, 0));
     expect(new Set(pool.runs.map((r) => r.meta.batchId)).size).toBe(pool.runs.length);
+    // No batch ever waited in the pool's queue: run() was only called with a worker idle.
+    expect(idleAtRun).toHaveLength(pool.runs.length);
+    expect(idleAtRun.every(Boolean)).toBe(true);
     for (const s of sent) {
       expect(s.t.error).toBeUndefined();
       expectEcho(s.t.value, s.id, s.rows, s.width);
@@ -346,27 +450,36 @@ describe('Batcher: forming batches', () => {
 describe('Batcher: admission and deadlines', () => {
   it('refuses at maxQueueSize with SLUICE_ERR_QUEUE_FULL, counting requests still in flight', async () => {
     const { clock, pool, batcher } = setup({ maxQueueSize: 3 });
-    pool.occupy();
+    const release = pool.occupy();
     for (let id = 1; id <= 3; id++) void batcher.submit(req(id));
-    const err = await batcher.submit(req(4)).catch((e: unknown) => e);
+    const refused = (id: number): Promise<unknown> => {
+      const t = track(batcher.submit(req(id)));
+      return settle().then(() => t.error); // undefined (not refused) must not hang the test
+    };
+    const err = await refused(4);
     expect(codeOf(err)).toBe('SLUICE_ERR_QUEUE_FULL');
     expect((err as SluiceError).status).toBe(503);
     expect((err as SluiceError).retryAfterS).toBe(1);
     expect(batcher.queuedRequests).toBe(3);
 
-    clock.advance(DELAY); // dispatched into the pool's queue: still held by this version
+    clock.advance(DELAY); // formed, waiting for a worker: still held by this version
+    expect(batcher.queuedRequests).toBe(3);
+    expect(batcher.inflightRequests).toBe(0);
+    expect(codeOf(await refused(5))).toBe('SLUICE_ERR_QUEUE_FULL');
+    release(); // handed to the worker: in flight, still held
     expect(batcher.queuedRequests).toBe(0);
     expect(batcher.inflightRequests).toBe(3);
-    expect(codeOf(await batcher.submit(req(5)).catch((e: unknown) => e))).toBe('SLUICE_ERR_QUEUE_FULL');
+    expect(codeOf(await refused(7))).toBe('SLUICE_ERR_QUEUE_FULL');
     pool.finish(0);
     await settle();
     expect(batcher.inflightRequests).toBe(0);
     const ok = track(batcher.submit(req(6)));
     expect(batcher.queuedRequests).toBe(1);
-    clock.advance(DELAY);
+    clock.runDeferred();
     pool.finish(1);
     await settle();
     expectEcho(ok.value, 6, 1);
+    expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3], [6]]);
   });
 
   it('refuses a request whose deadline already passed, without queueing it', async () => {
@@ -378,21 +491,92 @@ describe('Batcher: admission and deadlines', () => {
     expect(clock.pendingDeferred + clock.pendingTimers).toBe(0);
   });
 
-  it('answers 504 at dispatch for requests whose deadline passed in the queue; they never run', async () => {
+  it('answers 504 at formation for requests whose deadline passed in the queue; they never run', async () => {
     const { clock, pool, batcher } = setup();
-    pool.occupy();
+    const release = pool.occupy();
     const a = track(batcher.submit(req(1, 1, { deadlineUs: 500 })));
     const b = track(batcher.submit(req(2, 1)));
     const c = track(batcher.submit(req(3, 1, { deadlineUs: DELAY })));
     clock.advance(DELAY);
-    expect(pool.runs.map(rowIds)).toEqual([[2]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1 });
     await settle();
     expect(codeOf(a.error)).toBe('SLUICE_ERR_DEADLINE_EXCEEDED');
     expect((a.error as SluiceError).status).toBe(504);
     expect(codeOf(c.error)).toBe('SLUICE_ERR_DEADLINE_EXCEEDED');
     expect(b.done).toBe(false);
+    expect(batcher.queuedRequests).toBe(1);
+    expect(batcher.queuedRows).toBe(1);
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[2]]);
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1 });
     expect(batcher.queuedRows).toBe(0);
+  });
+
+  it('answers 504 at hand-over for a request that expired in a formed batch; the others of the batch run', async () => {
+    const { clock, pool, batcher } = setup();
+    const release = pool.occupy();
+    const a = track(batcher.submit(req(1, 1, { deadlineUs: 1500 })));
+    const b = track(batcher.submit(req(2, 2)));
+    const c = track(batcher.submit(req(3, 1, { deadlineUs: 1501 })));
+    clock.advance(DELAY); // [1, 2, 2, 3] formed: every deadline is still ahead
+    expect(batcher.queuedRows).toBe(4);
+    clock.advance(500); // t = 1500: request 1's deadline passes while it waits for a worker
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[2, 2, 3]]);
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 2 });
+    expect(batcher.queuedRows).toBe(0);
+    expect(batcher.inflightRequests).toBe(2);
+    pool.finish(0);
+    await settle();
+    expect(codeOf(a.error)).toBe('SLUICE_ERR_DEADLINE_EXCEEDED');
+    expect((a.error as SluiceError).status).toBe(504);
+    expectEcho(b.value, 2, 2);
+    expect(b.value).toMatchObject({ batchRows: 3, queueUs: 1500, computeUs: 0 });
+    expectEcho(c.value, 3, 1);
+  });
+
+  it('drops a cancelled request of a formed batch at hand-over with SLUICE_ERR_REQUEST_CANCELLED; the others run', async () => {
+    const { clock, pool, batcher } = setup();
+    const release = pool.occupy();
+    let gone = false;
+    const a = track(batcher.submit(req(1)));
+    const b = track(batcher.submit(req(2, 1, { isCancelled: () => gone })));
+    const c = track(batcher.submit(req(3)));
+    clock.advance(DELAY); // [1, 2, 3] formed; 2 still wanted
+    expect(batcher.queuedRequests).toBe(3);
+    gone = true; // its client goes away while the batch waits for a worker
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[1, 3]]);
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 2, requests: 2 });
+    pool.finish(0);
+    await settle();
+    expect(codeOf(b.error)).toBe('SLUICE_ERR_REQUEST_CANCELLED');
+    expect((b.error as SluiceError).status).toBe(499);
+    expectEcho(a.value, 1, 1);
+    expectEcho(c.value, 3, 1);
+  });
+
+  it('a formed batch left with no live request never runs; the worker takes the next formed batch', async () => {
+    const { clock, pool, batcher } = setup({ maxBatchSize: 2 });
+    const release = pool.occupy();
+    let gone = false;
+    const a = track(batcher.submit(req(1, 1, { deadlineUs: 1500 })));
+    const b = track(batcher.submit(req(2, 1, { isCancelled: () => gone }))); // [1, 2] formed: full
+    const c = track(batcher.submit(req(3)));
+    const d = track(batcher.submit(req(4))); // [3, 4] formed: full
+    const drained = track(batcher.drain());
+    expect(batcher.queuedRequests).toBe(4);
+    clock.advance(1500);
+    gone = true;
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[3, 4]]);
+    expect(pool.runs[0]!.meta.batchId).toBe(1);
+    pool.finish(0);
+    await settle();
+    expect(codeOf(a.error)).toBe('SLUICE_ERR_DEADLINE_EXCEEDED');
+    expect(codeOf(b.error)).toBe('SLUICE_ERR_REQUEST_CANCELLED');
+    expectEcho(c.value, 3, 1);
+    expectEcho(d.value, 4, 1);
+    expect(drained.done).toBe(true);
   });
 
   it('never calls run when every request of the batch expired', async () => {
@@ -532,6 +716,25 @@ describe('Batcher: close and drain', () => {
     await settle();
     expectEcho(a.value, 1, 1);
     expect(pool.runs).toHaveLength(1);
+  });
+
+  it('close() also rejects formed batches waiting for a worker; they never run', async () => {
+    const { pool, batcher } = setup({ maxBatchSize: 2 });
+    const release = pool.occupy();
+    const a = track(batcher.submit(req(1)));
+    const b = track(batcher.submit(req(2))); // [1, 2] formed
+    const c = track(batcher.submit(req(3)));
+    expect(batcher.queuedRequests).toBe(3);
+    const shutdown = new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'draining');
+    batcher.close(shutdown);
+    expect(batcher.queuedRequests).toBe(0);
+    expect(batcher.queuedRows).toBe(0);
+    const drained = track(batcher.drain());
+    release();
+    await settle();
+    expect([a.error, b.error, c.error]).toEqual([shutdown, shutdown, shutdown]);
+    expect(pool.runs).toHaveLength(0);
+    expect(drained.done).toBe(true);
   });
 
   it('drain() resolves only once the queue is empty and no batch is in flight', async () => {

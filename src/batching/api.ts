@@ -33,6 +33,8 @@ export interface PendingRequest {
   deadlineUs: number;
   /** Lane: 0 primary (default), 1 (any value > 0) lower, e.g. shadow. Lane 0 is always served first. */
   priority?: number;
+  /** True once nobody waits for the answer (client went away): dropped before it reaches a worker. */
+  isCancelled?: () => boolean;
 }
 
 export interface BatchOutcome {
@@ -53,6 +55,8 @@ export interface BatcherDeps {
   hasIdleWorker(): boolean;
   /** The model's input names, in the order run() receives them. */
   inputOrder: string[];
+  /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */
+  parallelism?: number;
 }
 
 /** Checks the knobs once and freezes them; preferredBatchSizes comes back sorted and deduplicated. */

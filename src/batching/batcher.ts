@@ -5,6 +5,7 @@
 
 import { SluiceError } from '../errors.js';
 import type { BatchingConfig, Tensor } from '../types.js';
+import { ServiceRateEstimator } from './admission.js';
 import { freezeBatchingConfig, type BatchOutcome, type BatcherDeps, type PendingRequest } from './api.js';
 import { takeBatch, type Queued } from './form.js';
 import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
@@ -43,6 +44,14 @@ export class Batcher {
   private readonly deps: BatcherDeps;
   private readonly lanes: [Entry[], Entry[]] = [[], []];
   private rowsQueued = 0;
+  /**
+   * Batches closed by the full or timer trigger while every worker was busy. They wait here,
+   * not in the pool's queue, so that deadlines and cancellation are checked again at hand-over
+   * and a request that can no longer be useful never reaches a worker.
+   */
+  private readonly formed: { batch: Entry[]; rows: number }[] = [];
+  private formedRequests = 0;
+  private formedRows = 0;
   private batchesInflight = 0;
   private requestsInflight = 0;
   private lastBatchId = 0;
@@ -53,17 +62,21 @@ export class Batcher {
   private repump = false;
   private closedWith: SluiceError | undefined;
   private drainWaiters: Array<() => void> = [];
+  private readonly rate: ServiceRateEstimator;
+  private lastReplyUs = 0;
 
   constructor(config: BatchingConfig, deps: BatcherDeps) {
     this.cfg = freezeBatchingConfig(config);
     this.deps = deps;
+    this.rate = new ServiceRateEstimator(deps.parallelism ?? 1);
   }
 
+  /** Requests not yet handed to a worker (in a lane or in a formed batch). */
   get queuedRequests(): number {
-    return this.lanes[0].length + this.lanes[1].length;
+    return this.lanes[0].length + this.lanes[1].length + this.formedRequests;
   }
   get queuedRows(): number {
-    return this.rowsQueued;
+    return this.rowsQueued + this.formedRows;
   }
   /** Batches handed to run() and not yet settled (running or waiting in the pool's queue). */
   get inflightBatches(): number {
@@ -71,6 +84,9 @@ export class Batcher {
   }
   get inflightRequests(): number {
     return this.requestsInflight;
+  }
+  get serviceRowsPerSecond(): number {
+    return this.rate.rowsPerSecond;
   }
 
   /** Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy). */
@@ -81,19 +97,29 @@ export class Batcher {
       const code = req.rows > maxBatchSize ? 'SLUICE_ERR_BATCH_TOO_LARGE' : 'SLUICE_ERR_BATCH_EMPTY';
       return Promise.reject(new SluiceError(code, `batch of ${req.rows} rows, allowed 1..${maxBatchSize}`));
     }
+    const nowUs = this.deps.clock.nowUs();
+    const waitUs = this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, req.rows, maxBatchSize);
     if (this.queuedRequests + this.requestsInflight >= maxQueueSize) {
       return Promise.reject(
-        new SluiceError('SLUICE_ERR_QUEUE_FULL', `queue full (${maxQueueSize} requests)`, { retryAfterS: 1 }),
+        new SluiceError('SLUICE_ERR_QUEUE_FULL', `queue full (${maxQueueSize} requests)`, { retryAfterS: seconds(waitUs) }),
       );
     }
-    const nowUs = this.deps.clock.nowUs();
     if (req.deadlineUs <= nowUs) return Promise.reject(deadlineError('before it was queued'));
+    if (nowUs + waitUs > req.deadlineUs) {
+      const overUs = nowUs + waitUs - req.deadlineUs;
+      return Promise.reject(
+        new SluiceError('SLUICE_ERR_ADMISSION_REFUSED', `predicted wait ${Math.round(waitUs / 1000)} ms exceeds the deadline`, {
+          retryAfterS: seconds(overUs),
+        }),
+      );
+    }
     return new Promise<BatchOutcome>((resolve, reject) => {
       const entry: Entry = {
         inputs: req.inputs,
         key: shapeKey(req.inputs),
         rows: req.rows,
         deadlineUs: req.deadlineUs,
+        isCancelled: req.isCancelled,
         enqueuedUs: nowUs,
         resolve,
         reject,
@@ -122,10 +148,11 @@ export class Batcher {
   close(err: SluiceError): void {
     this.closedWith ??= err;
     this.clearTimer();
-    const queued = [...this.lanes[0], ...this.lanes[1]];
+    const queued = [...this.formed.flatMap((f) => f.batch), ...this.lanes[0], ...this.lanes[1]];
     this.lanes[0].length = 0;
     this.lanes[1].length = 0;
-    this.rowsQueued = 0;
+    this.formed.length = 0;
+    this.rowsQueued = this.formedRows = this.formedRequests = 0;
     for (const e of queued) e.reject(err);
     this.settleDrain();
   }
@@ -174,7 +201,10 @@ export class Batcher {
             this.dispatchOne('timer', nowUs);
           }
         }
-        while (this.queuedRequests > 0 && this.deps.hasIdleWorker()) this.dispatchOne('idle', this.deps.clock.nowUs());
+        while (this.formed.length > 0 && this.deps.hasIdleWorker()) this.handOver(this.deps.clock.nowUs());
+        while (this.lanes[0].length + this.lanes[1].length > 0 && this.deps.hasIdleWorker()) {
+          this.dispatchOne('idle', this.deps.clock.nowUs());
+        }
         while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
       } while (this.repump);
     } finally {
@@ -195,9 +225,33 @@ export class Batcher {
     this.rowsQueued -= rows;
     for (const e of expired) {
       this.rowsQueued -= e.rows;
-      e.reject(deadlineError('while queued'));
+      e.reject(e.isCancelled?.() === true ? cancelledError() : deadlineError('while queued'));
     }
-    if (batch.length > 0) this.runBatch(batch, rows, nowUs);
+    if (batch.length === 0) this.settleDrain();
+    else if (trigger === 'idle') this.runBatch(batch, rows, nowUs);
+    else {
+      this.formed.push({ batch, rows });
+      this.formedRequests += batch.length;
+      this.formedRows += rows;
+    }
+  }
+
+  /** Runs the oldest formed batch without the requests that expired or were cancelled meanwhile. */
+  private handOver(nowUs: number): void {
+    const f = this.formed.shift()!;
+    this.formedRequests -= f.batch.length;
+    this.formedRows -= f.rows;
+    const live: Entry[] = [];
+    let rows = 0;
+    for (const e of f.batch) {
+      if (e.isCancelled?.() === true) e.reject(cancelledError());
+      else if (e.deadlineUs <= nowUs) e.reject(deadlineError('while queued'));
+      else {
+        live.push(e);
+        rows += e.rows;
+      }
+    }
+    if (live.length > 0) this.runBatch(live, rows, nowUs);
     else this.settleDrain();
   }
 
@@ -220,6 +274,9 @@ export class Batcher {
 
   private reply(batch: Entry[], outputs: Tensor[], batchId: number, batchRows: number, dispatchUs: number): void {
     const replyUs = this.deps.clock.nowUs();
+    // Service time, not time spent waiting behind another batch in the pool's queue.
+    this.rate.observe(batchRows, replyUs - Math.max(dispatchUs, this.lastReplyUs));
+    this.lastReplyUs = replyUs;
     let parts: Tensor[][];
     try {
       parts = splitOutputs(outputs, batch.map((e) => e.rows));
@@ -262,7 +319,7 @@ export class Batcher {
   /** One timer at most, due at the oldest request's enqueuedUs + maxQueueDelayUs; none when empty. */
   private syncTimer(): void {
     const oldest = this.oldest();
-    if (oldest === undefined) {
+    if (oldest === undefined || this.formedRows >= this.cfg.maxBatchSize) {
       this.clearTimer();
       return;
     }
@@ -289,6 +346,14 @@ export class Batcher {
     this.drainWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+function seconds(us: number): number {
+  return Math.max(1, Math.ceil(us / 1e6));
+}
+
+function cancelledError(): SluiceError {
+  return new SluiceError('SLUICE_ERR_REQUEST_CANCELLED', 'the client went away before the request ran');
 }
 
 function deadlineError(when: string): SluiceError {

@@ -7,6 +7,8 @@ export interface Queued {
   key: string;
   rows: number;
   deadlineUs: number;
+  /** A cancelled request is removed like an expired one and never joins a batch. */
+  isCancelled?: () => boolean;
 }
 
 export interface FormOptions {
@@ -22,7 +24,7 @@ export interface Formed<E> {
   /** The batch, in FIFO order; empty when the lane held only expired requests. */
   batch: E[];
   rows: number;
-  /** Requests removed because deadlineUs ≤ nowUs; the caller must reject them. */
+  /** Requests removed because deadlineUs ≤ nowUs or cancelled; the caller must reject them. */
   expired: E[];
 }
 
@@ -52,7 +54,7 @@ export function takeBatch<E extends Queued>(lane: E[], opts: FormOptions): Forme
   for (let i = 0; i < lane.length && rows < maxBatchSize; i++) {
     const e = lane[i]!;
     if (key !== undefined && e.key !== key) continue;
-    if (e.deadlineUs <= nowUs) {
+    if (e.deadlineUs <= nowUs || e.isCancelled?.() === true) {
       expired.push(i);
       continue;
     }

@@ -53,10 +53,14 @@ export class FakeClock implements Clock {
     }
   }
 
-  /** Moves time forward by `us`, firing every timer that falls due on the way at its due time. */
+  /**
+   * Moves time forward by `us`, firing every timer that falls due on the way at its due time.
+   * Throws if timers keep re-arming at a time already reached (a busy loop), instead of hanging.
+   */
   advance(us: number): void {
     const target = this.now + us;
-    for (;;) {
+    for (let fired = 0; ; fired++) {
+      if (fired >= 10_000) throw new Error('FakeClock: over 10000 timers fired in one advance(); a timer keeps re-arming');
       let id = -1;
       let due = Infinity;
       for (const [k, t] of this.timers) if (t.dueUs <= target && t.dueUs < due) [id, due] = [k, t.dueUs];

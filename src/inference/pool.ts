@@ -31,7 +31,9 @@ export class InferencePool {
   private readonly piscina: Piscina;
   private readonly opts: PoolOptions;
   private inflight = 0;
-  private readonly idleListeners = new Set<() => void>();
+  private idleListeners: (() => void)[] = [];
+  /** Which listener hears first next time: rotates so versions sharing the pool take turns. */
+  private firstListener = 0;
   private nextBatchFault: WorkerFault | undefined;
   private closed = false;
 
@@ -92,8 +94,10 @@ export class InferencePool {
 
   /** `listener` runs whenever a batch completes (a worker may be idle). Returns an unsubscribe. */
   onIdle(listener: () => void): () => void {
-    this.idleListeners.add(listener);
-    return () => this.idleListeners.delete(listener);
+    this.idleListeners.push(listener);
+    return () => {
+      this.idleListeners = this.idleListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Runs one batch. Takes ownership of the inputs' buffers (transferred to the worker). */
@@ -110,11 +114,24 @@ export class InferencePool {
       );
     } finally {
       this.inflight--;
-      for (const listener of this.idleListeners) listener();
+      this.notifyIdle();
     }
     if (!reply.ok) throw new SluiceError('SLUICE_ERR_INFERENCE_FAILED', `inference failed: ${reply.message}`);
     if (!('outputs' in reply)) throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', 'unexpected worker reply');
     return reply.outputs;
+  }
+
+  /**
+   * Tells every listener a worker may be idle, starting one further each time: the first
+   * listener with work takes the worker, so a fixed order would let one version starve the
+   * others that share this pool.
+   */
+  private notifyIdle(): void {
+    const n = this.idleListeners.length;
+    if (n === 0) return;
+    const first = this.firstListener++ % n;
+    const listeners = this.idleListeners;
+    for (let i = 0; i < n; i++) listeners[(first + i) % n]!();
   }
 
   /** Test hook: the worker that takes the next batch exits while holding it. */
