@@ -2,6 +2,7 @@
 // decodeBinaryRequest then the model's compiled validator; the binary response encoder read back
 // as a client would (JSON header of headerLength bytes, then the raw tensors). Every bad request
 // is followed (afterEach) by a valid one that must succeed.
+import { expectRefusal } from './helpers/refusal.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBinaryRequest } from '../src/codec/binary-request.js';
 import { createBinaryResponseEncoder } from '../src/codec/binary-response.js';
@@ -52,17 +53,7 @@ const mixedHeader = (over: Record<string, unknown> = {}) => ({
 const VALID = binary(mixedHeader(), le(A), C);
 
 function rejects(body: Uint8Array, headerLength: number, code: ErrorCode, v = mixed, sig: ModelSignature | undefined = MIXED): SluiceError {
-  let caught: unknown;
-  try {
-    v(decodeBinaryRequest(body, headerLength, sig));
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(SluiceError);
-  const err = caught as SluiceError;
-  expect(err.code).toBe(code);
-  expect(err.status).toBe(400);
-  return err;
+  return expectRefusal(() => v(decodeBinaryRequest(body, headerLength, sig)), code);
 }
 
 afterEach(() => {

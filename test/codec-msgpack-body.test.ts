@@ -1,6 +1,7 @@
 // decodeMsgpackBody on well-formed and hostile bodies (DESIGN §9), through the public seam:
 // decode, then the model's compiled validator. Every bad body is followed (afterEach) by a valid
 // digits request that must decode and validate.
+import { expectRefusal } from './helpers/refusal.js';
 import { Packr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMsgpackBody, type DecodeMsgpackOptions } from '../src/codec/msgpack-body.js';
@@ -33,17 +34,7 @@ const request = (extra: Record<string, unknown> = {}, data?: unknown) => ({ id: 
 const VALID = plain.pack(request());
 
 function rejects(body: Uint8Array, code: ErrorCode, opts?: DecodeMsgpackOptions, v = digits): SluiceError {
-  let caught: unknown;
-  try {
-    v(decodeMsgpackBody(body, opts));
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(SluiceError);
-  const err = caught as SluiceError;
-  expect(err.code).toBe(code);
-  expect(err.status).toBe(400);
-  return err;
+  return expectRefusal(() => v(decodeMsgpackBody(body, opts)), code);
 }
 
 /** A body {parameters: <raw bytes>, inputs: [valid pixels]} with `raw` spliced in verbatim. */

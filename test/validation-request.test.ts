@@ -1,6 +1,7 @@
 // Request validation against a model signature, through the public seam: parseJsonBody on the
 // wire text, then the compiled validator. Every bad request is followed (afterEach) by a valid
 // one that must succeed, so a rejection can never leave state behind.
+import { expectRefusal } from './helpers/refusal.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../src/codec/json-body.js';
 import { MAX_ERROR_DETAILS, SluiceError, type ErrorCode } from '../src/errors.js';
@@ -23,17 +24,7 @@ const pixels = (rows = 1, data: unknown[] = range(rows * 64)) => ({ name: 'pixel
 const decode = (body: unknown, v = digits) => v(parseJsonBody(typeof body === 'string' ? body : JSON.stringify(body)));
 
 function rejects(body: unknown, code: ErrorCode, v = digits): SluiceError {
-  let caught: unknown;
-  try {
-    decode(body, v);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(SluiceError);
-  const err = caught as SluiceError;
-  expect(err.code).toBe(code);
-  expect(err.status).toBe(400);
-  return err;
+  return expectRefusal(() => decode(body, v), code);
 }
 
 afterEach(() => {

@@ -1,6 +1,7 @@
 // The request validator given typed-array data (as the msgpack and binary decoders hand it over),
 // and the binary tensor extension's output flags. Every bad request is followed (afterEach) by a
 // valid one that must succeed.
+import { expectRefusal } from './helpers/refusal.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError, type ErrorCode } from '../src/errors.js';
 import type { DataType, TensorData } from '../src/types.js';
@@ -50,17 +51,7 @@ function body(over: Partial<Record<string, unknown>> = {}, extra: Record<string,
 }
 
 function rejects(b: unknown, code: ErrorCode): SluiceError {
-  let caught: unknown;
-  try {
-    validate(b as Record<string, unknown>);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(SluiceError);
-  const err = caught as SluiceError;
-  expect(err.code).toBe(code);
-  expect(err.status).toBe(400);
-  return err;
+  return expectRefusal(() => validate(b as Record<string, unknown>), code);
 }
 
 afterEach(() => {
