@@ -35,7 +35,7 @@ it('300 concurrent single-row requests equal direct runs row by row (|diff| <= 1
   const hist = (await t.gw.metrics.batchRows.get()).values;
   const count = hist.find((v) => v.metricName === 'sluice_batch_rows_count')!.value;
   const sum = hist.find((v) => v.metricName === 'sluice_batch_rows_sum')!.value;
-  const single = hist.find((v) => v.metricName === 'sluice_batch_rows_bucket' && v.labels.le === 1)!.value;
+  const single = hist.find((v) => v.metricName === 'sluice_batch_rows_bucket' && (v.labels as Record<string, unknown>).le === 1)!.value;
   expect(sum).toBe(300);
   expect(count).toBeLessThan(300); // some batches held more than one row
   expect(count - single).toBeGreaterThan(0);

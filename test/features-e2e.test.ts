@@ -56,7 +56,7 @@ it('/v1 predict answers the same numbers as the OIP path, with the class names',
 });
 
 it('names every offending field by its JSON path, capped, then serves a valid request', async () => {
-  const bad = rows.map(instance);
+  const bad: Record<string, unknown>[] = rows.map(instance);
   bad[3] = { ...bad[3], mean_radius: 61 };
   bad[1] = { ...bad[1], worst_texture: 'high' };
   delete (bad[0] as Record<string, unknown>).se_area;

@@ -33,7 +33,7 @@ async function post(body: Uint8Array | string, headers: Record<string, string>) 
   return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 
-function binaryBody(header: object, ...tensors: Uint8Array[]): { body: Buffer; headerLength: number } {
+function binaryBody(header: object, ...tensors: ArrayBufferView[]): { body: Buffer; headerLength: number } {
   const json = Buffer.from(JSON.stringify(header));
   return { body: Buffer.concat([json, ...tensors.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))]), headerLength: json.length };
 }

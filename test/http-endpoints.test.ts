@@ -73,7 +73,7 @@ describe('health and metadata', () => {
     const wrongMethod = await fetch(`${t.url}/v2/models/digits/infer`);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
-    expect((await wrongMethod.json()).code).toBe('SLUICE_ERR_HTTP_METHOD_NOT_ALLOWED');
+    expect(((await wrongMethod.json()) as { code: string }).code).toBe('SLUICE_ERR_HTTP_METHOD_NOT_ALLOWED');
     const del = await fetch(`${t.url}/v2/models/digits`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     await expectValidStillWorks();

@@ -19,7 +19,7 @@ const DIGITS: ModelSignature = {
 };
 const digits = compileRequestValidator(DIGITS);
 
-const range = (n: number, f = (i: number) => i / 10): number[] => Array.from({ length: n }, (_, i) => f(i));
+const range = <T = number>(n: number, f: (i: number) => T = (i: number) => (i / 10) as T): T[] => Array.from({ length: n }, (_, i) => f(i));
 const pixels = (rows = 1, data: unknown[] = range(rows * 64)) => ({ name: 'pixels', shape: [rows, 64], datatype: 'FP32', data });
 const decode = (body: unknown, v = digits) => v(parseJsonBody(typeof body === 'string' ? body : JSON.stringify(body)));
 
