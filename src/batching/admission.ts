@@ -7,6 +7,10 @@
 // full, so rows/batch × batches/s is the rate that matters; at light load the queue is short
 // and the prediction small either way.
 
+import { SluiceError } from '../errors.js';
+import type { BatchingConfig } from '../types.js';
+import type { PendingRequest } from './api.js';
+
 /** Weight of the newest batch in the moving averages. */
 const EWMA_ALPHA = 0.2;
 
@@ -50,4 +54,45 @@ export class ServiceRateEstimator {
     const batchesAhead = inflightBatches + Math.ceil((queuedRows + rows) / rowsPerBatch);
     return Math.ceil(batchesAhead / this.parallelism) * this.batchUs;
   }
+}
+
+/**
+ * Why `req` must be refused at submit, or undefined to admit it. `held` counts the version's
+ * queued plus running requests; `waitUs` is the predicted wait. Order: bad row count, queue
+ * full (503), deadline already passed (504), predicted wait past the deadline (429).
+ */
+export function admissionRefusal(
+  req: PendingRequest,
+  nowUs: number,
+  cfg: Readonly<BatchingConfig>,
+  load: { held: number; waitUs: number },
+): SluiceError | undefined {
+  const { maxBatchSize, maxQueueSize } = cfg;
+  if (!(req.rows >= 1 && req.rows <= maxBatchSize && Number.isInteger(req.rows))) {
+    const code = req.rows > maxBatchSize ? 'SLUICE_ERR_BATCH_TOO_LARGE' : 'SLUICE_ERR_BATCH_EMPTY';
+    return new SluiceError(code, `batch of ${req.rows} rows, allowed 1..${maxBatchSize}`);
+  }
+  if (load.held >= maxQueueSize) {
+    return new SluiceError('SLUICE_ERR_QUEUE_FULL', `queue full (${maxQueueSize} requests)`, { retryAfterS: seconds(load.waitUs) });
+  }
+  if (req.deadlineUs <= nowUs) return deadlineError('before it was queued');
+  if (nowUs + load.waitUs > req.deadlineUs) {
+    return new SluiceError('SLUICE_ERR_ADMISSION_REFUSED', `predicted wait ${Math.round(load.waitUs / 1000)} ms exceeds the deadline`, {
+      retryAfterS: seconds(nowUs + load.waitUs - req.deadlineUs),
+    });
+  }
+  return undefined;
+}
+
+/** Whole seconds for Retry-After, at least 1. */
+function seconds(us: number): number {
+  return Math.max(1, Math.ceil(us / 1e6));
+}
+
+export function cancelledError(): SluiceError {
+  return new SluiceError('SLUICE_ERR_REQUEST_CANCELLED', 'the client went away before the request ran');
+}
+
+export function deadlineError(when: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_DEADLINE_EXCEEDED', `deadline passed ${when}`);
 }

@@ -5,7 +5,7 @@
 
 import { SluiceError } from '../errors.js';
 import type { BatchingConfig, Tensor } from '../types.js';
-import { ServiceRateEstimator } from './admission.js';
+import { admissionRefusal, cancelledError, deadlineError, ServiceRateEstimator } from './admission.js';
 import { freezeBatchingConfig, type BatchOutcome, type BatcherDeps, type PendingRequest } from './api.js';
 import { takeBatch, type Queued } from './form.js';
 import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
@@ -92,27 +92,12 @@ export class Batcher {
   /** Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy). */
   submit(req: PendingRequest): Promise<BatchOutcome> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    const { maxBatchSize, maxQueueSize } = this.cfg;
-    if (!(req.rows >= 1 && req.rows <= maxBatchSize && Number.isInteger(req.rows))) {
-      const code = req.rows > maxBatchSize ? 'SLUICE_ERR_BATCH_TOO_LARGE' : 'SLUICE_ERR_BATCH_EMPTY';
-      return Promise.reject(new SluiceError(code, `batch of ${req.rows} rows, allowed 1..${maxBatchSize}`));
-    }
     const nowUs = this.deps.clock.nowUs();
-    const waitUs = this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, req.rows, maxBatchSize);
-    if (this.queuedRequests + this.requestsInflight >= maxQueueSize) {
-      return Promise.reject(
-        new SluiceError('SLUICE_ERR_QUEUE_FULL', `queue full (${maxQueueSize} requests)`, { retryAfterS: seconds(waitUs) }),
-      );
-    }
-    if (req.deadlineUs <= nowUs) return Promise.reject(deadlineError('before it was queued'));
-    if (nowUs + waitUs > req.deadlineUs) {
-      const overUs = nowUs + waitUs - req.deadlineUs;
-      return Promise.reject(
-        new SluiceError('SLUICE_ERR_ADMISSION_REFUSED', `predicted wait ${Math.round(waitUs / 1000)} ms exceeds the deadline`, {
-          retryAfterS: seconds(overUs),
-        }),
-      );
-    }
+    const refusal = admissionRefusal(req, nowUs, this.cfg, {
+      held: this.queuedRequests + this.requestsInflight,
+      waitUs: this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, req.rows, this.cfg.maxBatchSize),
+    });
+    if (refusal) return Promise.reject(refusal);
     return new Promise<BatchOutcome>((resolve, reject) => {
       const entry: Entry = {
         inputs: req.inputs,
@@ -346,16 +331,4 @@ export class Batcher {
     this.drainWaiters = [];
     for (const w of waiters) w();
   }
-}
-
-function seconds(us: number): number {
-  return Math.max(1, Math.ceil(us / 1e6));
-}
-
-function cancelledError(): SluiceError {
-  return new SluiceError('SLUICE_ERR_REQUEST_CANCELLED', 'the client went away before the request ran');
-}
-
-function deadlineError(when: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_DEADLINE_EXCEEDED', `deadline passed ${when}`);
 }
