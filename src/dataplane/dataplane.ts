@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
 import type { Tensor } from '../types.js';
+import { modelMetadata, modelReadiness } from './metadata.js';
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
@@ -123,49 +124,13 @@ export class DataPlane {
   }
 
   modelReady(model: string, version?: number): { name: string; ready: boolean } {
-    const entry = this.deps.repository.get(model);
-    if (!entry) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', `unknown model "${model}"`);
-    if (version !== undefined && !entry.versions.has(version)) {
-      throw new SluiceError('SLUICE_ERR_MODEL_VERSION_NOT_FOUND', `model "${model}" has no version ${version}`);
-    }
-    try {
-      this.deps.repository.resolve(model, version);
-      return { name: model, ready: !this.isDraining };
-    } catch {
-      return { name: model, ready: false };
-    }
+    const r = modelReadiness(this.deps.repository, model, version);
+    return { name: r.name, ready: r.ready && !this.isDraining };
   }
 
   /** OIP model metadata; versioned form adds sluice's state, sha256 and execution provider. */
   modelMetadata(model: string, version?: number): Record<string, unknown> {
-    const entry = this.deps.repository.get(model);
-    if (!entry) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', `unknown model "${model}"`);
-    const v = version === undefined ? this.tryResolve(model) : entry.versions.get(version);
-    if (version !== undefined && !v) {
-      throw new SluiceError('SLUICE_ERR_MODEL_VERSION_NOT_FOUND', `model "${model}" has no version ${version}`);
-    }
-    const config = v?.handle?.config ?? entry.config;
-    if (!config) throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', `model "${model}" has no valid config`);
-    const ready = [...entry.versions.values()].filter((x) => x.state === 'READY').map((x) => String(x.version));
-    const meta: Record<string, unknown> = {
-      name: model,
-      versions: ready.sort((a, b) => Number(a) - Number(b)),
-      platform: config.platform,
-      inputs: config.inputs,
-      outputs: config.outputs,
-    };
-    if (v) {
-      meta.parameters = {
-        version: String(v.version),
-        state: v.state,
-        sha256: v.sha256 ?? null,
-        device: v.handle?.device ?? config.device,
-        execution_provider: v.handle?.provider ?? null,
-        max_batch_size: config.batching.maxBatchSize,
-        ...(v.reason ? { reason: v.reason } : {}),
-      };
-    }
-    return meta;
+    return modelMetadata(this.deps.repository, model, version);
   }
 
   /** The JSON Schema of the model's named-feature requests (/v1 predict). */
@@ -266,14 +231,6 @@ export class DataPlane {
   /** The routing step: today the newest READY version, or the one asked for. */
   private route(model: string, version: number | undefined): Servable {
     return this.deps.repository.resolve(model, version).handle;
-  }
-
-  private tryResolve(model: string) {
-    try {
-      return this.deps.repository.resolve(model);
-    } catch {
-      return undefined;
-    }
   }
 
   private notify(event: PredictionEvent): void {
