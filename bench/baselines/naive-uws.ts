@@ -1,15 +1,23 @@
 // Baseline: what a Node user would write with uWebSockets.js — parse the OIP JSON body and
 // call session.run once per request on the main thread. No batching, no workers, minimal
-// validation. Started as its own process by the bench runner: `node naive-uws.js PORT MODEL_PATH INPUT WIDTH`.
+// validation. Started as its own process by the bench runner:
+// `node naive-uws.js PORT MODEL_NAME MODEL_PATH INPUT_NAME WIDTH`.
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 
 const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
-const [portArg, modelPath, inputName, widthArg] = process.argv.slice(2);
+const [portArg, modelName, modelPath, inputName, widthArg] = process.argv.slice(2);
 const width = Number(widthArg);
-const session = await ort.InferenceSession.create(modelPath as string, { intraOpNumThreads: 1 });
+// The same session options sluice's workers use, so only the serving architecture differs.
+const session = await ort.InferenceSession.create(modelPath as string, {
+  intraOpNumThreads: 1,
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+});
 
 const app = uws.App();
+app.get('/v2/health/ready', (res) => {
+  res.end('{"ready":true}');
+});
 app.post('/v2/models/:model/infer', (res) => {
   let aborted = false;
   res.onAborted(() => (aborted = true));
@@ -30,7 +38,7 @@ app.post('/v2/models/:model/infer', (res) => {
           shape: t.dims,
           data: Array.from(t.data as ArrayLike<number | bigint>, Number),
         }));
-        const json = JSON.stringify({ model_name: 'digits', model_version: '1', id: body.id, outputs });
+        const json = JSON.stringify({ model_name: modelName, model_version: '1', id: body.id, outputs });
         if (!aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(json));
       } catch (err) {
         if (!aborted) res.cork(() => res.writeStatus('400 Bad Request').end(JSON.stringify({ error: String(err) })));

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { writeVersionDir } from './files.js';
 import { DEFAULT_CREATED } from './meta.js';
 import { buildModel, readCodeVersion } from './pipeline.js';
-import { MODEL_SPECS } from './specs.js';
+import { EXTRA_MODEL_SPECS, MODEL_SPECS } from './specs.js';
 
 const USAGE = 'usage: cli.js [--out DIR] [--only NAME] [--version N] [--created ISO-8601]';
 
@@ -48,9 +48,11 @@ function main(argv: string[]): number {
     if (Number.isNaN(t)) return usageError(`--created is not an ISO 8601 date: ${args.created}`);
     created = new Date(t).toISOString();
   }
-  const specs = args.only === undefined ? MODEL_SPECS : MODEL_SPECS.filter((s) => s.name === args.only);
+  // --only may also name an extra (benchmark) model, which a plain run never builds.
+  const known = [...MODEL_SPECS, ...EXTRA_MODEL_SPECS];
+  const specs = args.only === undefined ? MODEL_SPECS : known.filter((s) => s.name === args.only);
   if (specs.length === 0) {
-    return usageError(`--only: unknown model ${args.only}; known: ${MODEL_SPECS.map((s) => s.name).join(', ')}`);
+    return usageError(`--only: unknown model ${args.only}; known: ${known.map((s) => s.name).join(', ')}`);
   }
 
   const repoRoot = process.cwd();

@@ -1,0 +1,58 @@
+// The servers a scenario can put side by side: sluice and the baselines, each started on a
+// free loopback port. Every naive baseline loads the same model.onnx with the same session
+// options as sluice's workers, so what differs is only how requests reach session.run.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BenchModel } from './data.js';
+import { DIST_BENCH, MODELS_DIR } from './paths.js';
+import { startServer, type ServerHandle } from './procs.js';
+
+export type ServerKind = 'sluice' | 'naive-fastify' | 'naive-uws' | 'uws-hello';
+
+export interface SluiceOptions {
+  /** Passes --test-disable-batching: every batch is one request (the gate's slow-on-purpose run). */
+  disableBatching?: boolean;
+  /** --workers; sluice's default (cores − 1) when absent. */
+  workers?: number;
+}
+
+/**
+ * A private model repository holding only `names` (model.json and version directories, no
+ * data), so a sluice under test loads exactly the model being measured. Caller removes it.
+ */
+export function privateRepository(names: readonly string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-models-'));
+  for (const name of names) {
+    cpSync(path.join(MODELS_DIR, name), path.join(dir, name), {
+      recursive: true,
+      filter: (src) => !src.split(path.sep).includes('data'),
+    });
+  }
+  return dir;
+}
+
+export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): Promise<ServerHandle> {
+  const args = [
+    path.join(DIST_BENCH, 'lib', 'sluice-entry.js'),
+    '--host', '127.0.0.1', '--port', '{port}', '--models', modelsDir, '--log-level', 'warn',
+    '--poll-interval-ms', '60000',
+  ];
+  if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
+  if (opts.disableBatching) args.push('--test-disable-batching');
+  return startServer({ name: 'sluice', args, readyPath: '/v2/health/ready', timeoutMs: 120_000 });
+}
+
+export function startBaseline(kind: Exclude<ServerKind, 'sluice'>, model: BenchModel): Promise<ServerHandle> {
+  const script = path.join(DIST_BENCH, 'baselines', `${kind}.js`);
+  const args =
+    kind === 'uws-hello'
+      ? [script, '{port}']
+      : [script, '{port}', model.name, model.onnxPath, model.inputName, String(model.width)];
+  return startServer({ name: kind, args, readyPath: '/v2/health/ready' });
+}
+
+/** Removes a private repository made by privateRepository(). */
+export function removeRepository(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

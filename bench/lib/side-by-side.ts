@@ -1,0 +1,113 @@
+// Starting sluice and baselines together for one model, and the tables every HTTP scenario
+// prints. All servers are up for the whole scenario (idle ones cost nothing: no spinning),
+// and are stopped, with the private model repository removed, whatever happens.
+import type { ScenarioContext, Table } from './registry.js';
+import { alternate, type RunPlan, type Sample, type Summary, summarize, type Target } from './compare.js';
+import type { BenchModel } from './data.js';
+import type { ServerHandle } from './procs.js';
+import type { RawResult } from './raw-ort.js';
+import {
+  privateRepository,
+  removeRepository,
+  type ServerKind,
+  type SluiceOptions,
+  startBaseline,
+  startSluice,
+} from './servers.js';
+import { formatSpread } from './stats.js';
+
+/** Seconds per run: full runs for the README, quick ones for CI and smoke tests. */
+export function planFor(ctx: ScenarioContext, connections: number, overrides: Partial<RunPlan> = {}): RunPlan {
+  return {
+    connections,
+    durationS: ctx.quick ? 2 : 5,
+    warmupS: ctx.quick ? 1 : 2,
+    repeats: 3,
+    generator: ctx.generator,
+    log: ctx.log,
+    ...overrides,
+  };
+}
+
+/** Starts `kinds` for `model`, hands their targets to `fn`, stops them all afterwards. */
+export async function withServers<T>(
+  model: BenchModel,
+  kinds: readonly ServerKind[],
+  target: { bodies: readonly string[]; rowsPerRequest: number; sluice?: SluiceOptions },
+  fn: (targets: Target[]) => Promise<T>,
+): Promise<T> {
+  const repo = privateRepository([model.name]);
+  const servers: ServerHandle[] = [];
+  try {
+    const targets: Target[] = [];
+    for (const kind of kinds) {
+      const server = kind === 'sluice' ? await startSluice(repo, target.sluice) : await startBaseline(kind, model);
+      servers.push(server);
+      targets.push({
+        label: kind,
+        server,
+        path: `/v2/models/${model.name}/infer`,
+        bodies: target.bodies,
+        rowsPerRequest: target.rowsPerRequest,
+        ...(kind === 'sluice' ? { batchStatsModel: model.name } : {}),
+      });
+    }
+    return await fn(targets);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    removeRepository(repo);
+  }
+}
+
+/** Alternating runs of every target at one concurrency, summarised per target. */
+export async function compareAt(
+  targets: readonly Target[],
+  plan: RunPlan,
+): Promise<{ summaries: Summary[]; samples: Map<string, Sample[]> }> {
+  const samples = await alternate(targets, plan);
+  return { summaries: targets.map((t) => summarize(t, samples.get(t.label)!, plan)), samples };
+}
+
+const us = (n: number): string => `${n}`;
+
+export function targetTable(title: string, summaries: readonly Summary[], rowsPerRequest = 1): Table {
+  const rows = summaries.map((s) => [
+    s.label,
+    s.generator,
+    String(s.connections),
+    formatSpread(s.reqPerSec),
+    ...(rowsPerRequest > 1 ? [formatSpread(s.rowsPerSec)] : []),
+    formatSpread(s.p50Us),
+    formatSpread(s.p99Us),
+    formatSpread(s.cpuUsPerReq),
+    s.meanBatchRows.n > 0 ? formatSpread(s.meanBatchRows, 1) : '–',
+    us(s.errors),
+    `${Math.round(s.otherCpuPercent.max)}`,
+  ]);
+  return {
+    title,
+    columns: [
+      'server', 'generator', 'connections', 'req/s',
+      ...(rowsPerRequest > 1 ? ['rows/s'] : []),
+      'p50 µs', 'p99 µs', 'server CPU µs/req', 'rows/batch', 'errors', 'other CPU % (max)',
+    ],
+    rows,
+  };
+}
+
+export function rawTable(title: string, raw: readonly RawResult[]): Table {
+  return {
+    title,
+    columns: ['batch rows', 'runs/s', 'rows/s', 'p50 µs per run', 'p99 µs per run', 'other CPU % (max)'],
+    rows: raw.map((r) => [
+      String(r.batch),
+      formatSpread(r.runsPerSec),
+      formatSpread(r.rowsPerSec),
+      formatSpread(r.p50Us),
+      formatSpread(r.p99Us),
+      `${Math.round(r.otherCpuPercent.max)}`,
+    ]),
+  };
+}
+
+export const fx = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
