@@ -36,6 +36,8 @@ export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): 
   const args = [
     path.join(DIST_BENCH, 'lib', 'sluice-entry.js'),
     '--host', '127.0.0.1', '--port', '{port}', '--models', modelsDir, '--log-level', 'warn',
+    // No repository rescans during runs (a stat per version every 2 s by default: cheap, but
+    // not part of what is measured).
     '--poll-interval-ms', '60000',
   ];
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
