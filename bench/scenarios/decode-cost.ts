@@ -82,7 +82,7 @@ function timeBatch(f: () => DecodedInfer, ms: number): { usPerOp: number; ops: n
 
 export default defineScenario({
   name: 'decode-cost',
-  order: 51,
+  order: 61,
   description: 'Decode + validate one 150,528-float input (1×3×224×224 FP32): OIP JSON vs msgpack vs binary tensor extension, in process.',
   async run(ctx) {
     const fs = formats();

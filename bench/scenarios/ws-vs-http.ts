@@ -90,7 +90,7 @@ const paired = (a: readonly ArmSample[], b: readonly ArmSample[], f: (s: ArmSamp
 
 export default defineScenario({
   name: 'ws-vs-http',
-  order: 50,
+  order: 60,
   description: 'digits over WebSocket msgpack vs HTTP JSON, same sluice process, 64 requests in flight: req/s, latency, server CPU per request.',
   async run(ctx: ScenarioContext) {
     const model = benchModel('digits');
