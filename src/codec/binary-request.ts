@@ -21,7 +21,7 @@
 
 import { SluiceError } from '../errors.js';
 import type { TensorSpec } from '../types.js';
-import { fromLittleEndian, isDataType, LAYOUT } from '../validation/dtype-layout.js';
+import { fromLittleEndian, isDataType, LAYOUT } from '../util/dtype-layout.js';
 import { parseJsonBody, type ParseJsonOptions } from './json-body.js';
 
 /** What the raw form needs to know about the model. */

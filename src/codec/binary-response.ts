@@ -11,7 +11,7 @@
 
 import { SluiceError } from '../errors.js';
 import type { Tensor, TensorSpec } from '../types.js';
-import { toLittleEndian } from '../validation/dtype-layout.js';
+import { toLittleEndian } from '../util/dtype-layout.js';
 import { createResponseEncoder, jsonOutputFragments, jsonResponseHead, type OutputFragment } from './json-response.js';
 import { dataText, sentOutput } from './response-parts.js';
 

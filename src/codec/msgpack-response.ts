@@ -20,7 +20,7 @@
 import { Packr } from 'msgpackr';
 import type { SluiceError } from '../errors.js';
 import type { DataType, Tensor, TensorData, TensorSpec } from '../types.js';
-import { toLittleEndian } from '../validation/dtype-layout.js';
+import { toLittleEndian } from '../util/dtype-layout.js';
 import { sentOutput } from './response-parts.js';
 
 export type MsgpackResponseEncoder = (

@@ -17,7 +17,7 @@
 
 import { MAX_ERROR_DETAILS, SluiceError, type ErrorCode } from '../errors.js';
 import type { DataType, TensorData } from '../types.js';
-import { fromLittleEndian, LAYOUT, ownsBuffer } from './dtype-layout.js';
+import { fromLittleEndian, LAYOUT, ownsBuffer } from '../util/dtype-layout.js';
 
 /**
  * Checks typed `data` against `datatype` and `count` (= product of the validated shape) and
