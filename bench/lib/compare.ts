@@ -4,7 +4,7 @@
 // formed). Ratios are taken per round (A_i / B_i) and their median reported.
 import type { ServerHandle } from './procs.js';
 import { type GeneratorName, type LoadRun, runLoad } from './load.js';
-import { selfAndChildrenSeconds, systemSeconds } from './cpu.js';
+import { disturbance, selfAndChildrenSeconds } from './cpu.js';
 import { type Spread, spread } from './stats.js';
 
 export interface Target {
@@ -29,6 +29,8 @@ export interface Sample extends LoadRun {
    * generator), as % of all cores: another tenant disturbing the figure. Near 0 is clean.
    */
   otherCpuPercent: number;
+  /** CPU the hypervisor gave to other guests during the run, % of all cores. */
+  stealPercent: number;
 }
 
 export interface RunPlan {
@@ -54,6 +56,7 @@ export interface Summary {
   meanBatchRows: Spread;
   /** CPU of other processes during the timed runs, % of all cores (see Sample). */
   otherCpuPercent: Spread;
+  stealPercent: Spread;
   /** Sum over the timed runs. */
   errors: number;
 }
@@ -72,24 +75,16 @@ async function batchCounters(t: Target): Promise<BatchCounters | undefined> {
 
 export async function measureOnce(t: Target, plan: RunPlan, durationS: number): Promise<Sample> {
   const before = await batchCounters(t);
-  const sys0 = systemSeconds();
-  const self0 = selfAndChildrenSeconds();
   const cpu0 = t.server.cpuSeconds();
-  const run = await runLoad(plan.generator, {
-    url: t.server.origin + t.path,
-    bodies: t.bodies,
-    connections: plan.connections,
-    durationS,
-  });
+  const { result: run, otherCpuPercent, stealPercent } = await disturbance(
+    () => t.server.cpuSeconds() + selfAndChildrenSeconds(),
+    () => runLoad(plan.generator, { url: t.server.origin + t.path, bodies: t.bodies, connections: plan.connections, durationS }),
+  );
   const cpu1 = t.server.cpuSeconds();
-  const self1 = selfAndChildrenSeconds();
-  const sys1 = systemSeconds();
   const after = await batchCounters(t);
-  const others = sys1.busy - sys0.busy - (cpu1 - cpu0) - (self1 - self0);
-  const otherCpuPercent = Math.max(0, (100 * others) / (sys1.total - sys0.total));
   const meanBatchRows =
     before && after && after.batches > before.batches ? (after.rows - before.rows) / (after.batches - before.batches) : NaN;
-  return { ...run, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / Math.max(1, run.requests), meanBatchRows, otherCpuPercent };
+  return { ...run, cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / Math.max(1, run.requests), meanBatchRows, otherCpuPercent, stealPercent };
 }
 
 /** Warm-up, then `plan.repeats` rounds of one timed run per target in the given order. */
@@ -106,6 +101,7 @@ export async function alternate(targets: readonly Target[], plan: RunPlan): Prom
           `p99 ${Math.round(s.p99Us)} µs  cpu ${Math.round(s.cpuUsPerReq)} µs/req` +
           (Number.isNaN(s.meanBatchRows) ? '' : `  batch ${s.meanBatchRows.toFixed(1)} rows`) +
           (s.otherCpuPercent > 5 ? `  other CPU ${Math.round(s.otherCpuPercent)}%` : '') +
+          (s.stealPercent > 5 ? `  steal ${Math.round(s.stealPercent)}%` : '') +
           (s.errors > 0 ? `  ERRORS ${s.errors}` : ''),
       );
     }
@@ -126,6 +122,7 @@ export function summarize(t: Target, samples: readonly Sample[], plan: RunPlan):
     cpuUsPerReq: spread(samples.map((s) => s.cpuUsPerReq)),
     meanBatchRows: spread(samples.map((s) => s.meanBatchRows)),
     otherCpuPercent: spread(samples.map((s) => s.otherCpuPercent)),
+    stealPercent: spread(samples.map((s) => s.stealPercent)),
     errors: samples.reduce((sum, s) => sum + s.errors, 0),
   };
 }

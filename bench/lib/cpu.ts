@@ -39,16 +39,41 @@ export function selfAndChildrenSeconds(): number {
   }
 }
 
-/** Machine-wide CPU seconds, busy and total (all cores), from /proc/stat. */
-export function systemSeconds(): { busy: number; total: number } {
+/**
+ * Machine-wide CPU seconds from /proc/stat, all cores: `busy` is user + nice + system (what
+ * processes are charged with; interrupt and softirq time, which includes our own loopback
+ * traffic, is left out), `steal` the time the hypervisor gave to other guests, `total` all.
+ */
+export function systemSeconds(): { busy: number; steal: number; total: number } {
   try {
-    // "cpu  user nice system idle iowait irq softirq steal ..."
+    // "cpu  user nice system idle iowait irq softirq steal guest guest_nice"; guest time is
+    // already inside user and nice.
     const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: (total - (f[3] ?? 0) - (f[4] ?? 0)) / clockTicks(), total: total / clockTicks() };
+    const at = (i: number): number => f[i] ?? 0;
+    const total = at(0) + at(1) + at(2) + at(3) + at(4) + at(5) + at(6) + at(7);
+    const hz = clockTicks();
+    return { busy: (at(0) + at(1) + at(2)) / hz, steal: at(7) / hz, total: total / hz };
   } catch {
-    return { busy: NaN, total: NaN };
+    return { busy: NaN, steal: NaN, total: NaN };
   }
+}
+
+/** What other processes (and other guests, as steal) took while `run` ran, as % of all cores. */
+export async function disturbance<T>(
+  ownSeconds: () => number,
+  run: () => Promise<T>,
+): Promise<{ result: T; otherCpuPercent: number; stealPercent: number }> {
+  const sys0 = systemSeconds();
+  const own0 = ownSeconds();
+  const result = await run();
+  const own1 = ownSeconds();
+  const sys1 = systemSeconds();
+  const total = sys1.total - sys0.total;
+  return {
+    result,
+    otherCpuPercent: Math.max(0, (100 * (sys1.busy - sys0.busy - (own1 - own0))) / total),
+    stealPercent: (100 * (sys1.steal - sys0.steal)) / total,
+  };
 }
 
 /** User + system CPU seconds the process has used so far; NaN if it cannot be read. */

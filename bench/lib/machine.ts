@@ -37,6 +37,7 @@ export async function backgroundCpuPercent(ms = 1000): Promise<number> {
     const a = systemSeconds();
     await new Promise((r) => setTimeout(r, ms));
     const b = systemSeconds();
+    // Busy includes this process's own (tiny) sleep loop; steal is another guest's, not ours.
     return Math.round((1000 * (b.busy - a.busy)) / (b.total - a.total)) / 10;
   } catch {
     return NaN;

@@ -2,7 +2,7 @@
 // session.run on prepared float32 batches of real rows, with the session options sluice's
 // workers use. Run while no server is under load (servers may be up, idle).
 import * as ort from 'onnxruntime-node';
-import { selfAndChildrenSeconds, systemSeconds } from './cpu.js';
+import { disturbance, selfAndChildrenSeconds } from './cpu.js';
 import type { BenchModel } from './data.js';
 import { rowBatches } from './data.js';
 import { percentileSorted, type Spread, spread } from './stats.js';
@@ -16,6 +16,7 @@ export interface RawRun {
   p99Us: number;
   /** CPU of other processes during the loop, % of all cores (see compare.ts Sample). */
   otherCpuPercent: number;
+  stealPercent: number;
 }
 
 export interface RawResult {
@@ -25,6 +26,7 @@ export interface RawResult {
   p50Us: Spread;
   p99Us: Spread;
   otherCpuPercent: Spread;
+  stealPercent: Spread;
 }
 
 export interface RawSession {
@@ -61,19 +63,16 @@ export async function openRaw(model: BenchModel, rows: number[][]): Promise<RawS
   return {
     async measure(batch, durationMs) {
       await loop(batch, Math.min(200, durationMs));
-      const sys0 = systemSeconds();
-      const self0 = selfAndChildrenSeconds();
-      const { runsPerSec, lat } = await loop(batch, durationMs);
-      const self1 = selfAndChildrenSeconds();
-      const sys1 = systemSeconds();
-      const others = sys1.busy - sys0.busy - (self1 - self0);
+      const d = await disturbance(selfAndChildrenSeconds, () => loop(batch, durationMs));
+      const { runsPerSec, lat } = d.result;
       return {
         batch,
         runsPerSec,
         rowsPerSec: runsPerSec * batch,
         p50Us: percentileSorted(lat, 50),
         p99Us: percentileSorted(lat, 99),
-        otherCpuPercent: Math.max(0, (100 * others) / (sys1.total - sys0.total)),
+        otherCpuPercent: d.otherCpuPercent,
+        stealPercent: d.stealPercent,
       };
     },
     close: () => session.release(),
@@ -88,6 +87,7 @@ export function summarizeRaw(batch: number, runs: readonly RawRun[]): RawResult 
     p50Us: spread(runs.map((r) => r.p50Us)),
     p99Us: spread(runs.map((r) => r.p99Us)),
     otherCpuPercent: spread(runs.map((r) => r.otherCpuPercent)),
+    stealPercent: spread(runs.map((r) => r.stealPercent)),
   };
 }
 
