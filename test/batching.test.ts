@@ -28,12 +28,18 @@ function req(
   };
 }
 
-function setup(cfg: Partial<BatchingConfig> = {}, workers = 1, wrapRun?: (run: RunBatch) => RunBatch) {
+function setup(cfg: Partial<BatchingConfig> = {}, workers = 1, wrapRun?: (run: RunBatch) => RunBatch, pipelined = false) {
   const clock = new FakeClock();
   const pool = new FakePool(workers);
   const batcher = new Batcher(
     { maxBatchSize: 8, maxQueueDelayUs: DELAY, preferredBatchSizes: [], maxQueueSize: 64, ...cfg },
-    { run: wrapRun ? wrapRun(pool.run) : pool.run, clock, hasIdleWorker: pool.hasIdleWorker, inputOrder: ['x'] },
+    {
+      run: wrapRun ? wrapRun(pool.run) : pool.run,
+      clock,
+      hasIdleWorker: pool.hasIdleWorker,
+      ...(pipelined ? { canQueueBatch: pool.canQueueBatch } : {}),
+      inputOrder: ['x'],
+    },
   );
   pool.onIdle = () => batcher.notifyIdle();
   return { clock, pool, batcher };
@@ -89,7 +95,7 @@ describe('Batcher: dispatch when a worker is idle', () => {
 
     clock.runDeferred();
     expect(pool.runs).toHaveLength(1);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 4, requests: 3 });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 4, requests: 3, latestDeadlineUs: FAR });
     expect(rowIds(pool.runs[0]!)).toEqual([1, 2, 2, 3]);
     expect(batcher.queuedRequests).toBe(0);
     expect(batcher.inflightBatches).toBe(1);
@@ -149,7 +155,7 @@ describe('Batcher: gathering while busy', () => {
     release(); // the pool calls notifyIdle(): the formed batch goes, request 4 keeps waiting
     expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3]]);
     expect(pool.runs[0]!.started).toBe(true); // straight onto the worker, never in the pool's queue
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 3 });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 3, latestDeadlineUs: FAR });
     expect(batcher.queuedRequests).toBe(1);
     expect(clock.nextTimerDueUs).toBe(DELAY + DELAY);
     clock.advance(50);
@@ -507,7 +513,7 @@ describe('Batcher: admission and deadlines', () => {
     expect(batcher.queuedRows).toBe(1);
     release();
     expect(pool.runs.map(rowIds)).toEqual([[2]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1 });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1, latestDeadlineUs: FAR });
     expect(batcher.queuedRows).toBe(0);
   });
 
@@ -522,7 +528,7 @@ describe('Batcher: admission and deadlines', () => {
     clock.advance(500); // t = 1500: request 1's deadline passes while it waits for a worker
     release();
     expect(pool.runs.map(rowIds)).toEqual([[2, 2, 3]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 2 });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 2, latestDeadlineUs: FAR });
     expect(batcher.queuedRows).toBe(0);
     expect(batcher.inflightRequests).toBe(2);
     pool.finish(0);
@@ -546,7 +552,7 @@ describe('Batcher: admission and deadlines', () => {
     gone = true; // its client goes away while the batch waits for a worker
     release();
     expect(pool.runs.map(rowIds)).toEqual([[1, 3]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 2, requests: 2 });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 2, requests: 2, latestDeadlineUs: FAR });
     pool.finish(0);
     await settle();
     expect(codeOf(b.error)).toBe('SLUICE_ERR_REQUEST_CANCELLED');
@@ -787,5 +793,45 @@ describe('systemClock', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(deferred).toBe(true);
     expect(cleared).toBe(false);
+  });
+});
+
+describe('Batcher: pipelined pool (canQueueBatch)', () => {
+  it('queues a full batch behind the running one; partial batches still wait for an idle worker', async () => {
+    const { clock, pool, batcher } = setup({ maxBatchSize: 2 }, 1, undefined, true);
+    const done = [1, 2, 3, 4, 5, 6].map((id) => {
+      const p = track(batcher.submit(req(id, 1, { deadlineUs: 1e9 + id })));
+      if (id === 1) clock.runDeferred(); // [1] starts alone on the idle worker
+      return p;
+    });
+    // [2, 3] is full: it waits at the worker; [4, 5] finds the worker's queue taken and waits
+    // in the batcher; [6] is partial and gathers.
+    expect(pool.runs.map(rowIds)).toEqual([[1], [2, 3]]);
+    expect(pool.runs.map((r) => r.started)).toEqual([true, false]);
+    expect(pool.runs[1]!.meta.latestDeadlineUs).toBe(1e9 + 3);
+    expect(batcher.queuedRequests).toBe(3);
+    pool.finish(0); // [2, 3] starts and [4, 5] takes the free place behind it
+    expect(pool.runs.map(rowIds)).toEqual([[1], [2, 3], [4, 5]]);
+    expect(pool.runs.map((r) => r.started)).toEqual([true, true, false]);
+    expect(batcher.queuedRequests).toBe(1);
+    pool.finish(1);
+    pool.finish(2); // the worker goes idle: [6] runs without waiting for its timer
+    expect(pool.runs.map(rowIds)).toEqual([[1], [2, 3], [4, 5], [6]]);
+    pool.finish(3);
+    await settle();
+    done.forEach((d, i) => expectEcho(d.value, i + 1, 1));
+  });
+
+  it('without canQueueBatch a full batch waits in the batcher for an idle worker', () => {
+    const { clock, pool, batcher } = setup({ maxBatchSize: 2 }, 1, undefined, false);
+    void batcher.submit(req(1));
+    clock.runDeferred();
+    void batcher.submit(req(2));
+    void batcher.submit(req(3));
+    expect(pool.runs.map(rowIds)).toEqual([[1]]);
+    expect(batcher.queuedRequests).toBe(2);
+    pool.finish(0);
+    expect(pool.runs.map(rowIds)).toEqual([[1], [2, 3]]);
+    expect(pool.runs[1]!.started).toBe(true);
   });
 });

@@ -11,6 +11,8 @@ export interface BatchMeta {
   rows: number;
   /** Requests merged into the batch. */
   requests: number;
+  /** The latest deadline among them (µs, batcher clock): past it, running the batch serves nobody. */
+  latestDeadlineUs: number;
 }
 
 /**
@@ -53,6 +55,13 @@ export interface BatcherDeps {
   clock: Clock;
   /** True when a run() issued now would start at once. Must be cheap: called on every submit. */
   hasIdleWorker(): boolean;
+  /**
+   * True when a run() issued now would start at once or wait at a worker right behind the
+   * batch it runs. Full batches go whenever this holds, so the worker never idles between
+   * them; partial batches still wait for an idle worker and keep gathering. Absent: full
+   * batches wait for an idle worker too. Must be cheap.
+   */
+  canQueueBatch?(): boolean;
   /** The model's input names, in the order run() receives them. */
   inputOrder: string[];
   /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */

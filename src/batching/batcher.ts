@@ -31,9 +31,12 @@ type Trigger = 'idle' | 'full' | 'timer';
  *   close().
  * - Idle worker at submit: one flush is deferred (clock.defer) so that requests parsed in the same
  *   event-loop turn share a batch; it forms batches while hasIdleWorker() and the queue is non-empty.
- * - Otherwise gather: queued rows ≥ maxBatchSize dispatches full batches at once (they wait in the
- *   pool's queue); else one timer is armed for the oldest request's enqueuedUs + maxQueueDelayUs
- *   and, on fire, every batch holding an overdue request is dispatched. notifyIdle() flushes.
+ * - Otherwise gather: queued rows ≥ maxBatchSize closes full batches at once; else one timer is
+ *   armed for the oldest request's enqueuedUs + maxQueueDelayUs and, on fire, every batch
+ *   holding an overdue request is closed. A closed batch goes to run() when a worker is idle;
+ *   a full one also when canQueueBatch() (it waits at the worker behind the running batch, so
+ *   the worker never idles between full batches; a client that goes away after that hand-over
+ *   is not noticed until the answer). The others wait in `formed`. notifyIdle() flushes.
  * - Formation: see takeBatch() — lane 0 before lane 1, FIFO, same shapeKey, ≤ maxBatchSize rows,
  *   cut at preferredBatchSizes unless the timer is the trigger.
  * - Deadlines: expired at dispatch → rejected, never run; expired at reply → rejected (504).
@@ -45,11 +48,12 @@ export class Batcher {
   private readonly lanes: [Entry[], Entry[]] = [[], []];
   private rowsQueued = 0;
   /**
-   * Batches closed by the full or timer trigger while every worker was busy. They wait here,
-   * not in the pool's queue, so that deadlines and cancellation are checked again at hand-over
-   * and a request that can no longer be useful never reaches a worker.
+   * Batches closed by the full or timer trigger while no worker could take them (see
+   * canQueueBatch). They wait here, not in the pool's queue, so that deadlines and cancellation
+   * are checked again at hand-over and a request that can no longer be useful never reaches a
+   * worker.
    */
-  private readonly formed: { batch: Entry[]; rows: number }[] = [];
+  private readonly formed: { batch: Entry[]; rows: number; full: boolean }[] = [];
   private formedRequests = 0;
   private formedRows = 0;
   private batchesInflight = 0;
@@ -186,16 +190,22 @@ export class Batcher {
             this.dispatchOne('timer', nowUs);
           }
         }
-        while (this.formed.length > 0 && this.deps.hasIdleWorker()) this.handOver(this.deps.clock.nowUs());
+        while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
+        while (this.formed.length > 0 && this.mayHandOver(this.formed[0]!.full)) this.handOver(this.deps.clock.nowUs());
         while (this.lanes[0].length + this.lanes[1].length > 0 && this.deps.hasIdleWorker()) {
           this.dispatchOne('idle', this.deps.clock.nowUs());
         }
-        while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
       } while (this.repump);
     } finally {
       this.pumping = false;
     }
     this.syncTimer();
+  }
+
+  /** Any formed batch may start on an idle worker; only a full one may queue behind a running batch. */
+  private mayHandOver(full: boolean): boolean {
+    if (this.deps.hasIdleWorker()) return true;
+    return full && this.deps.canQueueBatch !== undefined && this.deps.canQueueBatch();
   }
 
   /** Takes one batch (removing ≥ 1 request from the queue) and runs it. */
@@ -215,7 +225,7 @@ export class Batcher {
     if (batch.length === 0) this.settleDrain();
     else if (trigger === 'idle') this.runBatch(batch, rows, nowUs);
     else {
-      this.formed.push({ batch, rows });
+      this.formed.push({ batch, rows, full: trigger === 'full' });
       this.formedRequests += batch.length;
       this.formedRows += rows;
     }
@@ -244,10 +254,12 @@ export class Batcher {
     const batchId = ++this.lastBatchId;
     this.batchesInflight++;
     this.requestsInflight += batch.length;
+    let latestDeadlineUs = 0;
+    for (const e of batch) if (e.deadlineUs > latestDeadlineUs) latestDeadlineUs = e.deadlineUs;
     let pending: Promise<Tensor[]>;
     try {
       const inputs = mergeInputs(batch.map((e) => e.inputs), this.deps.inputOrder);
-      pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length }));
+      pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length, latestDeadlineUs }));
     } catch (err) {
       pending = Promise.reject(err);
     }

@@ -87,7 +87,8 @@ export interface FakeRun {
 /**
  * A pool of `workers` workers. run() takes an idle worker synchronously (so hasIdleWorker()
  * turns false before it returns) or queues the batch FIFO. finish()/fail() settle a batch,
- * free its worker (starting the next queued batch on it) and call onIdle() when a worker goes idle.
+ * free its worker (starting the next queued batch on it) and call onIdle(), as the real pool
+ * does after every completion.
  */
 export class FakePool {
   readonly runs: FakeRun[] = [];
@@ -98,6 +99,9 @@ export class FakePool {
   constructor(readonly workers: number) {}
 
   readonly hasIdleWorker = (): boolean => this.active < this.workers;
+
+  /** Pipelined pools (see BatcherDeps.canQueueBatch): one batch may wait per worker. */
+  readonly canQueueBatch = (): boolean => this.active + this.waiting.length < this.workers * 2;
 
   readonly run: RunBatch = (inputs, meta) =>
     new Promise<Tensor[]>((resolve, reject) => {
@@ -143,6 +147,7 @@ export class FakePool {
     const next = this.waiting.shift();
     if (next !== undefined) {
       next.started = true;
+      this.onIdle(); // like the real pool: every completion frees a slot
       return;
     }
     this.active--;

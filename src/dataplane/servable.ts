@@ -1,10 +1,12 @@
 // A loaded model version, ready to serve: its compiled validator and response encoder, its
 // batcher, and its session key in the device pool. Built once per version at load; nothing
 // here is compiled per request (STYLE habit 8).
+import { performance } from 'node:perf_hooks';
 import { Batcher, type BatchMeta, type Clock } from '../batching/batcher.js';
 import { createBinaryResponseEncoder, type BinaryResponseEncoder } from '../codec/binary-response.js';
 import { createResponseEncoder, type ResponseEncoder } from '../codec/json-response.js';
 import { createMsgpackResponseEncoder, type MsgpackResponseEncoder } from '../codec/msgpack-response.js';
+import { createInlineRunner } from '../inference/inline.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { SessionSpec, WireTensor } from '../inference/messages.js';
 import type { ModelConfig } from '../repository/model-config.js';
@@ -27,6 +29,8 @@ export interface Servable {
   readonly encodeMsgpack: MsgpackResponseEncoder;
   readonly encodeBinary: BinaryResponseEncoder;
   readonly batcher: Batcher;
+  /** Largest batch that may run inline on the main thread (0: none), and its batch-1 µs. */
+  readonly inline: { readonly maxRows: number; readonly batch1Us: number };
   /** Named-feature request mapper and its published JSON Schema; absent without `features`. */
   readonly features?: { readonly map: FeatureMapper; readonly schema: JsonSchema };
   /** Drains queued and running requests, then releases the sessions in every worker. */
@@ -36,8 +40,13 @@ export interface Servable {
 export interface ServableDeps {
   pool: InferencePool;
   clock: Clock;
-  /** Called once per executed batch (metrics); must not throw. */
-  onBatch?(model: string, version: number, meta: BatchMeta): void;
+  /**
+   * Light models: batches whose measured run fits this many µs run on the main thread while
+   * the pool is idle (see inference/inline.ts). 0 or absent: always in the pool.
+   */
+  inlineMaxRunUs?: number;
+  /** Called once per executed batch (metrics), with where it ran; must not throw. */
+  onBatch?(model: string, version: number, meta: BatchMeta, where: 'inline' | 'worker'): void;
   /** Test-only: one request per batch (benchmark gate demonstration). */
   disableBatching?: boolean;
 }
@@ -53,17 +62,25 @@ export async function createServable(
   const { pool } = deps;
   const key = `${config.name}@${version}#${sha256.slice(0, 16)}`;
   const spec: SessionSpec = pool.sessionSpec(key, modelPath);
-  const loaded = await pool.load(spec, warmupInputs(config.inputs, config.batching.maxBatchSize));
+  const warmup = warmupInputs(config.inputs, config.batching.maxBatchSize);
+  const loaded = await pool.load(spec, warmup);
+  const inline = loaded.provider === 'cpu' ? await createInlineRunner(spec, warmup, deps.inlineMaxRunUs ?? 0) : undefined;
   const outputNames = config.outputs.map((o) => o.name);
   const batching = deps.disableBatching ? { ...config.batching, maxBatchSize: 1, preferredBatchSizes: [] } : config.batching;
   const batcher = new Batcher(batching, {
     clock: deps.clock,
     hasIdleWorker: () => pool.hasIdleWorker(),
+    canQueueBatch: () => pool.canQueueBatch(),
     parallelism: pool.threads,
     inputOrder: config.inputs.map((i) => i.name),
     run: (inputs: Tensor[], meta: BatchMeta) => {
-      deps.onBatch?.(config.name, version, meta);
-      return pool.run(spec, inputs, outputNames);
+      if (inline && !inline.busy && meta.rows <= inline.maxRows && pool.isIdle() && !pool.hasPendingFault()) {
+        deps.onBatch?.(config.name, version, meta, 'inline');
+        return inline.run(inputs, outputNames);
+      }
+      deps.onBatch?.(config.name, version, meta, 'worker');
+      const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
+      return pool.run(spec, inputs, outputNames, notAfterEpochMs);
     },
   });
   const unsubscribe = pool.onIdle(() => batcher.notifyIdle());
@@ -85,11 +102,12 @@ export async function createServable(
     encodeMsgpack: createMsgpackResponseEncoder(config.name, version, [...config.outputs]),
     encodeBinary: createBinaryResponseEncoder(config.name, version, [...config.outputs]),
     batcher,
+    inline: { maxRows: inline?.maxRows ?? 0, batch1Us: inline?.batch1Us ?? 0 },
     ...(config.features ? { features: { map: compileFeatureMapper(config), schema: buildRequestSchema(config) } } : {}),
     async dispose() {
       await batcher.drain();
       unsubscribe();
-      await pool.unload(key);
+      await Promise.all([pool.unload(key), inline?.release()]);
     },
   };
 }

@@ -50,6 +50,8 @@ export interface RunTask {
   spec: SessionSpec;
   inputs: WireTensor[];
   outputNames: string[];
+  /** Skip the batch when the worker reaches it after this (performance.timeOrigin + now(), ms). */
+  notAfterEpochMs?: number;
   /** Test hook: exit while holding this batch (a crashed worker), or stall before running it. */
   fault?: WorkerFault;
 }
@@ -81,6 +83,8 @@ export interface UnloadReply {
 export interface FailReply {
   ok: false;
   message: string;
+  /** The batch was skipped: its notAfterEpochMs had passed when the worker reached it. */
+  expired?: boolean;
 }
 
 export type WorkerReply = LoadReply | RunReply | UnloadReply | FailReply;

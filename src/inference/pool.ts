@@ -6,7 +6,7 @@
 import { Piscina } from 'piscina';
 import { SluiceError } from '../errors.js';
 import type { Device, Tensor } from '../types.js';
-import type { LoadReply, SessionSpec, WireTensor, WorkerFault, WorkerReply, WorkerTask } from './messages.js';
+import type { LoadReply, RunTask, SessionSpec, WireTensor, WorkerFault, WorkerReply, WorkerTask } from './messages.js';
 
 export interface PoolOptions {
   device: Device;
@@ -24,6 +24,30 @@ export interface PoolEvents {
 }
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
+
+/**
+ * Run tasks a worker holds at once: the one it runs and one queued right behind it, so that it
+ * starts the next batch without waiting for the event loop to see the reply and hand over
+ * another (on a busy loop that gap was ~25% of a worker's time with a compute-heavy model).
+ */
+export const BATCHES_PER_WORKER = 2;
+
+/**
+ * Run tasks go to the least busy worker with a free slot. Load and unload tasks (named exports,
+ * see worker.ts) go only to a worker holding nothing: each blocks its worker on a barrier until
+ * its round's other parties arrive, so two of one round on the same worker would deadlock.
+ */
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+const balancer: LoadBalancer = (task, workers) => {
+  const control = task.name !== 'default';
+  let best: (typeof workers)[number] | null = null;
+  for (const w of workers) {
+    if (w.terminating || w.destroyed) continue;
+    if (w.currentUsage === 0) return w;
+    if (!control && w.currentUsage < BATCHES_PER_WORKER && (best === null || w.currentUsage < best.currentUsage)) best = w;
+  }
+  return best;
+};
 
 export class InferencePool {
   readonly device: Device;
@@ -45,7 +69,10 @@ export class InferencePool {
       filename: WORKER_FILE.href,
       minThreads: this.threads,
       maxThreads: this.threads,
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: BATCHES_PER_WORKER,
+      loadBalancer: balancer,
+      // A load task the balancer cannot place yet keeps its place at the head of the queue.
+      stricterFIFO: true,
       idleTimeout: Number.POSITIVE_INFINITY,
       // Tasks are never aborted, so close() only waits for running batches; keep it short.
       closeTimeout: 2000,
@@ -71,7 +98,7 @@ export class InferencePool {
     const barrierTimeoutMs = this.opts.barrierTimeoutMs ?? 30_000;
     const replies = await Promise.all(
       Array.from({ length: parties }, () =>
-        this.submit({ kind: 'load', spec, warmup: warmup.map(copyTensor), barrier, parties, barrierTimeoutMs }),
+        this.submit({ kind: 'load', spec, warmup: warmup.map(copyTensor), barrier, parties, barrierTimeoutMs }, 'control'),
       ),
     );
     const failed = replies.find((r) => !r.ok);
@@ -83,13 +110,28 @@ export class InferencePool {
     const barrier = new SharedArrayBuffer(4);
     const parties = this.threads;
     await Promise.all(
-      Array.from({ length: parties }, () => this.submit({ kind: 'unload', key, barrier, parties, barrierTimeoutMs: 10_000 })),
+      Array.from({ length: parties }, () => this.submit({ kind: 'unload', key, barrier, parties, barrierTimeoutMs: 10_000 }, 'control')),
     );
   }
 
-  /** True when a worker could take a batch right now. */
+  /** True when a worker could start a batch right now. */
   hasIdleWorker(): boolean {
     return this.inflight < this.threads;
+  }
+
+  /** True when no batch is running or queued at any worker. */
+  isIdle(): boolean {
+    return this.inflight === 0;
+  }
+
+  /** Test hooks: true while an injected fault waits for the next batch (it must reach a worker). */
+  hasPendingFault(): boolean {
+    return this.nextBatchFault !== undefined;
+  }
+
+  /** True when a batch run now would start at once or queue right behind one running batch. */
+  canQueueBatch(): boolean {
+    return this.inflight < this.threads * BATCHES_PER_WORKER;
   }
 
   /** `listener` runs whenever a batch completes (a worker may be idle). Returns an unsubscribe. */
@@ -100,23 +142,30 @@ export class InferencePool {
     };
   }
 
-  /** Runs one batch. Takes ownership of the inputs' buffers (transferred to the worker). */
-  async run(spec: SessionSpec, inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+  /**
+   * Runs one batch. Takes ownership of the inputs' buffers (transferred to the worker).
+   * `notAfterEpochMs`: when the worker reaches the batch later than this (it may wait behind
+   * another batch, see BATCHES_PER_WORKER), it skips it and run() rejects with
+   * SLUICE_ERR_DEADLINE_EXCEEDED: nobody is left to read the answer.
+   */
+  async run(spec: SessionSpec, inputs: Tensor[], outputNames: string[], notAfterEpochMs?: number): Promise<Tensor[]> {
     if (this.closed) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'inference pool is closed');
-    const fault = this.nextBatchFault;
+    const task: RunTask = { kind: 'run', spec, inputs, outputNames };
+    if (notAfterEpochMs !== undefined) task.notAfterEpochMs = notAfterEpochMs;
+    if (this.nextBatchFault) task.fault = this.nextBatchFault;
     this.nextBatchFault = undefined;
     this.inflight++;
     let reply: WorkerReply;
     try {
-      reply = await this.submit(
-        fault ? { kind: 'run', spec, inputs, outputNames, fault } : { kind: 'run', spec, inputs, outputNames },
-        inputs.map((t) => t.data.buffer as ArrayBuffer),
-      );
+      reply = await this.submit(task, 'default', inputs.map((t) => t.data.buffer as ArrayBuffer));
     } finally {
       this.inflight--;
       this.notifyIdle();
     }
-    if (!reply.ok) throw new SluiceError('SLUICE_ERR_INFERENCE_FAILED', `inference failed: ${reply.message}`);
+    if (!reply.ok) {
+      if (reply.expired) throw new SluiceError('SLUICE_ERR_DEADLINE_EXCEEDED', 'deadline passed while queued at the worker');
+      throw new SluiceError('SLUICE_ERR_INFERENCE_FAILED', `inference failed: ${reply.message}`);
+    }
     if (!('outputs' in reply)) throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', 'unexpected worker reply');
     return reply.outputs;
   }
@@ -150,9 +199,10 @@ export class InferencePool {
     await this.piscina.close();
   }
 
-  private async submit(task: WorkerTask, transferList?: ArrayBuffer[]): Promise<WorkerReply> {
+  /** `name`: the worker export that takes the task, 'default' for runs (see balancer). */
+  private async submit(task: WorkerTask, name: 'default' | 'control', transferList?: ArrayBuffer[]): Promise<WorkerReply> {
     try {
-      return (await this.piscina.run(task, transferList ? { transferList } : {})) as WorkerReply;
+      return (await this.piscina.run(task, transferList ? { name, transferList } : { name })) as WorkerReply;
     } catch (err) {
       // Workers return their own errors as replies, so a rejection means the worker died
       // (or the pool was destroyed) while holding this task.

@@ -1,5 +1,6 @@
 // Piscina worker entry. Imports only the session wrapper and message types: no logger, no
 // metrics, no config (DESIGN §2). Holds one session per loaded version key, created once.
+import { performance } from 'node:perf_hooks';
 import { move } from 'piscina';
 import { createSession, runSession, type LoadedSession } from './session.js';
 import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerReply, WorkerTask } from './messages.js';
@@ -68,6 +69,9 @@ async function unload(task: UnloadTask): Promise<WorkerReply> {
 async function run(task: RunTask): Promise<unknown> {
   if (task.fault?.kind === 'exit') process.exit(1);
   if (task.fault?.kind === 'stall') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.fault.ms);
+  if (task.notAfterEpochMs !== undefined && performance.timeOrigin + performance.now() > task.notAfterEpochMs) {
+    return { ok: false, expired: true, message: 'deadline passed while queued at the worker' } satisfies FailReply;
+  }
   try {
     const { session } = await sessionFor(task.spec);
     const outputs = await runSession(session, task.inputs, task.outputNames);
@@ -81,6 +85,9 @@ async function run(task: RunTask): Promise<unknown> {
     return fail(err);
   }
 }
+
+/** Runs take the default export, load and unload this one: the pool's balancer tells them apart by name. */
+export { handle as control };
 
 export default function handle(task: WorkerTask): Promise<unknown> {
   switch (task.kind) {
