@@ -82,8 +82,18 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           pool: p,
           clock: systemClock,
           disableBatching: config.testDisableBatching,
-          onBatch: (model, v, meta) => metrics.batchRows.observe({ model, version: String(v) }, meta.rows),
+          inlineMaxRunUs: config.inlineMaxRunUs,
+          onBatch: (model, v, meta, where) => {
+            metrics.batchRows.observe({ model, version: String(v) }, meta.rows);
+            metrics.batches.inc({ model, version: String(v), where });
+          },
         });
+        if (servable.inline.maxRows > 0) {
+          logger.info(
+            { model: modelConfig.name, version, maxRows: servable.inline.maxRows, batch1Us: Math.round(servable.inline.batch1Us) },
+            'light model: batches up to maxRows run inline while the pool is idle',
+          );
+        }
         if (!providerLogged.has(p.device)) {
           providerLogged.add(p.device);
           metrics.executionProvider.set({ device: p.device, provider: servable.provider }, 1);

@@ -15,7 +15,7 @@ const count = async (code: string) =>
 const rowsRun = async () => (await t.gw.metrics.batchRows.get()).values.find((v) => v.metricName === 'sluice_batch_rows_sum')!.value;
 
 beforeAll(async () => {
-  t = await startTestGateway({ models: ['digits'], config: { workers: 1 } });
+  t = await startTestGateway({ models: ['digits'], config: { workers: 1, inlineMaxRunUs: 0 } }); // calibrated on worker batches
   // Calibrate the service-rate estimate with real batches.
   for (let i = 0; i < 20; i++) expect((await postJson(url(), full)).status).toBe(200);
 });

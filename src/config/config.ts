@@ -16,6 +16,11 @@ export interface SluiceConfig {
   readonly intraOpThreads: number;
   /** Intra-op spinning burns a core while idle; off by default (DESIGN §6). */
   readonly allowSpinning: boolean;
+  /**
+   * Batches of a light model whose measured run takes at most this many µs run on the main
+   * thread while the pool is idle, saving the worker round trip at low load; 0 disables.
+   */
+  readonly inlineMaxRunUs: number;
   readonly bodyLimitBytes: number;
   /** WebSocket: largest message; a bigger one closes the connection (uWS). */
   readonly wsMaxPayloadBytes: number;
@@ -47,6 +52,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   workers: Math.max(1, os.availableParallelism() - 1),
   intraOpThreads: 1,
   allowSpinning: false,
+  inlineMaxRunUs: 200,
   bodyLimitBytes: 8 * 1024 * 1024,
   wsMaxPayloadBytes: 8 * 1024 * 1024,
   wsMaxInflight: 256,
@@ -76,6 +82,7 @@ const FIELDS: Field[] = [
   { key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256 },
   { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256 },
   { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool' },
+  { key: 'inlineMaxRunUs', flag: '--inline-max-run-us', env: 'SLUICE_INLINE_MAX_RUN_US', kind: 'int', min: 0, max: 100_000 },
   { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
   { key: 'wsMaxPayloadBytes', flag: '--ws-max-payload-bytes', env: 'SLUICE_WS_MAX_PAYLOAD_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
   { key: 'wsMaxInflight', flag: '--ws-max-inflight', env: 'SLUICE_WS_MAX_INFLIGHT', kind: 'int', min: 1, max: 65536 },

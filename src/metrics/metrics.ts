@@ -10,6 +10,7 @@ export interface Metrics {
   readonly requestSeconds: Histogram<'model'>;
   /** Rows per executed batch. */
   readonly batchRows: Histogram<'model' | 'version'>;
+  readonly batches: Counter<'model' | 'version' | 'where'>;
   /** Requests waiting in a version's batcher queue. */
   readonly queueDepth: Gauge<'model' | 'version'>;
   /** Worker threads that died and were replaced. */
@@ -34,6 +35,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     requests: new Counter({ name: 'sluice_requests_total', help: 'Inference requests answered', labelNames: ['model', 'version', 'code'], registers }),
     requestSeconds: new Histogram({ name: 'sluice_request_seconds', help: 'Inference request latency in the gateway', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
     batchRows: new Histogram({ name: 'sluice_batch_rows', help: 'Rows per executed batch', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers }),
+    batches: new Counter({ name: 'sluice_batches_total', help: 'Executed batches by where they ran: a pool worker, or inline on the main thread', labelNames: ['model', 'version', 'where'], registers }),
     queueDepth: new Gauge({ name: 'sluice_queue_depth', help: 'Requests queued in a version batcher', labelNames: ['model', 'version'], registers }),
     workerRestarts: new Counter({ name: 'sluice_worker_restarts_total', help: 'Worker threads that died and were replaced', labelNames: ['device'], registers }),
     modelState: new Gauge({ name: 'sluice_model_state', help: '1 for the current state of a model version', labelNames: ['model', 'version', 'state'], registers }),
