@@ -60,6 +60,8 @@ export class ModelRepository<H> {
   private scanning: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Until the first scan ends, a model directory not yet reached would not count against readiness. */
+  private firstScanDone = false;
 
   constructor(
     readonly root: string,
@@ -70,6 +72,7 @@ export class ModelRepository<H> {
   /** First scan (loads everything it can), then polls for changes. */
   async start(): Promise<void> {
     await this.rescan();
+    this.firstScanDone = true;
     if (this.closed) return;
     const tick = (): void => {
       this.timer = setTimeout(() => {
@@ -116,8 +119,12 @@ export class ModelRepository<H> {
     return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Every model with a valid config and at least one version directory has a READY version. */
+  /**
+   * The first scan has ended and every model with a valid config and at least one version
+   * directory has a READY version.
+   */
   isReady(): boolean {
+    if (!this.firstScanDone) return false;
     for (const m of this.models.values()) {
       if (!m.config || m.versions.size === 0) continue;
       if (![...m.versions.values()].some((v) => v.state === 'READY')) return false;
