@@ -95,6 +95,22 @@ export class SluiceError extends Error {
   }
 }
 
+/**
+ * A SluiceError built without capturing a stack trace, for expected refusals that are the common
+ * answer under overload (429/503 at admission): capturing the stack is most of the cost of
+ * building an error (~5 µs of ~6 µs measured on this VM) and nobody reads it. `stack` is then
+ * just the "SluiceError: message" line.
+ */
+export function refusalError(code: ErrorCode, message: string, opts: { retryAfterS?: number } = {}): SluiceError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new SluiceError(code, message, opts);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Maps anything thrown to a SluiceError, keeping the original as `cause`. */
 export function toSluiceError(err: unknown): SluiceError {
   if (err instanceof SluiceError) return err;

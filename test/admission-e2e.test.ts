@@ -1,6 +1,8 @@
 // Overload answers over HTTP: 429 with Retry-After when the predicted wait exceeds the
 // deadline, 504 without running when the deadline passes in the queue, and requests whose
-// client went away are dropped before they reach a worker.
+// client went away are dropped before they reach a worker. A refusal that holds for any request
+// is answered before the body is read, and the connection goes on to the next request.
+import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
@@ -63,4 +65,61 @@ it('a request whose client went away is dropped before it reaches a worker', asy
   // and none of the ten cancelled requests ever reached the worker.
   expect((await rowsRun()) - rowsBefore).toBe(0);
   expect((await postJson(url(), one)).status).toBe(200);
+});
+
+/** Reads from `socket` until `n` complete HTTP responses (Content-Length bodies) arrived. */
+function responses(socket: net.Socket, n: number): Promise<{ status: number; body: string }[]> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString('latin1');
+      const out: { status: number; body: string }[] = [];
+      let rest = buf;
+      for (;;) {
+        const end = rest.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const head = rest.slice(0, end);
+        const len = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (rest.length < end + 4 + len) break;
+        out.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + len) });
+        rest = rest.slice(end + 4 + len);
+      }
+      if (out.length >= n) {
+        socket.off('data', onData);
+        resolve(out);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+it('refuses before reading the body when even one row cannot be admitted; the connection serves the next request', async () => {
+  t.gw.pool('cpu').injectWorkerStall(1000);
+  const backlog = Array.from({ length: 20 }, () => postJson(url(), full));
+  await waitFor(() => t.gw.dataplane.inflightRequests === 20);
+  const malformedBefore = await count('SLUICE_ERR_JSON_MALFORMED');
+  const { port } = new URL(t.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  // Not JSON: decoded, it would be a 400. Only part of the body is sent before the answer.
+  const body = `not json ${'x'.repeat(5000)}`;
+  const first = responses(socket, 1);
+  socket.write(
+    `POST /v2/models/digits/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-timeout-ms: 5\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 100)}`,
+  );
+  const [refused] = await first;
+  expect(refused!.status).toBe(429);
+  expect(JSON.parse(refused!.body)).toMatchObject({ code: 'SLUICE_ERR_ADMISSION_REFUSED' });
+  // The rest of the refused body, then the next request on the same connection.
+  const next = responses(socket, 1);
+  socket.write(body.slice(100));
+  socket.write('GET /v2/models/digits HTTP/1.1\r\nHost: x\r\n\r\n');
+  const [meta] = await next;
+  expect(meta!.status).toBe(200);
+  expect(JSON.parse(meta!.body)).toMatchObject({ name: 'digits' });
+  socket.destroy();
+  expect(await count('SLUICE_ERR_JSON_MALFORMED')).toBe(malformedBefore); // never decoded
+  expect((await Promise.all(backlog)).every((a) => a.status === 200)).toBe(true);
 });

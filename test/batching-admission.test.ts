@@ -1,7 +1,7 @@
 // Deadline-aware admission and cancellation in the batcher, with a hand-driven clock and pool.
 import { describe, expect, it } from 'vitest';
 import { Batcher, type PendingRequest } from '../src/batching/index.js';
-import { ServiceRateEstimator } from '../src/batching/admission.js';
+import { ADMISSION_HEADROOM_FRACTION, ServiceRateEstimator, WaitCalibration } from '../src/batching/admission.js';
 import { FakeClock, FakePool } from '../src/batching/testing.js';
 import type { SluiceError } from '../src/errors.js';
 
@@ -47,7 +47,95 @@ describe('ServiceRateEstimator', () => {
   });
 });
 
+describe('ServiceRateEstimator: an upper estimate', () => {
+  it('adds a p99 spread term for noisy batches, and learns slowdowns faster than speedups', () => {
+    const steady = new ServiceRateEstimator(1);
+    const noisy = new ServiceRateEstimator(1);
+    for (let i = 0; i < 20; i++) {
+      steady.observe(32, 2000);
+      noisy.observe(32, i % 2 === 0 ? 1000 : 3000);
+    }
+    // 10 waves ahead. Steady: exactly 10 × 2 ms. Noisy: its mean is lower (a slow batch raises the
+    // mean more than a fast one lowers it, but the mean still ends < 3 ms), yet the spread makes
+    // the prediction clearly larger than the steady one.
+    expect(steady.predictWaitUs(288, 0, 32, 32)).toBe(20_000);
+    expect(noisy.predictWaitUs(288, 0, 32, 32)).toBeGreaterThan(30_000);
+    const r = new ServiceRateEstimator(1);
+    for (let i = 0; i < 5; i++) r.observe(64, 1000);
+    r.observe(64, 2000); // 1 ms slower: the mean rises by a quarter of it
+    expect(r.rowsPerSecond).toBeCloseTo(64e6 / 1250, 6);
+    const s = new ServiceRateEstimator(1);
+    for (let i = 0; i < 5; i++) s.observe(64, 1000);
+    s.observe(64, 500); // 0.5 ms faster: the mean falls by a twentieth of it
+    expect(s.rowsPerSecond).toBeCloseTo(64e6 / 975, 6);
+  });
+});
+
+describe('WaitCalibration', () => {
+  it('rises when close calls finish later than predicted, never below 1, at most 2', () => {
+    const c = new WaitCalibration();
+    expect(c.isCloseCall(40_000, 100_000)).toBe(false);
+    expect(c.isCloseCall(60_000, 100_000)).toBe(true);
+    for (let i = 0; i < 10; i++) c.observe(100_000, 150_000);
+    expect(c.factor).toBeGreaterThan(1.2);
+    for (let i = 0; i < 1000; i++) c.observe(100_000, 150_000);
+    expect(c.factor).toBeCloseTo(1.5, 1); // the p99 of a constant ratio is that ratio
+    for (let i = 0; i < 1000; i++) c.observe(100_000, 300_000);
+    expect(c.factor).toBeCloseTo(2, 12);
+    for (let i = 0; i < 100_000; i++) c.observe(100_000, 90_000);
+    expect(c.factor).toBe(1);
+  });
+});
+
 describe('admission', () => {
+  it('admits only when the predicted completion leaves the headroom: a share of the budget plus the lag before submit', async () => {
+    expect(ADMISSION_HEADROOM_FRACTION).toBe(0.1);
+    const s = setup();
+    await calibrate(s, 5, 500_000); // 0.5 s per batch of 4 rows, no spread
+    const now = s.clock.nowUs();
+    s.pool.occupy();
+    const queued = Array.from({ length: 12 }, () => s.batcher.submit(row(now + 1e9)));
+    // Predicted completion: 3 queued batches + its own = 2 s. Headroom 10 % of the budget.
+    const ask = (budgetUs: number, lagUs = 0) => ({ rows: 1, receivedUs: now - lagUs, deadlineUs: now - lagUs + budgetUs });
+    expect(s.batcher.refusalFor(ask(2_200_000))?.code).toBe('SLUICE_ERR_ADMISSION_REFUSED'); // 2 + 0.22 > 2.2
+    expect(s.batcher.refusalFor(ask(2_250_000))).toBeUndefined(); // 2 + 0.225 ≤ 2.25
+    // 0.1 s already spent before submit counts twice: once gone from the budget, once as headroom.
+    expect(s.batcher.refusalFor(ask(2_500_000, 100_000))).toBeUndefined(); // 2 + 0.25 + 0.1 ≤ 2.4
+    expect(s.batcher.refusalFor(ask(2_500_000, 200_000))?.code).toBe('SLUICE_ERR_ADMISSION_REFUSED'); // 2 + 0.25 + 0.2 > 2.3
+    // refusalFor() queues nothing; submit() applies the same rule.
+    expect(s.batcher.queuedRequests).toBe(12);
+    const refused = await codeOf(s.batcher.submit({ ...row(now + 2_200_000), receivedUs: now }));
+    expect(refused?.code).toBe('SLUICE_ERR_ADMISSION_REFUSED');
+    expect(refused?.stack).toBe('SluiceError: predicted wait 2000 ms exceeds the deadline'); // built without a trace
+    void Promise.allSettled(queued);
+  });
+
+  it('close calls that expire make later predictions more cautious', async () => {
+    const s = setup();
+    await calibrate(s, 5, 100_000); // 0.1 s per batch of 4 rows
+    const now = s.clock.nowUs();
+    const release = s.pool.occupy();
+    // Budget 0.35 s, headroom 0.035 s. Requests 1–4 are predicted 0.1 s, 5–8 0.2 s (close calls:
+    // ≥ half the budget), and a 9th would be predicted 0.3 s: 0.335 s ≤ 0.35 s, admitted.
+    const ask = (at: number) => ({ ...row(at + 350_000), receivedUs: at });
+    const first = Array.from({ length: 8 }, () => s.batcher.submit(ask(now)));
+    expect(s.batcher.refusalFor({ rows: 1, receivedUs: now, deadlineUs: now + 350_000 })).toBeUndefined();
+    // The worker stalls past every deadline: the queued requests expire at hand-over.
+    s.clock.advance(400_000);
+    release();
+    s.batcher.notifyIdle();
+    const codes = await Promise.all(first.map(codeOf));
+    expect(codes.every((e) => e?.code === 'SLUICE_ERR_DEADLINE_EXCEEDED')).toBe(true);
+    // Four close calls came back 2x late (factor ≈ 1.08). Same queue state as before: the 9th is
+    // now predicted 0.3 × 1.08 + 0.035 > 0.35 s and refused.
+    const at = s.clock.nowUs();
+    s.pool.occupy();
+    const again = Array.from({ length: 8 }, () => s.batcher.submit(ask(at)));
+    expect(s.batcher.refusalFor({ rows: 1, receivedUs: at, deadlineUs: at + 350_000 })?.code).toBe('SLUICE_ERR_ADMISSION_REFUSED');
+    void Promise.allSettled(again);
+  });
+
+
   it('refuses with 429 and a computed Retry-After when the predicted wait exceeds the deadline', async () => {
     const s = setup();
     await calibrate(s, 5, 500_000); // 0.5 s per batch of 4 rows

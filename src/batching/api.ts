@@ -33,6 +33,11 @@ export interface PendingRequest {
   rows: number;
   /** Absolute, µs on the batcher's clock. */
   deadlineUs: number;
+  /**
+   * When the transport started reading the request, µs on the batcher's clock (default: the
+   * submit time). Admission keeps headroom for the delay between this and submit (see admission.ts).
+   */
+  receivedUs?: number;
   /** Lane: 0 primary (default), 1 (any value > 0) lower, e.g. shadow. Lane 0 is always served first. */
   priority?: number;
   /** True once nobody waits for the answer (client went away): dropped before it reaches a worker. */

@@ -5,7 +5,7 @@
 
 import { SluiceError } from '../errors.js';
 import type { BatchingConfig, Tensor } from '../types.js';
-import { admissionRefusal, cancelledError, deadlineError, ServiceRateEstimator } from './admission.js';
+import { admissionRefusal, cancelledError, deadlineError, ServiceRateEstimator, WaitCalibration, type AdmissionAsk } from './admission.js';
 import { freezeBatchingConfig, type BatchOutcome, type BatcherDeps, type PendingRequest } from './api.js';
 import { takeBatch, type Queued } from './form.js';
 import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
@@ -27,8 +27,9 @@ type Trigger = 'idle' | 'full' | 'timer';
  * - Admission: a request is refused at once (rejected promise, nothing queued) with
  *   SLUICE_ERR_QUEUE_FULL when queued + in-flight requests ≥ maxQueueSize, so that memory held by
  *   this version stays bounded even while dispatched batches wait in the pool's queue; with
- *   SLUICE_ERR_DEADLINE_EXCEEDED when its deadline already passed; with the close() error after
- *   close().
+ *   SLUICE_ERR_DEADLINE_EXCEEDED when its deadline already passed; with SLUICE_ERR_ADMISSION_REFUSED
+ *   when its predicted p99 completion misses the deadline (admission.ts); with the close() error
+ *   after close(). refusalFor() answers the same question without queueing.
  * - Idle worker at submit: one flush is deferred (clock.defer) so that requests parsed in the same
  *   event-loop turn share a batch; it forms batches while hasIdleWorker() and the queue is non-empty.
  * - Otherwise gather: queued rows ≥ maxBatchSize closes full batches at once; else one timer is
@@ -67,6 +68,7 @@ export class Batcher {
   private closedWith: SluiceError | undefined;
   private drainWaiters: Array<() => void> = [];
   private readonly rate: ServiceRateEstimator;
+  private readonly calibration = new WaitCalibration();
   private lastReplyUs = 0;
 
   constructor(config: BatchingConfig, deps: BatcherDeps) {
@@ -93,15 +95,35 @@ export class Batcher {
     return this.rate.rowsPerSecond;
   }
 
+  /**
+   * Why a request of `ask.rows` rows with this deadline would be refused if submitted now, or
+   * undefined: the rule submit() applies (admission.ts), without queueing anything. A transport
+   * asks with rows = 1 before decoding a body: a refusal then holds for any size of request, and
+   * undefined promises nothing (submit() decides again).
+   */
+  refusalFor(ask: AdmissionAsk): SluiceError | undefined {
+    return this.admission(ask, this.deps.clock.nowUs()).refusal;
+  }
+
+  /** The admission decision and the model's predicted wait it rests on (undefined: not calibrated). */
+  private admission(ask: AdmissionAsk, nowUs: number): { refusal: SluiceError | undefined; modelWaitUs: number | undefined } {
+    if (this.closedWith) return { refusal: this.closedWith, modelWaitUs: undefined };
+    const modelWaitUs = this.rate.calibrated
+      ? this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, ask.rows, this.cfg.maxBatchSize)
+      : undefined;
+    const refusal = admissionRefusal(ask, nowUs, this.cfg, {
+      held: this.queuedRequests + this.requestsInflight,
+      waitUs: modelWaitUs === undefined ? undefined : modelWaitUs * this.calibration.factor,
+    });
+    return { refusal, modelWaitUs };
+  }
+
   /** Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy). */
   submit(req: PendingRequest): Promise<BatchOutcome> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
     const nowUs = this.deps.clock.nowUs();
-    const refusal = admissionRefusal(req, nowUs, this.cfg, {
-      held: this.queuedRequests + this.requestsInflight,
-      waitUs: this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, req.rows, this.cfg.maxBatchSize),
-    });
+    const { refusal, modelWaitUs } = this.admission(req, nowUs);
     if (refusal) return Promise.reject(refusal);
+    const closeCall = modelWaitUs !== undefined && this.calibration.isCloseCall(modelWaitUs, req.deadlineUs - (req.receivedUs ?? nowUs));
     return new Promise<BatchOutcome>((resolve, reject) => {
       const entry: Entry = {
         inputs: req.inputs,
@@ -113,6 +135,18 @@ export class Batcher {
         resolve,
         reject,
       };
+      if (closeCall) {
+        // Report how long a close call really waited (WaitCalibration); expiry counts as late.
+        const report = (): void => this.calibration.observe(modelWaitUs, this.deps.clock.nowUs() - nowUs);
+        entry.resolve = (outcome) => {
+          report();
+          resolve(outcome);
+        };
+        entry.reject = (err) => {
+          if (err.code === 'SLUICE_ERR_DEADLINE_EXCEEDED') report();
+          reject(err);
+        };
+      }
       this.lanes[(req.priority ?? 0) > 0 ? 1 : 0].push(entry);
       this.rowsQueued += req.rows;
       this.afterSubmit();

@@ -171,6 +171,21 @@ export class DataPlane {
     return encodeResult(servable, id, outputs, decoded, opts);
   }
 
+  /**
+   * The cheap refusal, before a body is decoded: throws what infer()/predict() would throw for a
+   * one-row request with the header's (else the model's default) deadline — draining, unknown
+   * model or version, queue full, predicted completion past the deadline — and returns otherwise.
+   * A refusal here holds for any request of that route (a larger one waits longer), except that
+   * a body's parameters.timeout_ms is not read: it cannot lengthen the deadline past this check.
+   * Returning promises nothing: infer() decides again on the decoded request.
+   */
+  precheck(model: string, version: number | undefined, opts: InferOptions): void {
+    const servable = this.admit(model, version, opts);
+    const deadlineUs = opts.receivedUs + (opts.timeoutMs ?? servable.config.defaultTimeoutMs) * 1000;
+    const refusal = servable.batcher.refusalFor({ rows: 1, deadlineUs, receivedUs: opts.receivedUs });
+    if (refusal) throw refusal;
+  }
+
   /** Refuses while draining, then routes. */
   private admit(model: string, version: number | undefined, opts: InferOptions): Servable {
     this.lastRequestUs = opts.receivedUs;
@@ -183,7 +198,7 @@ export class DataPlane {
     const deadlineUs = opts.receivedUs + (timeoutMs ?? servable.config.defaultTimeoutMs) * 1000;
     this.inflight++;
     try {
-      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, isCancelled: opts.isCancelled });
+      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs: opts.receivedUs, isCancelled: opts.isCancelled });
       if (this.observers.length > 0) {
         const event: PredictionEvent = {
           id,

@@ -58,7 +58,7 @@ function parseTimeoutHeader(raw: string): number | undefined {
 
 interface RequestHead {
   model: string;
-  rawVersion: string | undefined;
+  version: number | undefined;
   format: BodyFormat;
   respondAs: ResponseFormat;
   headerLength: string;
@@ -103,7 +103,7 @@ export function registerInferRoutes(app: TemplatedApp, dataplane: DataPlane, opt
       const contentLength = lengthHeader === '' ? Number.NaN : Number(lengthHeader);
       const head: RequestHead = {
         model,
-        rawVersion,
+        version: rawVersion === undefined ? undefined : parseVersion(rawVersion),
         format,
         respondAs: answerFormat(accept, format),
         headerLength,
@@ -111,6 +111,10 @@ export function registerInferRoutes(app: TemplatedApp, dataplane: DataPlane, opt
         contentLength: Number.isSafeInteger(contentLength) ? contentLength : undefined,
       };
       const inferOpts: InferOptions = { receivedUs, timeoutMs: head.timeoutMs, isCancelled: () => state.aborted, respondAs: head.respondAs, allowBinary: true };
+      // Cheap refusal: when even a one-row request would be refused now, answer before the body
+      // is read or decoded (a refusal then costs no parsing). Throwing lands in `fail` below; uWS
+      // skips the unread body and keeps the connection for the next request.
+      dataplane.precheck(model, head.version, inferOpts);
       readBody(res, opts.bodyLimitBytes, head.contentLength)
         .then((bytes) => (state.aborted ? undefined : handle(head, bytes, inferOpts)))
         .then((result) => {
@@ -128,10 +132,8 @@ export function registerInferRoutes(app: TemplatedApp, dataplane: DataPlane, opt
     }
   };
 
-  const infer: BodyHandler = (head, bytes, inferOpts) => {
-    const version = head.rawVersion === undefined ? undefined : parseVersion(head.rawVersion);
-    return dataplane.infer(head.model, version, payloadOf(head.format, bytes, head.headerLength), inferOpts);
-  };
+  const infer: BodyHandler = (head, bytes, inferOpts) =>
+    dataplane.infer(head.model, head.version, payloadOf(head.format, bytes, head.headerLength), inferOpts);
   const predict: BodyHandler = (head, bytes, inferOpts) => {
     if (head.format !== 'json') throw new SluiceError('SLUICE_ERR_BODY_CONTENT_TYPE', '/v1 predict takes application/json');
     return dataplane.predict(head.model, undefined, bytes, inferOpts);
