@@ -196,6 +196,17 @@ describe('depth and caps', () => {
     rejects(withParameters(bomb), 'SLUICE_ERR_MSGPACK_TOO_DEEP');
   });
 
+  it('scans share their level arrays: a deep refusal leaves no stale path, a larger maxDepth still works', () => {
+    rejects(extended.pack(request({ parameters: { a: { b: { c: [0, /x/] } } } })), 'SLUICE_ERR_MSGPACK_UNSUPPORTED_TYPE');
+    const err = rejects(extended.pack({ id: 'mp', bad: new Date(0), inputs: [pixels()] }), 'SLUICE_ERR_MSGPACK_UNSUPPORTED_TYPE');
+    expect(err.details?.[0]).toMatch(/^\/bad \(byte \d+\): /);
+    let nested: unknown = 1;
+    for (let i = 0; i < 30; i++) nested = [nested];
+    const deep = plain.pack(request({ parameters: { deep: nested } }));
+    rejects(deep, 'SLUICE_ERR_MSGPACK_TOO_DEEP');
+    expect(digits(decodeMsgpackBody(deep, { maxDepth: 40 })).rows).toBe(1);
+  });
+
   it('one level over maxDepth → TOO_DEEP; maxDepth is configurable', () => {
     let nested: unknown = 1;
     for (let i = 0; i < 15; i++) nested = [nested];

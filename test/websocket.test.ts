@@ -1,5 +1,6 @@
 // WebSocket /v2/ws: JSON text and msgpack binary frames, pipelined answers matched by id,
-// error frames with the id, the per-connection in-flight cap, and a reader that never reads.
+// error frames with the id, the per-connection in-flight cap, a connection gone before its
+// answers, and a reader that never reads. How answers are corked and queued: ws-answers.test.ts.
 import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -95,6 +96,20 @@ describe('WebSocket /v2/ws', () => {
     expect(refused).toHaveLength(4);
     expect([...answers.values()].filter((a) => a.outputs)).toHaveLength(8);
     ws.close();
+  });
+
+  it('drops the answers of a connection that closed before they were sent, and keeps serving', async () => {
+    const { ws } = await connect();
+    t.gw.pool('cpu').injectWorkerStall(200);
+    for (let i = 0; i < 8; i++) ws.send(pack(frame(`d${i}`, rows[i]!)));
+    await new Promise((r) => setTimeout(r, 20));
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 400)); // the stalled batch finishes with nobody to answer
+    const next = await connect();
+    next.ws.send(pack(frame('after', rows[0]!)));
+    await waitFor(() => next.answers.size === 1);
+    expect(next.answers.get('after').outputs).toHaveLength(2);
+    next.ws.close();
   });
 
   it('closes a reader that never reads once its answers pass the buffer cap', async () => {

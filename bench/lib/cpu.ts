@@ -40,6 +40,19 @@ export function selfAndChildrenSeconds(): number {
 }
 
 /**
+ * CPU seconds of this process's finished (reaped) children only: across a run of wrk, the delta
+ * is wrk's CPU (execFile reaps it before the run's promise settles). NaN where /proc is missing.
+ */
+export function reapedChildrenSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return (parseProcStatTicksWithChildren(stat) - parseProcStatTicks(stat)) / clockTicks();
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * Machine-wide CPU seconds from /proc/stat, all cores: `busy` is user + nice + system (what
  * processes are charged with; interrupt and softirq time, which includes our own loopback
  * traffic, is left out), `steal` the time the hypervisor gave to other guests, `total` all.

@@ -7,10 +7,9 @@
 // Latency is measured from the *scheduled* time, so a request that waited for a free socket in
 // the generator counts that wait (no coordinated omission); `lateP99Us` says how far behind
 // schedule the generator itself sent, and `maxBacklog` how many requests ever waited for a socket.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEntry, runChild } from './child-run.js';
 import { benchModel, inferBodies, loadRows } from './data.js';
 import { percentileSorted } from './stats.js';
 
@@ -59,20 +58,7 @@ export interface OpenLoopRun {
 const SELF = fileURLToPath(import.meta.url);
 
 export function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SELF, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.durationS * 1000 + opts.drainMs + 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`open-loop exited ${code}:\n${err.slice(-2000)}`));
-      else resolve(JSON.parse(last) as OpenLoopRun);
-    });
-  });
+  return runChild<OpenLoopRun>(SELF, opts, opts.durationS * 1000 + opts.drainMs + 30_000);
 }
 
 // ---- child process ---------------------------------------------------------------------
@@ -203,15 +189,4 @@ async function child(o: OpenLoopOptions): Promise<OpenLoopRun> {
   };
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === SELF) {
-  child(JSON.parse(process.argv[2]!) as OpenLoopOptions).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+childEntry(SELF, child);

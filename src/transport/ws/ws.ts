@@ -8,11 +8,13 @@
 // `maxPayloadBytes`; answers beyond uWS's own `maxBackpressureBytes` wait in a local queue of at
 // most `maxPendingBytes`; a reader that lets that fill is closed (1008), so it costs bounded
 // memory. Idle connections are closed after `idleTimeoutS` (uWS pings keep live ones open).
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+// How answers are written (one cork per connection per event-loop turn): answers.ts.
+import type { TemplatedApp } from 'uWebSockets.js';
 import { SluiceError, toSluiceError } from '../../errors.js';
 import type { DataPlane } from '../../dataplane/dataplane.js';
 import type { Uws } from '../http/uws.js';
 import { encodeMsgpackErrorBody } from '../../codec/msgpack-response.js';
+import { AnswerQueue, type ConnAnswers } from './answers.js';
 import { checkFrame, frameId, parseFrame, type FrameFormat } from './frames.js';
 
 export interface WsOptions {
@@ -30,14 +32,16 @@ export interface WsOptions {
 
 interface Conn {
   inflight: number;
-  closed: boolean;
-  pending: { data: string | Uint8Array; binary: boolean }[];
-  pendingBytes: number;
+  /** Closed (by the client, or by us for a slow reader) once `answers.socket` is undefined. */
+  answers: ConnAnswers;
 }
 
-const CLOSE_POLICY = 1008;
-
 export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPlane, opts: WsOptions): void {
+  const queue = new AnswerQueue({
+    maxBackpressureBytes: opts.maxBackpressureBytes,
+    maxPendingBytes: opts.maxPendingBytes,
+    onSlowReaderClosed: opts.onSlowReaderClosed,
+  });
   app.ws<Conn>('/v2/ws', {
     maxPayloadLength: opts.maxPayloadBytes,
     maxBackpressure: opts.maxBackpressureBytes,
@@ -46,12 +50,15 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
     compression: uws.DISABLED,
     upgrade(res, req, context) {
       res.upgrade<Conn>(
-        { inflight: 0, closed: false, pending: [], pendingBytes: 0 },
+        { inflight: 0, answers: AnswerQueue.newConn() },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
         context,
       );
+    },
+    open(ws) {
+      ws.getUserData().answers.socket = ws;
     },
     message(ws, message, isBinary) {
       const receivedUs = opts.nowUs();
@@ -62,7 +69,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
       let versionLabel = '';
       const answer = (data: string | Uint8Array, code: string): void => {
         conn.inflight--;
-        send(ws, conn, data, isBinary, opts);
+        queue.add(conn.answers, { data, binary: isBinary });
         opts.onInferDone?.(model, versionLabel, code, (opts.nowUs() - receivedUs) / 1e6);
       };
       const fail = (err: unknown): void => answer(errorFrame(toSluiceError(err), id, format), toSluiceError(err).code);
@@ -81,7 +88,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
         dataplane
           .infer(frame.model, frame.version, { format: 'object', body: frame.body }, {
             receivedUs,
-            isCancelled: () => conn.closed,
+            isCancelled: () => conn.answers.socket === undefined,
             respondAs: format,
           })
           .then((result) => {
@@ -93,13 +100,10 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
       }
     },
     drain(ws) {
-      flush(ws, ws.getUserData(), opts);
+      queue.drain(ws.getUserData().answers);
     },
-    close(_ws, _code, _message) {
-      const conn = _ws.getUserData();
-      conn.closed = true;
-      conn.pending = [];
-      conn.pendingBytes = 0;
+    close(ws) {
+      queue.close(ws.getUserData().answers);
     },
   });
 }
@@ -107,35 +111,4 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
 function errorFrame(err: SluiceError, id: string | undefined, format: FrameFormat): string | Uint8Array {
   if (format === 'msgpack') return encodeMsgpackErrorBody(err, id);
   return JSON.stringify(id === undefined ? err.toWire() : { ...err.toWire(), id });
-}
-
-function byteLength(data: string | Uint8Array): number {
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-}
-
-/** Sends now, or queues behind earlier answers while uWS's buffer is over its limit. */
-function send(ws: WebSocket<Conn>, conn: Conn, data: string | Uint8Array, binary: boolean, opts: WsOptions): void {
-  if (conn.closed) return;
-  if (conn.pending.length === 0 && ws.getBufferedAmount() < opts.maxBackpressureBytes) {
-    ws.cork(() => ws.send(data, binary));
-    return;
-  }
-  conn.pending.push({ data, binary });
-  conn.pendingBytes += byteLength(data);
-  if (conn.pendingBytes > opts.maxPendingBytes) {
-    conn.closed = true;
-    conn.pending = [];
-    opts.onSlowReaderClosed?.();
-    ws.end(CLOSE_POLICY, 'reader too slow: answers over the buffer limit');
-  }
-}
-
-function flush(ws: WebSocket<Conn>, conn: Conn, opts: WsOptions): void {
-  ws.cork(() => {
-    while (conn.pending.length > 0 && ws.getBufferedAmount() < opts.maxBackpressureBytes) {
-      const next = conn.pending.shift()!;
-      conn.pendingBytes -= byteLength(next.data);
-      ws.send(next.data, next.binary);
-    }
-  });
 }
