@@ -47,7 +47,11 @@ export default defineScenario({
         `1 connection, closed loop, one real digits row per request, load by ${plan.generator}; warm-up ${plan.warmupS} s, ` +
         `then ${plan.repeats} rounds of ${plan.durationS} s alternating ${summaries.map((x) => x.label).join(' → ')}. ` +
         `In-process session.run at batch 1: p50 ${Math.round(rawP50)} µs, p99 ${Math.round(rawP99)} µs. ` +
-        `The hello server runs no model, so its "overhead" is negative: loopback HTTP + generator alone minus one run.`,
+        `The hello server runs no model: its figure is loopback HTTP and the generator alone, minus one run, the floor for any ` +
+        `HTTP server here (p50 ${Math.round(over('uws-hello', 'p50Us'))} µs in this run). Above that floor sluice adds ` +
+        `${Math.round(by('sluice').p50Us.median - by('uws-hello').p50Us.median)} µs at p50 and naive uWS ` +
+        `${Math.round(by('naive-uws').p50Us.median - by('uws-hello').p50Us.median)} µs. At one connection the pool is idle, so sluice ` +
+        `runs digits inline on its main thread (docs/batching.md, "Light models run inline at low load").`,
       tables: [
         targetTable('digits, single client', summaries),
         rawTable('raw onnxruntime-node in-process, digits, batch 1', raw),
