@@ -18,6 +18,7 @@ import { registerFallback, registerMetadataRoutes } from './transport/http/metad
 import { registerWebSocket } from './transport/ws/ws.js';
 import { loadUws } from './transport/http/uws.js';
 import type { Device } from './types.js';
+import { BusyPoller } from './util/busy-poll.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 export const SLUICE_VERSION: string = pkg.version;
@@ -123,9 +124,16 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
   });
 
+  // Polls only while every pool is idle: a worker running a batch needs the cores more.
+  const poller = new BusyPoller(config.busyPollUs, {
+    nowUs,
+    schedule: (fn) => setImmediate(fn),
+    allowed: () => [...pools.values()].every((p) => p.isIdle()),
+  });
   const onInferDone = (model: string, version: string, code: string, seconds: number): void => {
     metrics.requests.inc({ model, version, code });
     metrics.requestSeconds.observe({ model }, seconds);
+    poller.kick();
   };
   const http = createListener(uws);
   registerMetadataRoutes(http.app, dataplane);
@@ -183,6 +191,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
       while (dataplane.quietForUs() < SHUTDOWN_QUIET_MS * 1000 && Date.now() < quietUntil) {
         await new Promise((r) => setTimeout(r, 20));
       }
+      poller.stop();
       http.close();
       await repository.close();
       await Promise.all([...pools.values()].map((p) => p.close()));

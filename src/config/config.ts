@@ -21,6 +21,11 @@ export interface SluiceConfig {
    * thread while the pool is idle, saving the worker round trip at low load; 0 disables.
    */
   readonly inlineMaxRunUs: number;
+  /**
+   * After each answer the event loop keeps polling this many µs instead of sleeping, while no
+   * worker runs a batch (util/busy-poll.ts): the next request of a client finds it awake. 0 disables.
+   */
+  readonly busyPollUs: number;
   readonly bodyLimitBytes: number;
   /** WebSocket: largest message; a bigger one closes the connection (uWS). */
   readonly wsMaxPayloadBytes: number;
@@ -53,6 +58,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   intraOpThreads: 1,
   allowSpinning: false,
   inlineMaxRunUs: 200,
+  busyPollUs: 300,
   bodyLimitBytes: 8 * 1024 * 1024,
   wsMaxPayloadBytes: 8 * 1024 * 1024,
   wsMaxInflight: 256,
@@ -83,6 +89,7 @@ const FIELDS: Field[] = [
   { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256 },
   { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool' },
   { key: 'inlineMaxRunUs', flag: '--inline-max-run-us', env: 'SLUICE_INLINE_MAX_RUN_US', kind: 'int', min: 0, max: 100_000 },
+  { key: 'busyPollUs', flag: '--busy-poll-us', env: 'SLUICE_BUSY_POLL_US', kind: 'int', min: 0, max: 100_000 },
   { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
   { key: 'wsMaxPayloadBytes', flag: '--ws-max-payload-bytes', env: 'SLUICE_WS_MAX_PAYLOAD_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
   { key: 'wsMaxInflight', flag: '--ws-max-inflight', env: 'SLUICE_WS_MAX_INFLIGHT', kind: 'int', min: 1, max: 65536 },
