@@ -133,7 +133,8 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   const onInferDone = (model: string, version: string, code: string, seconds: number): void => {
     metrics.requests.inc({ model, version, code });
     metrics.requestSeconds.observe({ model }, seconds);
-    poller.kick();
+    // A served client may send its next request at once; a refused one was told to back off.
+    if (code === 'OK') poller.kick();
   };
   const http = createListener(uws);
   registerMetadataRoutes(http.app, dataplane);

@@ -22,7 +22,7 @@ export interface SluiceConfig {
    */
   readonly inlineMaxRunUs: number;
   /**
-   * After each answer the event loop keeps polling this many µs instead of sleeping, while no
+   * After each served answer the event loop keeps polling this many µs instead of sleeping, while no
    * worker runs a batch (util/busy-poll.ts): the next request of a client finds it awake. 0 disables.
    */
   readonly busyPollUs: number;
