@@ -3,6 +3,7 @@
 // as a client would (JSON header of headerLength bytes, then the raw tensors). Every bad request
 // is followed (afterEach) by a valid one that must succeed.
 import { expectRefusal } from './helpers/refusal.js';
+import { DIGITS_SIGNATURE as DIGITS } from './helpers/signatures.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBinaryRequest } from '../src/codec/binary-request.js';
 import { createBinaryResponseEncoder } from '../src/codec/binary-response.js';
@@ -20,15 +21,6 @@ const MIXED: ModelSignature = {
   ],
   outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }],
   maxBatchSize: 8,
-};
-const DIGITS: ModelSignature = {
-  name: 'digits',
-  inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 64] }],
-  outputs: [
-    { name: 'probabilities', datatype: 'FP32', shape: [-1, 10] },
-    { name: 'label', datatype: 'INT64', shape: [-1] },
-  ],
-  maxBatchSize: 64,
 };
 const mixed = compileRequestValidator(MIXED);
 const digits = compileRequestValidator(DIGITS);

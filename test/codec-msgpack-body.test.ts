@@ -2,21 +2,14 @@
 // decode, then the model's compiled validator. Every bad body is followed (afterEach) by a valid
 // digits request that must decode and validate.
 import { expectRefusal } from './helpers/refusal.js';
+import { DIGITS_SIGNATURE } from './helpers/signatures.js';
 import { Packr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMsgpackBody, type DecodeMsgpackOptions } from '../src/codec/msgpack-body.js';
 import { SluiceError, type ErrorCode } from '../src/errors.js';
 import { compileRequestValidator } from '../src/validation/request-validator.js';
 
-const digits = compileRequestValidator({
-  name: 'digits',
-  inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 64] }],
-  outputs: [
-    { name: 'probabilities', datatype: 'FP32', shape: [-1, 10] },
-    { name: 'label', datatype: 'INT64', shape: [-1] },
-  ],
-  maxBatchSize: 64,
-});
+const digits = compileRequestValidator(DIGITS_SIGNATURE);
 const ids = compileRequestValidator({
   name: 'ids',
   inputs: [{ name: 'x', datatype: 'INT64', shape: [-1] }],

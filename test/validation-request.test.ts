@@ -2,21 +2,13 @@
 // wire text, then the compiled validator. Every bad request is followed (afterEach) by a valid
 // one that must succeed, so a rejection can never leave state behind.
 import { expectRefusal } from './helpers/refusal.js';
+import { DIGITS_SIGNATURE as DIGITS } from './helpers/signatures.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../src/codec/json-body.js';
 import { MAX_ERROR_DETAILS, SluiceError, type ErrorCode } from '../src/errors.js';
 import type { TensorSpec } from '../src/types.js';
 import { compileRequestValidator, type ModelSignature } from '../src/validation/request-validator.js';
 
-const DIGITS: ModelSignature = {
-  name: 'digits',
-  inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 64] }],
-  outputs: [
-    { name: 'probabilities', datatype: 'FP32', shape: [-1, 10] },
-    { name: 'label', datatype: 'INT64', shape: [-1] },
-  ],
-  maxBatchSize: 64,
-};
 const digits = compileRequestValidator(DIGITS);
 
 const range = <T = number>(n: number, f: (i: number) => T = (i: number) => (i / 10) as T): T[] => Array.from({ length: n }, (_, i) => f(i));
