@@ -22,6 +22,7 @@ import { Packr, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { childEntry, runChild } from './child-run.js';
 import { benchModel, loadRows, rowBatches } from './data.js';
+import type { LoadRun } from './load.js';
 import { percentileSorted } from './stats.js';
 import { FrameReader, maskedFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, openWebSocket } from './ws-wire.js';
 
@@ -44,18 +45,14 @@ export const WS_GENERATOR: Record<WsClientKind, string> = {
   ws: 'ws-load ws package (Node, own process)',
 };
 
-export interface WsLoadRun {
+/**
+ * An HTTP load run's figures (LoadRun), where `requests` counts answers received within the
+ * timed window (errors included) and `errors` counts error frames plus requests unanswered
+ * when a socket closed.
+ */
+export interface WsLoadRun extends Omit<LoadRun, 'generator'> {
   generator: string;
-  connections: number;
   pipeline: number;
-  durationS: number;
-  /** Answers received within the timed window (errors included). */
-  requests: number;
-  reqPerSec: number;
-  p50Us: number;
-  p99Us: number;
-  /** Error frames, plus requests unanswered when a socket closed. */
-  errors: number;
   firstError?: string;
   /** CPU seconds the generator process used in the window ÷ window seconds (1 = one core). */
   clientCores: number;
