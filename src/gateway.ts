@@ -128,7 +128,10 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   const poller = new BusyPoller(config.busyPollUs, {
     nowUs,
     schedule: (fn) => setImmediate(fn),
-    allowed: () => [...pools.values()].every((p) => p.isIdle()),
+    allowed: () => {
+      for (const p of pools.values()) if (!p.isIdle()) return false;
+      return true;
+    },
   });
   const onInferDone = (model: string, version: string, code: string, seconds: number): void => {
     metrics.requests.inc({ model, version, code });
