@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_MODEL_NOT_READY: { status: 503, meaning: 'model or version is not READY' },
   SLUICE_ERR_MODEL_CONFIG_INVALID: { status: 500, meaning: 'model.json fails its schema (load time)' },
   SLUICE_ERR_MODEL_LOAD_FAILED: { status: 500, meaning: 'a version could not be loaded (load time)' },
+  SLUICE_ERR_MODEL_WARMUP_FAILED: { status: 500, meaning: 'no warmup input ran on the version (load time): declare `warmup` in model.json' },
   // Scheduling and execution
   SLUICE_ERR_QUEUE_FULL: { status: 503, meaning: 'the version queue is at maxQueueSize' },
   SLUICE_ERR_ADMISSION_REFUSED: { status: 429, meaning: 'predicted queue wait exceeds the request deadline' },
@@ -55,10 +56,12 @@ export const ERROR_CODES = {
   SLUICE_ERR_DEADLINE_EXCEEDED: { status: 504, meaning: 'deadline passed before the answer' },
   SLUICE_ERR_WORKER_DIED: { status: 503, meaning: 'the worker running the batch died; retry' },
   SLUICE_ERR_INFERENCE_FAILED: { status: 500, meaning: 'the runtime failed the batch' },
+  SLUICE_ERR_INPUT_REJECTED: { status: 400, meaning: 'the model refused an input that matches its declared tensors (the runtime says why, e.g. a side that is not a multiple of 32)' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is draining' },
   // Process
   SLUICE_ERR_CONFIG_INVALID: { status: 500, meaning: 'invalid command line or SLUICE_* setting' },
   SLUICE_ERR_HTTP_NATIVE_MISSING: { status: 500, meaning: 'uWebSockets.js native binary did not load' },
+  SLUICE_ERR_REPOSITORY_NOT_FOUND: { status: 500, meaning: 'the --models directory does not exist or is not a directory (start time)' },
   SLUICE_ERR_SERVER_INTERNAL: { status: 500, meaning: 'unexpected internal error' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

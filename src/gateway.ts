@@ -9,8 +9,11 @@ import type { SluiceConfig } from './config/config.js';
 import { DataPlane } from './dataplane/dataplane.js';
 import { createServable, type Servable } from './dataplane/servable.js';
 import { InferencePool } from './inference/pool.js';
+import { inspectModel } from './inference/inspect.js';
+import { ORT_SEVERITY_LEVEL, type OrtLogLine } from './inference/ort-text.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
 import { registerInferRoutes } from './transport/http/infer-routes.js';
 import { createListener } from './transport/http/listener.js';
@@ -46,6 +49,12 @@ export interface GatewayOptions {
 
 const nowUs = (): number => performance.now() * 1000;
 
+/** How long reading one model's graph (in its own process) may take. */
+const INSPECT_TIMEOUT_MS = 120_000;
+
+/** ONNX Runtime's severities as pino levels. */
+const ORT_TO_PINO = { verbose: 'debug', info: 'info', warning: 'warn', error: 'error', fatal: 'fatal' } as const;
+
 /** How long no request may arrive before a draining server closes its listener. */
 const SHUTDOWN_QUIET_MS = 200;
 
@@ -72,12 +81,23 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     return p;
   };
   const providerLogged = new Set<Device>();
+  const logOrt = (model: string, version: number, line: OrtLogLine): void => {
+    logger[ORT_TO_PINO[line.severity]]({ model, version, ort: { severity: line.severity, source: line.source } }, `onnxruntime: ${line.message}`);
+  };
 
   const repository = new ModelRepository<Servable>(
     config.modelsDir,
     {
       log: logger,
-      async load(modelConfig, version, modelPath, sha256) {
+      async load(file, version, modelPath, sha256) {
+        // The graph is read in a child process: ONNX Runtime's load-time log comes back as lines
+        // logged here as JSON, and a model that crashes the runtime takes only that process down.
+        const graph = await inspectModel(modelPath, {
+          logSeverityLevel: ORT_SEVERITY_LEVEL[config.ortLogLevel],
+          timeoutMs: INSPECT_TIMEOUT_MS,
+          onLog: (line) => logOrt(file.name, version, line),
+        });
+        const modelConfig = resolveModelConfig(file, graph, `models/${file.name}/model.json (version ${version})`);
         const p = pool(modelConfig.device);
         const servable = await createServable(modelConfig, version, modelPath, sha256, {
           pool: p,
@@ -87,6 +107,11 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           onBatch: (model, v, meta, where) => {
             metrics.batchRows.observe({ model, version: String(v) }, meta.rows);
             metrics.batches.inc({ model, version: String(v), where });
+          },
+          onBatchFailed: (model, v, meta, where, err) => {
+            const line = { model, version: v, rows: meta.rows, requests: meta.requests, where, code: err.code, err: err.message };
+            if (err.status < 500) logger.warn(line, 'batch refused by the model');
+            else logger.error(line, 'batch failed');
           },
         });
         if (servable.inline.maxRows > 0) {
@@ -114,8 +139,9 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         }
       },
     },
-    config.pollIntervalMs,
+    { pollIntervalMs: config.pollIntervalMs, readyWhen: config.readyWhen },
   );
+  await repository.checkRoot();
 
   const dataplane = new DataPlane({
     repository,
@@ -167,6 +193,8 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     { pattern: '/v2/models/:model/versions/:version/ready', allow: 'GET' },
     { pattern: '/v2/models/:model/infer', allow: 'POST' },
     { pattern: '/v2/models/:model/schema', allow: 'GET' },
+    { pattern: '/v2/models/:model/config', allow: 'GET' },
+    { pattern: '/v2/models/:model/versions/:version/config', allow: 'GET' },
     { pattern: '/v1/models/:target', allow: 'POST' },
     { pattern: '/v2/models/:model/versions/:version/infer', allow: 'POST' },
   ]);

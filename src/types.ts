@@ -28,11 +28,22 @@ export interface Tensor {
   data: TensorData;
 }
 
-/** Declared tensor of a model: dims may be -1 (variable). dims[0] is the batch dim. */
+/** Declared tensor of a model: its full shape, dims may be -1 (free). */
 export interface TensorSpec {
   name: string;
   datatype: DataType;
   shape: number[];
+  /**
+   * Where the batch dim sits in `shape` (that dim is -1), or null: the tensor has no batch dim.
+   * An input without one is shared by every row of a batch (a sample rate); in a model that does
+   * not batch (maxBatchSize 0) every tensor has null. Absent means 0 (see batchDimOf).
+   */
+  batchDim?: number | null;
+}
+
+/** A tensor's batch dim: its `batchDim`, 0 when absent, null when it has none. */
+export function batchDimOf(t: { readonly batchDim?: number | null }): number | null {
+  return t.batchDim === undefined ? 0 : t.batchDim;
 }
 
 /**

@@ -1,9 +1,12 @@
 // Deadline-aware admission and cancellation in the batcher, with a hand-driven clock and pool.
 import { describe, expect, it } from 'vitest';
-import { Batcher, type PendingRequest } from '../src/batching/index.js';
+import { Batcher, type BatchLayout, type PendingRequest } from '../src/batching/index.js';
 import { ADMISSION_HEADROOM_FRACTION, ServiceRateEstimator, WaitCalibration } from '../src/batching/admission.js';
 import { FakeClock, FakePool } from '../src/batching/testing.js';
 import type { SluiceError } from '../src/errors.js';
+
+/** Input "x" batched on dim 0, echoed by FakePool as "y_x". */
+const X_LAYOUT: BatchLayout = { inputs: [{ name: 'x', batchDim: 0 }], outputs: [{ name: 'y_x', batchDim: 0 }] };
 
 const row = (deadlineUs: number, isCancelled?: () => boolean): PendingRequest => ({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array(2) }],
@@ -17,7 +20,7 @@ function setup() {
   const pool = new FakePool(1);
   const batcher = new Batcher(
     { maxBatchSize: 4, maxQueueDelayUs: 100, preferredBatchSizes: [], maxQueueSize: 1000 },
-    { run: pool.run, clock, hasIdleWorker: pool.hasIdleWorker, inputOrder: ['x'], parallelism: 1 },
+    { run: pool.run, clock, hasIdleWorker: pool.hasIdleWorker, layout: X_LAYOUT, parallelism: 1 },
   );
   pool.onIdle = () => batcher.notifyIdle();
   return { clock, pool, batcher };
@@ -170,7 +173,7 @@ describe('admission', () => {
     const pool = new FakePool(1);
     const batcher = new Batcher(
       { maxBatchSize: 4, maxQueueDelayUs: 100, preferredBatchSizes: [], maxQueueSize: 8 },
-      { run: pool.run, clock, hasIdleWorker: pool.hasIdleWorker, inputOrder: ['x'] },
+      { run: pool.run, clock, hasIdleWorker: pool.hasIdleWorker, layout: X_LAYOUT },
     );
     pool.onIdle = () => batcher.notifyIdle();
     await calibrate({ clock, pool, batcher }, 5, 2_000_000);

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher, systemClock, type BatchOutcome, type PendingRequest, type RunBatch } from '../src/batching/index.js';
+import { Batcher, systemClock, type BatchLayout, type BatchOutcome, type PendingRequest, type RunBatch } from '../src/batching/index.js';
 import { FakeClock, FakePool, type FakeRun } from '../src/batching/testing.js';
 import { SluiceError } from '../src/errors.js';
 import type { BatchingConfig, Tensor } from '../src/types.js';
 
 const FAR = 1e15;
 const DELAY = 1000;
+/** Input "x" batched on dim 0; FakePool's echo answers "y_x", and one test answers a bad "y". */
+const X_LAYOUT: BatchLayout = {
+  inputs: [{ name: 'x', batchDim: 0 }],
+  outputs: [
+    { name: 'y_x', batchDim: 0 },
+    { name: 'y', batchDim: 0 },
+  ],
+};
 
 /** Input "x" of `rows` rows and `width` columns; every value encodes its request id: id*1000 + row*10 + col. */
 function x(id: number, rows: number, width = 2): Tensor {
@@ -38,7 +46,7 @@ function setup(cfg: Partial<BatchingConfig> = {}, workers = 1, wrapRun?: (run: R
       clock,
       hasIdleWorker: pool.hasIdleWorker,
       ...(pipelined ? { canQueueBatch: pool.canQueueBatch } : {}),
-      inputOrder: ['x'],
+      layout: X_LAYOUT,
     },
   );
   pool.onIdle = () => batcher.notifyIdle();
@@ -622,7 +630,7 @@ describe('Batcher: admission and deadlines', () => {
   });
 
   it('refuses invalid config at construction', () => {
-    const deps = { run: new FakePool(1).run, clock: new FakeClock(), hasIdleWorker: () => true, inputOrder: ['x'] };
+    const deps = { run: new FakePool(1).run, clock: new FakeClock(), hasIdleWorker: () => true, layout: X_LAYOUT };
     const base: BatchingConfig = { maxBatchSize: 8, maxQueueDelayUs: 100, preferredBatchSizes: [], maxQueueSize: 10 };
     for (const bad of [{ maxBatchSize: 0 }, { maxQueueDelayUs: -1 }, { maxQueueSize: 0 }, { preferredBatchSizes: [9] }]) {
       expect(() => new Batcher({ ...base, ...bad }, deps)).toThrowError(
@@ -833,5 +841,76 @@ describe('Batcher: pipelined pool (canQueueBatch)', () => {
     pool.finish(0);
     expect(pool.runs.map(rowIds)).toEqual([[1], [2, 3]]);
     expect(pool.runs[1]!.started).toBe(true);
+  });
+});
+
+describe('Batcher: batch layouts', () => {
+  /** State "h" of shape [2, rows, 4] batched on dim 1; every value encodes id*1000 + layer*100 + row*10 + col. */
+  function h(id: number, rows: number, width = 4): Tensor {
+    const data = new Float32Array(2 * rows * width);
+    for (let l = 0; l < 2; l++) {
+      for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) data[(l * rows + r) * width + c] = id * 1000 + l * 100 + r * 10 + c;
+    }
+    return { name: 'h', datatype: 'FP32', shape: [2, rows, width], data };
+  }
+  const H_LAYOUT: BatchLayout = { inputs: [{ name: 'h', batchDim: 1 }], outputs: [{ name: 'y_h', batchDim: 1 }] };
+  const cfg: BatchingConfig = { maxBatchSize: 8, maxQueueDelayUs: DELAY, preferredBatchSizes: [], maxQueueSize: 64 };
+
+  it('merges along the layout batch dim and answers each request exactly its own slice', async () => {
+    const clock = new FakeClock();
+    const pool = new FakePool(1);
+    const batcher = new Batcher(cfg, { run: pool.run, clock, hasIdleWorker: pool.hasIdleWorker, layout: H_LAYOUT });
+    pool.onIdle = () => batcher.notifyIdle();
+    const sizes: Array<[id: number, rows: number, width: number]> = [
+      [1, 1, 4],
+      [2, 3, 4],
+      [3, 1, 5], // another non-batch dim: another batch
+      [4, 2, 4],
+    ];
+    const done = sizes.map(([id, rows, width]) => track(batcher.submit({ inputs: [h(id, rows, width)], rows, deadlineUs: FAR })));
+    clock.runDeferred();
+    expect(pool.runs).toHaveLength(1);
+    const batch = pool.runs[0]!;
+    expect(batch.inputs[0]!.shape).toEqual([2, 6, 4]);
+    expect(batch.meta).toMatchObject({ rows: 6, requests: 3 });
+    // Layer 1, column 0 of the 6 rows: requests 1, 2, 2, 2, 4, 4 in turn.
+    const data = batch.inputs[0]!.data as Float32Array;
+    expect(Array.from({ length: 6 }, (_, r) => data[(6 + r) * 4])).toEqual([1100, 2100, 2110, 2120, 4100, 4110]);
+    pool.finish(0); // echo: y_h = the merged h; the worker frees and request 3 runs alone
+    expect(pool.runs[1]!.inputs[0]!.shape).toEqual([2, 1, 5]);
+    pool.finish(1);
+    await settle();
+    done.forEach((d, i) => {
+      const [id, rows, width] = sizes[i]!;
+      const out = d.value!.outputs;
+      expect(out.map((t) => [t.name, t.shape])).toEqual([['y_h', [2, rows, width]]]);
+      expect(Array.from(out[0]!.data as Float32Array)).toEqual(Array.from(h(id, rows, width).data as Float32Array));
+      expect(out[0]!.data.buffer.byteLength).toBe(out[0]!.data.byteLength); // its own copy
+    });
+  });
+
+  it('rejects a request lacking a layout input without queueing it', async () => {
+    const pool = new FakePool(1);
+    const batcher = new Batcher(cfg, { run: pool.run, clock: new FakeClock(), hasIdleWorker: pool.hasIdleWorker, layout: H_LAYOUT });
+    const err = await batcher.submit(req(1)).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('SLUICE_ERR_SERVER_INTERNAL');
+    expect(batcher.queuedRequests).toBe(0);
+  });
+
+  it('refuses a layout it cannot batch at construction', () => {
+    const base = { run: new FakePool(1).run, clock: new FakeClock(), hasIdleWorker: () => true };
+    const bad: BatchLayout[] = [
+      { inputs: [{ name: 'x', batchDim: -1 }], outputs: [] },
+      { inputs: [{ name: 'x', batchDim: 1.5 }], outputs: [] },
+      { inputs: [{ name: 'x', batchDim: 0 }, { name: 'x', batchDim: 1 }], outputs: [] },
+      { inputs: [{ name: 'x', batchDim: 0 }], outputs: [{ name: 'y', batchDim: null }] }, // maxBatchSize 8
+    ];
+    for (const layout of bad) {
+      expect(() => new Batcher(cfg, { ...base, layout })).toThrowError(
+        expect.objectContaining({ code: 'SLUICE_ERR_MODEL_CONFIG_INVALID' }),
+      );
+    }
+    const unbatched: BatchLayout = { inputs: [{ name: 'x', batchDim: null }], outputs: [{ name: 'y', batchDim: null }] };
+    expect(() => new Batcher({ ...cfg, maxBatchSize: 1 }, { ...base, layout: unbatched })).not.toThrow();
   });
 });

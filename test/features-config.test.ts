@@ -87,7 +87,7 @@ describe('model.json features', () => {
 
   it('names are unique identifiers that a JSON body can carry', () => {
     expect(detailsOf({ features: [a, { ...b, name: 'a' }] })).toEqual(['/features/1/name: duplicate "a" (first at /features/0)']);
-    expect(detailsOf({ features: [a, { ...b, name: 'Mean-Radius' }] })).toEqual(['/features/1/name: must match pattern "^[a-z][a-z0-9_]*$"']);
+    expect(detailsOf({ features: [a, { ...b, name: 'Mean-Radius' }] })).toEqual(['/features/1/name: must be a lower-case identifier (a-z, 0-9, "_", starting with a letter)']);
     expect(detailsOf({ features: [a, { ...b, name: 'constructor' }] })).toEqual(['/features/1/name: "constructor" cannot be sent: JSON bodies refuse that key']);
   });
 
@@ -97,7 +97,7 @@ describe('model.json features', () => {
 
   it('enum features need values, unique, with one numeric code each when any value is a string', () => {
     expect(detailsOf({ features: [a, { name: 'g', type: 'enum' }] })).toEqual(['/features/1/enum: required for type "enum" (the allowed values)']);
-    expect(detailsOf({ features: [a, { name: 'g', type: 'enum', enum: [] }] })).toEqual(['/features/1/enum: must NOT have fewer than 1 items']);
+    expect(detailsOf({ features: [a, { name: 'g', type: 'enum', enum: [] }] })).toEqual(['/features/1/enum: must hold at least 1 item']);
     expect(detailsOf({ features: [a, { name: 'g', type: 'enum', enum: ['lo', 'hi'] }] })).toEqual([
       '/features/1/codes: required when enum has string values (the model takes numbers)',
     ]);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../src/codec/json-body.js';
 import { MAX_ERROR_DETAILS, SluiceError } from '../src/errors.js';
+import { editDistance } from '../src/features/details.js';
 import { compileFeatureMapper, MAX_REQUEST_ID_LENGTH, MAX_TIMEOUT_MS, type FeatureMapper } from '../src/features/index.js';
 import { parseModelConfig } from '../src/repository/model-config.js';
 import { MAX_REQUEST_ID_LENGTH as OIP_ID_LENGTH } from '../src/validation/envelope.js';
@@ -146,14 +147,15 @@ describe('refusals name the JSON path of every offending field', () => {
 
   it('missing required and unknown features', () => {
     const { mean_texture: _t, worst_symmetry: _s, ...partial } = valid(0);
+    // The unknown key first, the "is required" lines after it (they are often its consequence).
     expect(detailsOf(mapCancer, { instances: [valid(1), { ...partial, radius: 12 }] })).toEqual([
+      '/instances/1/radius: is not a feature of this model',
       '/instances/1/mean_texture: is required',
       '/instances/1/worst_symmetry: is required',
-      '/instances/1/radius: is not a feature of this model',
     ]);
     expect(detailsOf(mapCancer, { instance: [valid(0)] })).toEqual([
-      '/instances: is required',
       '/instance: is not a property of this request (expected instances, id, parameters)',
+      '/instances: is required',
     ]);
     // A client-supplied key is escaped as a JSON Pointer token and truncated.
     const long = `a/b~${'x'.repeat(100)}`;
@@ -241,5 +243,122 @@ describe('refusals name the JSON path of every offending field', () => {
     const { mean_radius: _r, worst_symmetry: _w, ...partial } = valid(4);
     const instances = [valid(0), valid(1), valid(2), { ...valid(3), mean_radius: 61, se_area: '40' }, { ...partial, mean_radius: 12, radius: 12 }];
     expect(refused(mapCancer, { instances }).toWire()).toEqual(JSON.parse(block as string));
+  });
+});
+
+describe('details put the mistakes first and "is required" last', () => {
+  const names = (cancer.features ?? []).map((f) => f.name);
+  const without = (row: Record<string, number>, ...drop: string[]) => Object.fromEntries(Object.entries(row).filter(([k]) => !drop.includes(k)));
+
+  it('a misspelt feature: the type error, the unknown key with a suggestion, then the required line', () => {
+    const inst = { ...without(valid(0), 'mean_radius'), mean_radus: valid(0).mean_radius, se_area: '40' };
+    const e = refused(mapCancer, { instances: [inst] });
+    expect(e.details).toEqual([
+      '/instances/0/se_area: must be a number, got string',
+      '/instances/0/mean_radus: is not a feature of this model; did you mean "mean_radius"?',
+      '/instances/0/mean_radius: is required (misspelt as "mean_radus"?)',
+    ]);
+    expect(e.message).toBe('invalid request for model "breast-cancer": /instances/0/se_area: must be a number, got string (3 problems)');
+  });
+
+  it('the cap applies after ordering: a wrong type is never pushed out by "is required" lines', () => {
+    const inst: Record<string, unknown> = without(valid(0), ...names.slice(0, 25));
+    inst.worst_symmetry = 'high';
+    const e = refused(mapCancer, { instances: [inst] });
+    expect(e.details).toHaveLength(MAX_ERROR_DETAILS);
+    expect(e.details?.slice(0, 3)).toEqual(['/instances/0/worst_symmetry: must be a number, got string', '/instances/0/mean_radius: is required', '/instances/0/mean_texture: is required']);
+    expect(e.details?.[MAX_ERROR_DETAILS - 1]).toBe(`… ${26 - (MAX_ERROR_DETAILS - 1)} more problems not shown`);
+    expect(e.message).toBe('invalid request for model "breast-cancer": /instances/0/worst_symmetry: must be a number, got string (26 problems)');
+    // Across instances too: 63 instances each missing a feature, the last one also out of range.
+    const rows = Array.from({ length: 64 }, (_, i) => without(valid(i), 'se_texture'));
+    rows[63] = { ...valid(63), mean_area: -1, se_radius: 7 };
+    const many = refused(mapCancer, { instances: rows });
+    expect(many.details?.slice(0, 3)).toEqual(['/instances/63/mean_area: must be >= 0', '/instances/63/se_radius: must be <= 6', '/instances/0/se_texture: is required']);
+    expect(many.details?.[MAX_ERROR_DETAILS - 1]).toBe(`… ${65 - (MAX_ERROR_DETAILS - 1)} more problems not shown`);
+  });
+
+  it('envelope first, then instance by instance in column order, unknown keys after the columns', () => {
+    const instances = [
+      without(valid(0), 'worst_area'),
+      { ...valid(1), zzz: 1, worst_texture: 'x', mean_texture: -1, aaa: 2 },
+      { ...valid(2), se_radius: 99 },
+    ];
+    expect(detailsOf(mapCancer, { id: 7, instances })).toEqual([
+      '/id: must be a string, got 7',
+      '/instances/1/mean_texture: must be >= 0',
+      '/instances/1/worst_texture: must be a number, got string',
+      '/instances/1/zzz: is not a feature of this model',
+      '/instances/1/aaa: is not a feature of this model',
+      '/instances/2/se_radius: must be <= 6',
+      '/instances/0/worst_area: is required',
+    ]);
+    expect(detailsOf(mapToy, { instances: [{ age: 1 }, { age: 'old', grade: 'top' }] })).toEqual([
+      '/instances/1/age: must be an integer, got string',
+      '/instances/1/grade: must be one of "low", "mid", "high"',
+      '/instances/0/grade: is required',
+    ]);
+  });
+
+  it('suggests a missing feature of the same instance: up to 2 edits, or equal but for case, "_" and "-"', () => {
+    const suggested = (key: string, drop = 'mean_radius') => detailsOf(mapCancer, { instances: [{ ...without(valid(0), drop), [key]: 1 }] });
+    for (const key of ['mean_radus', 'maen_radius', 'mean_rdus', 'Mean_Radius', 'MEAN-RADIUS', 'meanradius', 'mean__radius_']) {
+      expect(suggested(key)).toEqual([`/instances/0/${key}: is not a feature of this model; did you mean "mean_radius"?`, `/instances/0/mean_radius: is required (misspelt as "${key}"?)`]);
+    }
+    // Three edits away: no suggestion.
+    expect(suggested('mean_rdu')).toEqual(['/instances/0/mean_rdu: is not a feature of this model', '/instances/0/mean_radius: is required']);
+    // Near a feature that is present, not missing: nothing to suggest.
+    expect(detailsOf(mapCancer, { instances: [{ ...valid(0), mean_radus: 1 }] })).toEqual(['/instances/0/mean_radus: is not a feature of this model']);
+    // Only within one instance: the typo in instance 0 is not offered for the gap in instance 1.
+    expect(detailsOf(mapCancer, { instances: [{ ...valid(0), mean_radus: 1 }, without(valid(1), 'mean_radius')] })).toEqual([
+      '/instances/0/mean_radus: is not a feature of this model',
+      '/instances/1/mean_radius: is required',
+    ]);
+    // Two typos, two gaps: each key is paired with its own feature.
+    const two = { ...without(valid(0), 'mean_area', 'worst_symmetry'), worst_symetry: 0.3, mean_aera: 500 };
+    expect(detailsOf(mapCancer, { instances: [two] })).toEqual([
+      '/instances/0/worst_symetry: is not a feature of this model; did you mean "worst_symmetry"?',
+      '/instances/0/mean_aera: is not a feature of this model; did you mean "mean_area"?',
+      '/instances/0/mean_area: is required (misspelt as "mean_aera"?)',
+      '/instances/0/worst_symmetry: is required (misspelt as "worst_symetry"?)',
+    ]);
+    // Two keys near one gap (2 edits, sent first; 1 edit): both suggest it, its line points back to the nearer.
+    expect(detailsOf(mapCancer, { instances: [{ ...without(valid(0), 'mean_radius'), mean_radiusxx: 1, mean_radiu: 2 }] })).toEqual([
+      '/instances/0/mean_radiusxx: is not a feature of this model; did you mean "mean_radius"?',
+      '/instances/0/mean_radiu: is not a feature of this model; did you mean "mean_radius"?',
+      '/instances/0/mean_radius: is required (misspelt as "mean_radiu"?)',
+    ]);
+    // A short name is not matched by a key sharing none of it (`x` is never taken for `y`).
+    expect(detailsOf(mapToy, { instances: [{ age: 1, gr: 'low' }] })).toEqual([
+      '/instances/0/gr: is not a feature of this model',
+      '/instances/0/grade: is required',
+    ]);
+    expect(detailsOf(mapToy, { instances: [{ age: 1, grad: 'low' }] })).toEqual([
+      '/instances/0/grad: is not a feature of this model; did you mean "grade"?',
+      '/instances/0/grade: is required (misspelt as "grad"?)',
+    ]);
+  });
+
+  it('the banded edit distance agrees with the full Levenshtein table wherever it is at most 2', () => {
+    const full = (a: string, b: string): number => {
+      let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+      for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1), prev[j]! + 1, cur[j - 1]! + 1);
+        prev = cur;
+      }
+      return prev[b.length]!;
+    };
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const word = () => Array.from({ length: rand(9) }, () => 'ab_'[rand(3)]).join('');
+    const seen = new Set<number>();
+    for (let k = 0; k < 5000; k++) {
+      const a = word();
+      const b = rand(2) === 0 ? word() : a.slice(0, rand(a.length + 1)) + 'ab'[rand(2)] + a.slice(rand(a.length + 1));
+      const want = Math.min(full(a, b), 3);
+      expect(editDistance(a, b), `${a} / ${b}`).toBe(want);
+      seen.add(want);
+    }
+    expect([...seen].sort()).toEqual([0, 1, 2, 3]);
   });
 });

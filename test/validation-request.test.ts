@@ -368,7 +368,9 @@ describe('outputs and parameters', () => {
 
 describe('signature checks at compile time', () => {
   it.each([
-    ['maxBatchSize 0', { ...DIGITS, maxBatchSize: 0 }],
+    ['maxBatchSize -1', { ...DIGITS, maxBatchSize: -1 }],
+    ['a batching model whose inputs all lack a batch dim', { ...DIGITS, inputs: [{ ...DIGITS.inputs[0]!, batchDim: null }] }],
+    ['a batch dim that is not free', { ...DIGITS, inputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 64], batchDim: 1 }] }],
     ['no inputs', { ...DIGITS, inputs: [] }],
     ['duplicate input names', { ...DIGITS, inputs: [DIGITS.inputs[0], DIGITS.inputs[0]] }],
     ['rank 0 input', { ...DIGITS, inputs: [{ name: 'p', datatype: 'FP32', shape: [] }] }],

@@ -7,7 +7,7 @@ import type { Clock } from './clock.js';
 export interface BatchMeta {
   /** Increasing integer per batcher, from 1. */
   batchId: number;
-  /** Rows in the batch (dim 0 of every merged input). */
+  /** Rows in the batch (the batch dim of every merged input that has one). */
   rows: number;
   /** Requests merged into the batch. */
   requests: number;
@@ -15,8 +15,25 @@ export interface BatchMeta {
   latestDeadlineUs: number;
 }
 
+/** One tensor's place in a batch: its name and batch dim (null: none; see TensorSpec.batchDim). */
+export interface TensorLayout {
+  readonly name: string;
+  readonly batchDim: number | null;
+}
+
 /**
- * Runs one merged batch and resolves with its outputs, each with dim 0 = meta.rows.
+ * The model's tensors as batching sees them. `inputs` is the order run() receives merged inputs
+ * in; `outputs` names every output run() may return, each with its batch dim.
+ */
+export interface BatchLayout {
+  readonly inputs: readonly TensorLayout[];
+  readonly outputs: readonly TensorLayout[];
+}
+
+/**
+ * Runs one merged batch (inputs in BatcherDeps.layout.inputs order) and resolves with outputs
+ * named in layout.outputs, each with its batch dim = meta.rows (an output without one: only when
+ * maxBatchSize is 1).
  * - Called synchronously by the batcher. If it takes an idle worker, hasIdleWorker() must say so
  *   before run() returns, or the batcher keeps dispatching into the same "idle" worker.
  * - The inputs are fresh, exactly-sized typed arrays owned by the callee: transfer their buffers.
@@ -28,7 +45,11 @@ export type RunBatch = (inputs: Tensor[], meta: BatchMeta) => Promise<Tensor[]>;
 
 /** A validated request. rows is 1..maxBatchSize (checked upstream; re-checked cheaply here). */
 export interface PendingRequest {
-  /** Every input of the model, each with dim 0 = rows. Only read; copied into the batch. */
+  /**
+   * Every input of the layout (any order), each batched one with its batch dim = rows; an unbatched
+   * one only shares a batch with requests carrying an equal value (shapeKey). Only read; copied
+   * into the batch.
+   */
   inputs: Tensor[];
   rows: number;
   /** Absolute, µs on the batcher's clock. */
@@ -45,7 +66,10 @@ export interface PendingRequest {
 }
 
 export interface BatchOutcome {
-  /** This request's rows of every output: views sharing the batch's buffers (see splitOutputs). */
+  /**
+   * This request's rows of every output (see splitOutputs): views sharing the batch's buffers for
+   * batch dim 0, fresh copies for a later batch dim, the whole output for none.
+   */
   outputs: Tensor[];
   batchId: number;
   batchRows: number;
@@ -67,8 +91,12 @@ export interface BatcherDeps {
    * batches wait for an idle worker too. Must be cheap.
    */
   canQueueBatch?(): boolean;
-  /** The model's input names, in the order run() receives them. */
-  inputOrder: string[];
+  /**
+   * Where each tensor's batch dim sits: inputs in the order run() receives them, and every output
+   * run() may return. Checked and frozen at construction (SLUICE_ERR_MODEL_CONFIG_INVALID: a name
+   * twice, a batch dim not null or an integer ≥ 0, an output without one while maxBatchSize > 1).
+   */
+  layout: BatchLayout;
   /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */
   parallelism?: number;
 }
@@ -91,4 +119,27 @@ export function freezeBatchingConfig(c: BatchingConfig): Readonly<BatchingConfig
     maxQueueSize: c.maxQueueSize,
     preferredBatchSizes: preferred as number[],
   });
+}
+
+/**
+ * Checks a layout once and freezes a copy: every batchDim null or an integer ≥ 0, names unique.
+ * An output without a batch dim cannot be split between requests, so it needs maxBatchSize 1
+ * (a model that does not batch). A breach: SLUICE_ERR_MODEL_CONFIG_INVALID.
+ */
+export function freezeLayout(layout: BatchLayout, maxBatchSize: number): BatchLayout {
+  const freeze = (side: 'inputs' | 'outputs'): readonly TensorLayout[] => {
+    const seen = new Set<string>();
+    const out = layout[side].map(({ name, batchDim }) => {
+      const bad = (what: string): never => {
+        throw new SluiceError('SLUICE_ERR_MODEL_CONFIG_INVALID', `batching: ${side} "${name}" ${what}`);
+      };
+      if (seen.has(name)) bad('is listed twice');
+      seen.add(name);
+      if (batchDim !== null && !(Number.isInteger(batchDim) && batchDim >= 0)) bad('has a batch dim that is not an integer ≥ 0');
+      if (batchDim === null && side === 'outputs' && maxBatchSize !== 1) bad('has no batch dim, so maxBatchSize must be 1');
+      return Object.freeze({ name, batchDim });
+    });
+    return Object.freeze(out);
+  };
+  return Object.freeze({ inputs: freeze('inputs'), outputs: freeze('outputs') });
 }

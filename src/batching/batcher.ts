@@ -1,16 +1,25 @@
 // The dynamic batcher of one model version: admits requests into a bounded queue, forms batches
-// of equal trailing dims, hands each batch to the injected run(), and splits the answers back.
+// of requests with equal shapeKey (dims other than the batch dim, unbatched values), hands each
+// batch to the injected run(), and splits the answers back along the layout's batch dims.
 // It knows no worker pool, no ONNX and no real time: run(), hasIdleWorker() and the clock are
 // injected (DESIGN §2, §6).
 
 import { SluiceError } from '../errors.js';
 import type { BatchingConfig, Tensor } from '../types.js';
 import { admissionRefusal, cancelledError, deadlineError, ServiceRateEstimator, WaitCalibration, type AdmissionAsk } from './admission.js';
-import { freezeBatchingConfig, type BatchOutcome, type BatcherDeps, type PendingRequest } from './api.js';
+import {
+  freezeBatchingConfig,
+  freezeLayout,
+  type BatchLayout,
+  type BatchOutcome,
+  type BatcherDeps,
+  type PendingRequest,
+  type TensorLayout,
+} from './api.js';
 import { takeBatch, type Queued } from './form.js';
 import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
 
-export type { BatchMeta, BatchOutcome, BatcherDeps, PendingRequest, RunBatch } from './api.js';
+export type { BatchLayout, BatchMeta, BatchOutcome, BatcherDeps, PendingRequest, RunBatch, TensorLayout } from './api.js';
 export { systemClock, type Clock } from './clock.js';
 
 interface Entry extends Queued {
@@ -38,14 +47,19 @@ type Trigger = 'idle' | 'full' | 'timer';
  *   a full one also when canQueueBatch() (it waits at the worker behind the running batch, so
  *   the worker never idles between full batches; a client that goes away after that hand-over
  *   is not noticed until the answer). The others wait in `formed`. notifyIdle() flushes.
- * - Formation: see takeBatch() — lane 0 before lane 1, FIFO, same shapeKey, ≤ maxBatchSize rows,
- *   cut at preferredBatchSizes unless the timer is the trigger.
+ * - Formation: see takeBatch() — lane 0 before lane 1, FIFO, same shapeKey (equal dims other than
+ *   each input's batch dim, equal unbatched inputs), ≤ maxBatchSize rows, cut at
+ *   preferredBatchSizes unless the timer is the trigger. Inputs merge along their batch dims
+ *   (mergeInputs); outputs split along theirs (splitOutputs).
  * - Deadlines: expired at dispatch → rejected, never run; expired at reply → rejected (504).
  * Single-threaded: every method runs on the event loop; run() may re-enter submit()/notifyIdle().
  */
 export class Batcher {
   private readonly cfg: Readonly<BatchingConfig>;
   private readonly deps: BatcherDeps;
+  /** deps.layout, checked and frozen: the order run() receives inputs in, and how outputs split. */
+  private readonly inputLayout: readonly TensorLayout[];
+  private readonly outputLayout: readonly TensorLayout[];
   private readonly lanes: [Entry[], Entry[]] = [[], []];
   private rowsQueued = 0;
   /**
@@ -74,6 +88,9 @@ export class Batcher {
   constructor(config: BatchingConfig, deps: BatcherDeps) {
     this.cfg = freezeBatchingConfig(config);
     this.deps = deps;
+    const layout = freezeLayout(deps.layout, this.cfg.maxBatchSize);
+    this.inputLayout = layout.inputs;
+    this.outputLayout = layout.outputs;
     this.rate = new ServiceRateEstimator(deps.parallelism ?? 1);
   }
 
@@ -118,7 +135,10 @@ export class Batcher {
     return { refusal, modelWaitUs };
   }
 
-  /** Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy). */
+  /**
+   * Queues a request; resolves with its outputs or rejects with a SluiceError (see class policy).
+   * A request lacking an input of the layout rejects with SLUICE_ERR_SERVER_INTERNAL, queued never.
+   */
   submit(req: PendingRequest): Promise<BatchOutcome> {
     const nowUs = this.deps.clock.nowUs();
     const { refusal, modelWaitUs } = this.admission(req, nowUs);
@@ -127,7 +147,7 @@ export class Batcher {
     return new Promise<BatchOutcome>((resolve, reject) => {
       const entry: Entry = {
         inputs: req.inputs,
-        key: shapeKey(req.inputs),
+        key: shapeKey(req.inputs, this.inputLayout),
         rows: req.rows,
         deadlineUs: req.deadlineUs,
         isCancelled: req.isCancelled,
@@ -292,7 +312,7 @@ export class Batcher {
     for (const e of batch) if (e.deadlineUs > latestDeadlineUs) latestDeadlineUs = e.deadlineUs;
     let pending: Promise<Tensor[]>;
     try {
-      const inputs = mergeInputs(batch.map((e) => e.inputs), this.deps.inputOrder);
+      const inputs = mergeInputs(batch.map((e) => e.inputs), this.inputLayout);
       pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length, latestDeadlineUs }));
     } catch (err) {
       pending = Promise.reject(err);
@@ -310,7 +330,7 @@ export class Batcher {
     this.lastReplyUs = replyUs;
     let parts: Tensor[][];
     try {
-      parts = splitOutputs(outputs, batch.map((e) => e.rows));
+      parts = splitOutputs(outputs, batch.map((e) => e.rows), this.outputLayout);
     } catch (err) {
       this.fail(batch, err);
       return;

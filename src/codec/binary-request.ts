@@ -5,7 +5,7 @@
 // raw bytes follow the header, in the order the inputs appear in the header (little-endian,
 // row-major, no padding; BOOL one byte 0/1). Inputs without binary_data_size carry JSON `data`.
 // Raw form (`Inference-Header-Content-Length: 0`): the whole body is the bytes of the model's
-// single input; the batch dim is 1 (when declared -1) and at most one other dim may be -1, which
+// single input; its batch dim (when the model batches) is 1 and at most one other dim may be -1, which
 // the byte count then determines. All outputs are then answered as binary, as Triton does.
 //
 // Contract: the result is an OIP request object for the model's compiled validator, with each
@@ -20,13 +20,15 @@
 // Perf: one memcpy per binary input (fromLittleEndian); no per-element work here.
 
 import { SluiceError } from '../errors.js';
-import type { TensorSpec } from '../types.js';
+import { batchDimOf, type TensorSpec } from '../types.js';
 import { fromLittleEndian, isDataType, LAYOUT } from '../util/dtype-layout.js';
 import { parseJsonBody, type ParseJsonOptions } from './json-body.js';
 
 /** What the raw form needs to know about the model. */
 export interface BinaryRequestSignature {
   inputs: readonly TensorSpec[];
+  /** 0: the model does not batch, its shapes are full shapes (no batch dim to set to 1). */
+  maxBatchSize: number;
 }
 
 /**
@@ -115,7 +117,8 @@ function decodeRaw(body: Uint8Array, sig: BinaryRequestSignature | undefined): R
     throw fail('SLUICE_ERR_BINARY_DATA_LENGTH', 'the raw binary body is empty', '(body): 0 bytes');
   }
   const size = LAYOUT[spec.datatype].bytes;
-  const shape = spec.shape.map((d, i) => (i === 0 && d === -1 ? 1 : d));
+  const batchDim = sig.maxBatchSize > 0 ? batchDimOf(spec) : null;
+  const shape = spec.shape.map((d, i) => (i === batchDim ? 1 : d));
   const variable = shape.flatMap((d, i) => (d === -1 ? [i] : []));
   if (variable.length > 1) {
     throw fail('SLUICE_ERR_BINARY_RAW_UNSUPPORTED', 'the input shape cannot be deduced from a raw binary body',

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { SluiceError } from '../errors.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** ONNX Runtime's severities, most verbose first (its own names). */
+export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+export type ReadyWhen = 'all' | 'any';
 
 export interface SluiceConfig {
   readonly host: string;
@@ -40,6 +43,13 @@ export interface SluiceConfig {
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   readonly drainTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Least severe ONNX Runtime message logged (load-time messages, read per version; see docs/models.md). */
+  readonly ortLogLevel: OrtLogLevel;
+  /**
+   * Readiness: `any` — ready when some model serves and every model whose model.json says
+   * `"required": true` does; `all` — every model must serve, except those saying `"required": false`.
+   */
+  readonly readyWhen: ReadyWhen;
   /** Start on uWebSockets.js's pure-JS fallback instead of refusing (slow). */
   readonly allowSlowHttp: boolean;
   /**
@@ -67,11 +77,13 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   pollIntervalMs: 2000,
   drainTimeoutMs: 10_000,
   logLevel: 'info',
+  ortLogLevel: 'warning',
+  readyWhen: 'any',
   allowSlowHttp: false,
   testDisableBatching: false,
 });
 
-type Kind = 'string' | 'int' | 'bool' | 'level';
+type Kind = 'string' | 'int' | 'bool' | 'level' | 'ortLevel' | 'readyWhen';
 interface Field {
   key: keyof SluiceConfig;
   flag: string;
@@ -98,11 +110,18 @@ const FIELDS: Field[] = [
   { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'SLUICE_POLL_INTERVAL_MS', kind: 'int', min: 50, max: 3_600_000 },
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000 },
   { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level' },
+  { key: 'ortLogLevel', flag: '--ort-log-level', env: 'SLUICE_ORT_LOG_LEVEL', kind: 'ortLevel' },
+  { key: 'readyWhen', flag: '--ready-when', env: 'SLUICE_READY_WHEN', kind: 'readyWhen' },
   { key: 'allowSlowHttp', flag: '--allow-slow-http', env: 'SLUICE_ALLOW_SLOW_HTTP', kind: 'bool' },
   { key: 'testDisableBatching', flag: '--test-disable-batching', env: 'SLUICE_TEST_DISABLE_BATCHING', kind: 'bool' },
 ];
 
 const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const CHOICES: Partial<Record<Kind, readonly string[]>> = {
+  level: LEVELS,
+  ortLevel: ['verbose', 'info', 'warning', 'error', 'fatal'],
+  readyWhen: ['all', 'any'],
+};
 
 function invalid(message: string): SluiceError {
   return new SluiceError('SLUICE_ERR_CONFIG_INVALID', message);
@@ -118,8 +137,12 @@ function convert(field: Field, raw: string, source: string): unknown {
       if (['0', 'false', 'no', 'off'].includes(raw)) return false;
       throw invalid(`${source} must be true or false, got "${raw}"`);
     case 'level':
-      if (!LEVELS.includes(raw)) throw invalid(`${source} must be one of ${LEVELS.join(', ')}`);
+    case 'ortLevel':
+    case 'readyWhen': {
+      const choices = CHOICES[field.kind] ?? [];
+      if (!choices.includes(raw)) throw invalid(`${source} must be one of ${choices.join(', ')}`);
       return raw;
+    }
     case 'int': {
       const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isSafeInteger(n) || n < (field.min ?? 0) || n > (field.max ?? Number.MAX_SAFE_INTEGER)) {

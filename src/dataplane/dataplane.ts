@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
 import type { Tensor } from '../types.js';
-import { modelMetadata, modelReadiness } from './metadata.js';
+import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
@@ -81,7 +81,7 @@ function decodePayload(payload: RequestPayload, servable: Servable): Record<stri
     case 'msgpack':
       return decodeMsgpackBody(payload.bytes);
     case 'binary':
-      return decodeBinaryRequest(payload.bytes, payload.headerLength, servable.config);
+      return decodeBinaryRequest(payload.bytes, payload.headerLength, servable.signature);
     case 'object':
       return payload.body;
   }
@@ -131,6 +131,11 @@ export class DataPlane {
   /** OIP model metadata; versioned form adds sluice's state, sha256 and execution provider. */
   modelMetadata(model: string, version?: number): Record<string, unknown> {
     return modelMetadata(this.deps.repository, model, version);
+  }
+
+  /** The effective config (model.json over the graph) of the serving or the asked version. */
+  modelConfig(model: string, version?: number): Record<string, unknown> {
+    return modelConfig(this.deps.repository, model, version);
   }
 
   /** The JSON Schema of the model's named-feature requests (/v1 predict). */

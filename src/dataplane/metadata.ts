@@ -31,37 +31,68 @@ export function modelReadiness(repository: Repository, model: string, version?: 
 /** OIP model metadata; with a version (or a serving one) it adds state, sha256, device and provider. */
 export function modelMetadata(repository: Repository, model: string, version?: number): Record<string, unknown> {
   const entry = entryOf(repository, model);
-  let v;
-  if (version === undefined) {
-    try {
-      v = repository.resolve(model);
-    } catch {
-      v = undefined;
-    }
-  } else {
-    v = entry.versions.get(version);
-    if (!v) throw unknownVersion(model, version);
-  }
-  const config = v?.handle?.config ?? entry.config;
-  if (!config) throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', `model "${model}" has no valid config`);
+  const v = versionOf(repository, entry, model, version);
+  const config = v?.handle?.config;
   const ready = [...entry.versions.values()].filter((x) => x.state === 'READY').map((x) => String(x.version));
   const meta: Record<string, unknown> = {
     name: model,
     versions: ready.sort((a, b) => Number(a) - Number(b)),
-    platform: config.platform,
-    inputs: config.inputs,
-    outputs: config.outputs,
+    platform: 'onnxruntime_onnx',
+    // Without a loaded version, what model.json declares (the graph fills the rest at load).
+    // OIP's tensor metadata is {name, datatype, shape}; batch dims are in the /config answer.
+    inputs: oipTensors(config?.inputs ?? entry.file.inputs ?? []),
+    outputs: oipTensors(config?.outputs ?? entry.file.outputs ?? []),
   };
-  if (v) {
+  const configError = entry.configError ?? (v?.failure?.code === 'SLUICE_ERR_MODEL_CONFIG_INVALID' ? v.failure : undefined);
+  if (v || configError) {
     meta.parameters = {
-      version: String(v.version),
-      state: v.state,
-      sha256: v.sha256 ?? null,
-      device: v.handle?.device ?? config.device,
-      execution_provider: v.handle?.provider ?? null,
-      max_batch_size: config.batching.maxBatchSize,
-      ...(v.reason ? { reason: v.reason } : {}),
+      ...(v
+        ? {
+            version: String(v.version),
+            state: v.state,
+            sha256: v.sha256 ?? null,
+            device: v.handle?.device ?? entry.file.device,
+            execution_provider: v.handle?.provider ?? null,
+            max_batch_size: config?.batching.maxBatchSize ?? null,
+            ...(v.reason ? { reason: v.reason } : {}),
+          }
+        : {}),
+      ...(configError ? { config_error: configError.toWire() } : {}),
     };
   }
   return meta;
+}
+
+/**
+ * The effective config of a loaded version (model.json over the graph), as model.json would
+ * spell it: the serving version's, or the one asked for. 503 while none is loaded.
+ */
+export function modelConfig(repository: Repository, model: string, version?: number): Record<string, unknown> {
+  const entry = entryOf(repository, model);
+  const v = versionOf(repository, entry, model, version);
+  const config = v?.handle?.config;
+  if (!v || !config) {
+    throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', `model "${model}"${version === undefined ? '' : ` version ${version}`} has no loaded version to read the config of`, {
+      retryAfterS: 1,
+    });
+  }
+  return { version: String(v.version), ...config };
+}
+
+function oipTensors(tensors: readonly { name: string; datatype?: string; shape?: readonly number[] }[]) {
+  return tensors.map((t) => ({ name: t.name, datatype: t.datatype ?? null, shape: t.shape ?? null }));
+}
+
+/** The asked version (404 when unknown), else the serving one, else undefined. */
+function versionOf(repository: Repository, entry: ReturnType<typeof entryOf>, model: string, version: number | undefined) {
+  if (version !== undefined) {
+    const v = entry.versions.get(version);
+    if (!v) throw unknownVersion(model, version);
+    return v;
+  }
+  try {
+    return repository.resolve(model);
+  } catch {
+    return undefined;
+  }
 }

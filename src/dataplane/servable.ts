@@ -1,8 +1,10 @@
 // A loaded model version, ready to serve: its compiled validator and response encoder, its
 // batcher, and its session key in the device pool. Built once per version at load; nothing
 // here is compiled per request (STYLE habit 8).
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Batcher, type BatchMeta, type Clock } from '../batching/batcher.js';
+import { Batcher, type BatchLayout, type BatchMeta, type Clock } from '../batching/batcher.js';
+import { mergeInputs, splitOutputs } from '../batching/merge.js';
 import { createBinaryResponseEncoder, type BinaryResponseEncoder } from '../codec/binary-response.js';
 import { createResponseEncoder, type ResponseEncoder } from '../codec/json-response.js';
 import { createMsgpackResponseEncoder, type MsgpackResponseEncoder } from '../codec/msgpack-response.js';
@@ -10,9 +12,11 @@ import { createInlineRunner } from '../inference/inline.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { SessionSpec, WireTensor } from '../inference/messages.js';
 import type { ModelConfig } from '../repository/model-config.js';
-import type { Tensor, TensorSpec, TensorData, DataType } from '../types.js';
-import { compileRequestValidator, type DecodedInfer } from '../validation/request-validator.js';
+import type { Tensor } from '../types.js';
+import { compileRequestValidator, type DecodedInfer, type ModelSignature } from '../validation/request-validator.js';
 import { buildRequestSchema, compileFeatureMapper, type FeatureMapper, type JsonSchema } from '../features/index.js';
+import { SluiceError } from '../errors.js';
+import { hasFixedShape, warmupAdvice, warmupCandidates } from './warmup.js';
 
 export interface Servable {
   readonly model: string;
@@ -24,6 +28,10 @@ export interface Servable {
   /** Why the configured device's provider could not be used, after a fallback. */
   readonly fallbackReason: string | undefined;
   readonly device: string;
+  /** What requests are validated against (also what the raw binary form reads). */
+  readonly signature: ModelSignature;
+  /** Each tensor's batch dim, as the batcher merges and splits them. */
+  readonly layout: BatchLayout;
   readonly validate: (body: Record<string, unknown>) => DecodedInfer;
   readonly encodeJson: ResponseEncoder;
   readonly encodeMsgpack: MsgpackResponseEncoder;
@@ -47,6 +55,8 @@ export interface ServableDeps {
   inlineMaxRunUs?: number;
   /** Called once per executed batch (metrics), with where it ran; must not throw. */
   onBatch?(model: string, version: number, meta: BatchMeta, where: 'inline' | 'worker'): void;
+  /** Called once per failed batch (the log), with where it ran and the error its requests get; must not throw. */
+  onBatchFailed?(model: string, version: number, meta: BatchMeta, where: 'inline' | 'worker', err: SluiceError): void;
   /** Test-only: one request per batch (benchmark gate demonstration). */
   disableBatching?: boolean;
 }
@@ -62,25 +72,55 @@ export async function createServable(
   const { pool } = deps;
   const key = `${config.name}@${version}#${sha256.slice(0, 16)}`;
   const spec: SessionSpec = pool.sessionSpec(key, modelPath);
-  const warmup = warmupInputs(config.inputs, config.batching.maxBatchSize);
-  const loaded = await pool.load(spec, warmup);
-  const inline = loaded.provider === 'cpu' ? await createInlineRunner(spec, warmup, deps.inlineMaxRunUs ?? 0) : undefined;
+  const signature: ModelSignature = {
+    name: config.name,
+    inputs: [...config.inputs],
+    outputs: [...config.outputs],
+    maxBatchSize: config.batching.maxBatchSize,
+  };
+  const validate = compileRequestValidator(signature);
+  const layout: BatchLayout = {
+    inputs: config.inputs.map((t) => ({ name: t.name, batchDim: t.batchDim ?? null })),
+    outputs: config.outputs.map((t) => ({ name: t.name, batchDim: t.batchDim ?? null })),
+  };
+  const candidates = await warmupCandidates(config, path.dirname(path.dirname(modelPath)), validate);
+  const loaded = await pool.load(spec, candidates).catch((err: unknown) => {
+    if (err instanceof SluiceError && err.code === 'SLUICE_ERR_MODEL_WARMUP_FAILED') {
+      throw new SluiceError(err.code, `${err.message} (${warmupAdvice(config)})`, { cause: err });
+    }
+    throw err;
+  });
+  const proven = candidates[loaded.warmupIndex];
+  // Inline runs only where the timing bounds every batch: CPU, and no free dim besides the batch dims.
+  const inline =
+    loaded.provider === 'cpu' && proven !== undefined && hasFixedShape(config)
+      ? await createInlineRunner(spec, rowsOf(proven, layout), Math.max(1, config.batching.maxBatchSize), deps.inlineMaxRunUs ?? 0)
+      : undefined;
   const outputNames = config.outputs.map((o) => o.name);
-  const batching = deps.disableBatching ? { ...config.batching, maxBatchSize: 1, preferredBatchSizes: [] } : config.batching;
+  // A model that does not batch (maxBatchSize 0) runs each request alone: batches of one.
+  const maxBatchSize = deps.disableBatching ? 1 : Math.max(1, config.batching.maxBatchSize);
+  const batching = { ...config.batching, maxBatchSize, preferredBatchSizes: deps.disableBatching ? [] : config.batching.preferredBatchSizes };
   const batcher = new Batcher(batching, {
     clock: deps.clock,
     hasIdleWorker: () => pool.hasIdleWorker(),
     canQueueBatch: () => pool.canQueueBatch(),
     parallelism: pool.threads,
-    inputOrder: config.inputs.map((i) => i.name),
+    layout,
     run: (inputs: Tensor[], meta: BatchMeta) => {
-      if (inline && !inline.busy && meta.rows <= inline.maxRows && pool.isIdle() && !pool.hasPendingFault()) {
-        deps.onBatch?.(config.name, version, meta, 'inline');
-        return inline.run(inputs, outputNames);
+      const where = inline && !inline.busy && meta.rows <= inline.maxRows && pool.isIdle() && !pool.hasPendingFault() ? 'inline' : 'worker';
+      deps.onBatch?.(config.name, version, meta, where);
+      let pending: Promise<Tensor[]>;
+      if (where === 'inline') {
+        pending = inline!.run(inputs, outputNames);
+      } else {
+        const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
+        pending = pool.run(spec, inputs, outputNames, notAfterEpochMs);
       }
-      deps.onBatch?.(config.name, version, meta, 'worker');
-      const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
-      return pool.run(spec, inputs, outputNames, notAfterEpochMs);
+      if (deps.onBatchFailed === undefined) return pending;
+      return pending.catch((err: unknown) => {
+        if (err instanceof SluiceError) deps.onBatchFailed?.(config.name, version, meta, where, err);
+        throw err;
+      });
     },
   });
   const unsubscribe = pool.onIdle(() => batcher.notifyIdle());
@@ -92,12 +132,9 @@ export async function createServable(
     provider: loaded.provider,
     fallbackReason: loaded.fallbackReason,
     device: pool.device,
-    validate: compileRequestValidator({
-      name: config.name,
-      inputs: [...config.inputs],
-      outputs: [...config.outputs],
-      maxBatchSize: config.batching.maxBatchSize,
-    }),
+    signature,
+    layout,
+    validate,
     encodeJson: createResponseEncoder(config.name, version, [...config.outputs]),
     encodeMsgpack: createMsgpackResponseEncoder(config.name, version, [...config.outputs]),
     encodeBinary: createBinaryResponseEncoder(config.name, version, [...config.outputs]),
@@ -112,22 +149,16 @@ export async function createServable(
   };
 }
 
-const ARRAY: Record<DataType, new (n: number) => TensorData> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
-
-/** Zero-filled inputs at the largest batch, so the first real batch pays no allocation warm-up. */
-function warmupInputs(specs: readonly TensorSpec[], rows: number): WireTensor[] {
-  return specs.map((s) => {
-    const shape = s.shape.map((d, i) => (i === 0 ? rows : d === -1 ? 1 : d));
-    const n = shape.reduce((a, b) => a * b, 1);
-    return { name: s.name, datatype: s.datatype, shape, data: new ARRAY[s.datatype](n) };
+/**
+ * Builds inputs of `rows` rows from a warmup candidate that ran (in layout order): its first
+ * row, repeated along every batch dim (merge and split are the batcher's own, so the layout is
+ * honoured); unbatched inputs stay as they are.
+ */
+function rowsOf(proven: Tensor[], layout: BatchLayout): (rows: number) => Tensor[] {
+  const one = proven.map((t, i) => {
+    const l = layout.inputs[i]!;
+    const have = l.batchDim === null ? 1 : t.shape[l.batchDim]!;
+    return have === 1 ? t : splitOutputs([t], [1, have - 1], [l])[0]![0]!;
   });
+  return (rows) => mergeInputs(Array.from({ length: rows }, () => one), layout.inputs);
 }

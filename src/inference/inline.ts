@@ -12,7 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Tensor } from '../types.js';
 import type { SessionSpec, WireTensor } from './messages.js';
-import { createSession, runSession, type LoadedSession } from './session.js';
+import { runFailure } from './run-failure.js';
+import { createSession, ModelRunError, runSession, type LoadedSession } from './session.js';
 
 export interface InlineRunner {
   /** Largest batch whose measured run fits the budget. */
@@ -32,20 +33,26 @@ export interface InlineRunner {
 const TIMED_RUNS = 5;
 
 /**
- * Creates the main-thread session, times batch sizes 1, 2, 4, … up to the warm-up's rows,
- * and keeps the session when batch 1 fits `maxRunUs`; otherwise releases it and returns
- * undefined. `warmup` holds inputs at the largest batch (dim 0).
+ * Creates the main-thread session, times batch sizes 1, 2, 4, … up to `largestRows`, and keeps
+ * the session when batch 1 fits `maxRunUs`; otherwise releases it and returns undefined.
+ * `inputsAt(rows)` builds fresh inputs of a batch of that many rows. The caller offers only
+ * models whose every dim but the batch dims is fixed: a run's cost then depends on its rows only,
+ * so the timing bounds every real batch.
  */
-export async function createInlineRunner(spec: SessionSpec, warmup: WireTensor[], maxRunUs: number): Promise<InlineRunner | undefined> {
-  if (!(maxRunUs > 0) || spec.device !== 'cpu' || warmup.length === 0) return undefined;
+export async function createInlineRunner(
+  spec: SessionSpec,
+  inputsAt: (rows: number) => WireTensor[],
+  largestRows: number,
+  maxRunUs: number,
+): Promise<InlineRunner | undefined> {
+  if (!(maxRunUs > 0) || spec.device !== 'cpu' || largestRows < 1) return undefined;
   const loaded = await createSession(spec);
   const outputNames = loaded.session.outputNames.slice();
-  const largest = warmup[0]!.shape[0]!;
-  await runSession(loaded.session, warmup, outputNames); // first run allocates; not timed
+  await runSession(loaded.session, inputsAt(largestRows), outputNames); // first run allocates; not timed
   let maxRows = 0;
   let batch1Us = Infinity;
-  for (let rows = 1; rows <= largest; rows *= 2) {
-    const us = await fastestRunUs(loaded, sliceRows(warmup, rows), outputNames);
+  for (let rows = 1; rows <= largestRows; rows *= 2) {
+    const us = await fastestRunUs(loaded, inputsAt(rows), outputNames);
     if (rows === 1) batch1Us = us;
     if (us > maxRunUs) break;
     maxRows = rows;
@@ -65,6 +72,10 @@ export async function createInlineRunner(spec: SessionSpec, warmup: WireTensor[]
       busy = true;
       try {
         return await runSession(loaded.session, inputs, names);
+      } catch (err) {
+        // The same answer a worker's failure gets (pool.ts), so both paths fail alike.
+        if (err instanceof ModelRunError) throw runFailure(err.message, !err.resource);
+        throw runFailure(err instanceof Error ? err.message : String(err), false);
       } finally {
         busy = false;
       }
@@ -82,12 +93,4 @@ async function fastestRunUs(loaded: LoadedSession, inputs: WireTensor[], outputN
     times.push((performance.now() - t0) * 1000);
   }
   return Math.min(...times);
-}
-
-/** The first `rows` rows of each tensor (fresh buffers: runs may not share them). */
-function sliceRows(tensors: WireTensor[], rows: number): WireTensor[] {
-  return tensors.map((t) => {
-    const perRow = t.shape.slice(1).reduce((a, b) => a * b, 1);
-    return { ...t, shape: [rows, ...t.shape.slice(1)], data: t.data.slice(0, rows * perRow) };
-  });
 }

@@ -21,14 +21,16 @@ export interface WireTensor {
 }
 
 /**
- * Creates the session in the receiving worker (once per key), runs `warmup`, then waits on a
- * barrier until `parties` load tasks are inside workers at the same time. Since each worker
- * runs one task at a time, `parties` simultaneous tasks prove every worker holds the session.
+ * Creates the session in the receiving worker (once per key), runs the first warmup candidate
+ * the model accepts (trying them in order), then waits on a barrier until `parties` load tasks
+ * are inside workers at the same time. Since each worker runs one task at a time, `parties`
+ * simultaneous tasks prove every worker holds the session.
  */
 export interface LoadTask {
   kind: 'load';
   spec: SessionSpec;
-  warmup: WireTensor[];
+  /** Candidate warmup inputs, in order; none: no warmup. */
+  warmup: WireTensor[][];
   /** Int32Array(1) counter shared by the `parties` tasks of one load round. */
   barrier: SharedArrayBuffer;
   parties: number;
@@ -68,6 +70,8 @@ export interface LoadReply {
   fallbackReason?: string;
   /** False when not every worker reached the barrier in time. */
   allWorkers: boolean;
+  /** Index of the warmup candidate that ran (-1: none was given). */
+  warmupIndex: number;
 }
 
 export interface RunReply {
@@ -85,6 +89,10 @@ export interface FailReply {
   message: string;
   /** The batch was skipped: its notAfterEpochMs had passed when the worker reached it. */
   expired?: boolean;
+  /** The runtime refused the batch's inputs (message cleaned of internal paths). */
+  rejected?: boolean;
+  /** No warmup candidate ran; `message` is the last candidate's failure. */
+  warmupFailed?: boolean;
 }
 
 export type WorkerReply = LoadReply | RunReply | UnloadReply | FailReply;

@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { SluiceError } from '../errors.js';
 import type { Device, Tensor } from '../types.js';
 import type { LoadReply, RunTask, SessionSpec, WireTensor, WorkerFault, WorkerReply, WorkerTask } from './messages.js';
+import { runFailure } from './run-failure.js';
 
 export interface PoolOptions {
   device: Device;
@@ -91,18 +92,27 @@ export class InferencePool {
     };
   }
 
-  /** Creates the session in every worker and runs `warmup` in each. */
-  async load(spec: SessionSpec, warmup: WireTensor[]): Promise<LoadReply> {
+  /**
+   * Creates the session in every worker and runs in each the first warmup candidate the model
+   * accepts (LoadReply.warmupIndex). Rejects with SLUICE_ERR_MODEL_WARMUP_FAILED when none runs,
+   * SLUICE_ERR_MODEL_LOAD_FAILED when the session cannot be created.
+   */
+  async load(spec: SessionSpec, warmup: WireTensor[][]): Promise<LoadReply> {
     const barrier = new SharedArrayBuffer(4);
     const parties = this.threads;
     const barrierTimeoutMs = this.opts.barrierTimeoutMs ?? 30_000;
     const replies = await Promise.all(
       Array.from({ length: parties }, () =>
-        this.submit({ kind: 'load', spec, warmup: warmup.map(copyTensor), barrier, parties, barrierTimeoutMs }, 'control'),
+        this.submit({ kind: 'load', spec, warmup: warmup.map((c) => c.map(copyTensor)), barrier, parties, barrierTimeoutMs }, 'control'),
       ),
     );
     const failed = replies.find((r) => !r.ok);
-    if (failed && !failed.ok) throw new SluiceError('SLUICE_ERR_MODEL_LOAD_FAILED', failed.message);
+    if (failed && !failed.ok) {
+      if (failed.warmupFailed) {
+        throw new SluiceError('SLUICE_ERR_MODEL_WARMUP_FAILED', `warmup failed: ${failed.message}`);
+      }
+      throw new SluiceError('SLUICE_ERR_MODEL_LOAD_FAILED', failed.message);
+    }
     return replies[0] as LoadReply;
   }
 
@@ -164,7 +174,7 @@ export class InferencePool {
     }
     if (!reply.ok) {
       if (reply.expired) throw new SluiceError('SLUICE_ERR_DEADLINE_EXCEEDED', 'deadline passed while queued at the worker');
-      throw new SluiceError('SLUICE_ERR_INFERENCE_FAILED', `inference failed: ${reply.message}`);
+      throw runFailure(reply.message, reply.rejected === true);
     }
     if (!('outputs' in reply)) throw new SluiceError('SLUICE_ERR_SERVER_INTERNAL', 'unexpected worker reply');
     return reply.outputs;

@@ -2,6 +2,30 @@
 import * as ort from 'onnxruntime-node';
 import type { DataType, TensorData } from '../types.js';
 import type { SessionSpec, WireTensor } from './messages.js';
+import { cleanOrtMessage } from './ort-text.js';
+
+// Sessions in the server run silent: ONNX Runtime would print its own coloured text log onto the
+// process's stderr. Its load-time messages are read once per version in a child process and
+// logged as JSON (inspect.ts); run failures come back as exceptions (ModelRunError).
+ort.env.logLevel = 'fatal';
+const SILENT = 4;
+
+/**
+ * The runtime refused a batch: its message, cleaned of internal source paths. `resource` marks a
+ * failure of the machine (memory, device) rather than of the input.
+ */
+export class ModelRunError extends Error {
+  constructor(
+    message: string,
+    readonly resource: boolean,
+  ) {
+    super(message);
+    this.name = 'ModelRunError';
+  }
+}
+
+/** Texts of ONNX Runtime failures that are the machine's, not the input's. */
+const RESOURCE_FAILURE = /alloc|out of memory|CUDA|cuDNN|cublas|device/i;
 
 const ORT_TYPE: Record<DataType, ort.Tensor.Type> = {
   BOOL: 'bool',
@@ -28,6 +52,7 @@ function sessionOptions(spec: SessionSpec, providers: ort.InferenceSession.Execu
     intraOpNumThreads: spec.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    logSeverityLevel: SILENT,
     graphOptimizationLevel: 'all',
     // Spinning threads burn a core while idle; with one worker per core they steal it from
     // the event loop and the other workers (DESIGN §6).
@@ -59,7 +84,13 @@ export async function createSession(spec: SessionSpec): Promise<LoadedSession> {
 export async function runSession(session: ort.InferenceSession, inputs: WireTensor[], outputNames: string[]): Promise<WireTensor[]> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const t of inputs) feeds[t.name] = new ort.Tensor(ORT_TYPE[t.datatype], t.data as never, t.shape);
-  const results = await session.run(feeds, outputNames);
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(feeds, outputNames);
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    throw new ModelRunError(cleanOrtMessage(text), RESOURCE_FAILURE.test(text));
+  }
   return outputNames.map((name) => {
     const r = results[name];
     if (!r) throw new Error(`model produced no output "${name}"`);

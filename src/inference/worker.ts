@@ -2,7 +2,7 @@
 // metrics, no config (DESIGN §2). Holds one session per loaded version key, created once.
 import { performance } from 'node:perf_hooks';
 import { move } from 'piscina';
-import { createSession, runSession, type LoadedSession } from './session.js';
+import { createSession, ModelRunError, runSession, type LoadedSession } from './session.js';
 import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerReply, WorkerTask } from './messages.js';
 
 const sessions = new Map<string, Promise<LoadedSession>>();
@@ -34,22 +34,45 @@ function awaitBarrier(buffer: SharedArrayBuffer, parties: number, timeoutMs: num
 }
 
 function fail(err: unknown): FailReply {
-  return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  const message = err instanceof Error ? err.message : String(err);
+  return err instanceof ModelRunError && !err.resource ? { ok: false, message, rejected: true } : { ok: false, message };
+}
+
+/** Index of the first candidate the session runs; throws the last failure when none does. */
+async function warmUp(loaded: LoadedSession, candidates: LoadTask['warmup']): Promise<number> {
+  let last: unknown;
+  for (let i = 0; i < candidates.length; i++) {
+    try {
+      await runSession(loaded.session, candidates[i]!, loaded.session.outputNames.slice());
+      return i;
+    } catch (err) {
+      last = err;
+    }
+  }
+  if (candidates.length === 0) return -1;
+  throw last;
 }
 
 async function load(task: LoadTask): Promise<WorkerReply> {
+  let loaded: LoadedSession;
+  let warmupIndex: number;
   try {
-    const loaded = await sessionFor(task.spec);
-    if (task.warmup.length > 0) await runSession(loaded.session, task.warmup, loaded.session.outputNames.slice());
-    const allWorkers = awaitBarrier(task.barrier, task.parties, task.barrierTimeoutMs);
-    return loaded.fallbackReason === undefined
-      ? { ok: true, provider: loaded.provider, allWorkers }
-      : { ok: true, provider: loaded.provider, fallbackReason: loaded.fallbackReason, allWorkers };
+    loaded = await sessionFor(task.spec);
   } catch (err) {
     // Still take part in the barrier so the other parties are not held until the timeout.
     awaitBarrier(task.barrier, task.parties, 0);
     return fail(err);
   }
+  try {
+    warmupIndex = await warmUp(loaded, task.warmup);
+  } catch (err) {
+    awaitBarrier(task.barrier, task.parties, 0);
+    return { ...fail(err), warmupFailed: true };
+  }
+  const allWorkers = awaitBarrier(task.barrier, task.parties, task.barrierTimeoutMs);
+  return loaded.fallbackReason === undefined
+    ? { ok: true, provider: loaded.provider, allWorkers, warmupIndex }
+    : { ok: true, provider: loaded.provider, fallbackReason: loaded.fallbackReason, allWorkers, warmupIndex };
 }
 
 async function unload(task: UnloadTask): Promise<WorkerReply> {

@@ -24,17 +24,17 @@
 // DecodedInfer.binaryOutputs; requests without them allocate nothing for it.
 
 import { SluiceError, type ErrorCode } from '../errors.js';
-import type { Tensor, TensorSpec } from '../types.js';
+import { batchDimOf, type Tensor, type TensorSpec } from '../types.js';
 import { envelopeError, envelopeValidator, type Envelope, type EnvelopeInput } from './envelope.js';
 import { decodeTensorData } from './tensor-data.js';
 import { checkSignature } from './signature.js';
 
 export interface ModelSignature {
   name: string;
-  /** Declared inputs; shape[0] is the batch dim (normally -1). */
+  /** Declared inputs, full shapes; each input's batch dim per batchDimOf (ignored when maxBatchSize is 0). */
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-  /** Largest batch dim a request may carry (>= 1). */
+  /** Largest batch a request may carry; 0: the model does not batch and every request is one row. */
   maxBatchSize: number;
 }
 
@@ -44,7 +44,7 @@ export interface DecodedInfer {
   inputs: Tensor[];
   /** Requested output names, de-duplicated, request order; undefined (also for []) means all. */
   outputs?: string[];
-  /** The batch dim, shared by every input. */
+  /** The batch dim's size, shared by every batched input; 1 for a model that does not batch. */
   rows: number;
   /** The request's top-level parameters, as sent. */
   parameters?: Record<string, unknown>;
@@ -75,6 +75,8 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
   const declaredOutputs = sig.outputs.map((o) => o.name);
   const declaredInputs = sig.inputs.slice(0, 10).map((s) => s.name).join(', ') + (sig.inputs.length > 10 ? ', …' : '');
   const { maxBatchSize } = sig;
+  /** batchDims[slot]: the input's batch dim, or null (unbatched, or the model does not batch). */
+  const batchDims = sig.inputs.map((s) => (maxBatchSize > 0 ? batchDimOf(s) : null));
   const model = quote(sig.name);
   const validEnvelope = envelopeValidator();
 
@@ -123,25 +125,32 @@ export function compileRequestValidator(sig: ModelSignature): RequestValidator {
       checkShape((given[i] as EnvelopeInput).shape, specAt(sig, slotOf[i]), i);
     }
 
-    // 5. batch dim (rank >= 1 is guaranteed by the signature and phase 4)
+    // 5. batch dim: every batched input carries the same rows, 1..maxBatchSize
     for (let i = 0; i < given.length; i++) {
-      const b = (given[i] as EnvelopeInput).shape[0] ?? 0;
-      if (b === 0) {
-        throw fail('SLUICE_ERR_BATCH_EMPTY', 'batch dimension is 0', `/inputs/${i}/shape/0: batch must be at least 1`);
-      }
+      const d = batchDims[slotOf[i] ?? 0];
+      if (d === null || d === undefined) continue;
+      const b = (given[i] as EnvelopeInput).shape[d] ?? 0;
+      if (b === 0) throw fail('SLUICE_ERR_BATCH_EMPTY', 'batch dimension is 0', `/inputs/${i}/shape/${d}: batch must be at least 1`);
       if (b > maxBatchSize) {
         throw fail('SLUICE_ERR_BATCH_TOO_LARGE', `batch ${b} is over the model's maxBatchSize ${maxBatchSize}`,
-          `/inputs/${i}/shape/0: expected at most ${maxBatchSize}, got ${b}`);
+          `/inputs/${i}/shape/${d}: expected at most ${maxBatchSize}, got ${b}`);
       }
     }
-    const rows = (given[0] as EnvelopeInput).shape[0] ?? 0;
-    for (let i = 1; i < given.length; i++) {
-      const b = (given[i] as EnvelopeInput).shape[0] ?? 0;
-      if (b !== rows) {
+    let rows = 0;
+    let rowsAt = '';
+    for (let i = 0; i < given.length; i++) {
+      const d = batchDims[slotOf[i] ?? 0];
+      if (d === null || d === undefined) continue;
+      const b = (given[i] as EnvelopeInput).shape[d] ?? 0;
+      if (rows === 0) {
+        rows = b;
+        rowsAt = `/inputs/${i}/shape/${d}`;
+      } else if (b !== rows) {
         throw fail('SLUICE_ERR_BATCH_MISMATCH', 'inputs disagree on the batch dimension',
-          `/inputs/${i}/shape/0: expected ${rows} (as /inputs/0/shape/0), got ${b}`);
+          `/inputs/${i}/shape/${d}: expected ${rows} (as ${rowsAt}), got ${b}`);
       }
     }
+    if (rows === 0) rows = 1; // a model that does not batch: each request is one row
 
     // 6. data
     const inputs = new Array<Tensor>(given.length);

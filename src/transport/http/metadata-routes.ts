@@ -47,6 +47,8 @@ export function registerMetadataRoutes(app: TemplatedApp, dataplane: DataPlane):
   get('/v2/models/:model/ready', (req) => modelReady(model(req)));
   get('/v2/models/:model/versions/:version/ready', (req) => modelReady(model(req), parseVersion(req.getParameter(1))));
   get('/v2/models/:model/schema', (req) => ok(dataplane.schema(model(req))));
+  get('/v2/models/:model/config', (req) => ok(dataplane.modelConfig(model(req))));
+  get('/v2/models/:model/versions/:version/config', (req) => ok(dataplane.modelConfig(model(req), parseVersion(req.getParameter(1)))));
   get('/v2/models/:model', (req) => ok(dataplane.modelMetadata(model(req))));
   get('/v2/models/:model/versions/:version', (req) => ok(dataplane.modelMetadata(model(req), parseVersion(req.getParameter(1)))));
 }
