@@ -23,7 +23,7 @@ it('is not ready while a later model of the first scan is still unscanned', asyn
       unload: async () => {},
       log: { info: () => {}, warn: () => {}, error: () => {} },
     },
-    60_000,
+    { pollIntervalMs: 60_000 },
   );
   // Readiness as a probe would see it right after breast-cancer turns READY.
   const seen: boolean[] = [];
