@@ -22,22 +22,31 @@ export interface DeclaredTensor {
   readonly batchDim?: number | null;
 }
 
-/** What a model.json says, schema-checked, model-level defaults filled in. */
-export interface ModelFile {
+/** The model-level settings: the same in model.json and in the effective config. */
+export interface ModelSettings {
   readonly name: string;
   readonly description: string;
+  /** Deadline given to requests that carry none. */
+  readonly defaultTimeoutMs: number;
+  readonly device: Device;
+  /** Serve the newest `latest` versions that load; older ones are unloaded. */
+  readonly versionPolicy: { readonly latest: number };
+  /** Readiness counts this model (see --ready-when); absent: the server's policy decides. */
+  readonly required?: boolean;
+  readonly warmup?: WarmupConfig;
+  /** The input the features fill (the model's only input). */
+  readonly featuresInput?: string;
+  /** classes[i] names class i: column i of `probabilities`, value i of `label`. */
+  readonly classes?: readonly string[];
+}
+
+/** What a model.json says, schema-checked, model-level defaults filled in. */
+export interface ModelFile extends ModelSettings {
   readonly inputs?: readonly DeclaredTensor[];
   readonly outputs?: readonly DeclaredTensor[];
   /** As given; resolve-config fills maxBatchSize from the graph when absent. */
   readonly batching: Readonly<Partial<BatchingConfig>>;
-  readonly defaultTimeoutMs: number;
-  readonly device: Device;
-  readonly versionPolicy: { readonly latest: number };
-  readonly required?: boolean;
-  readonly warmup?: WarmupConfig;
   readonly features?: readonly RawFeature[];
-  readonly featuresInput?: string;
-  readonly classes?: readonly string[];
 }
 
 export const DATATYPES: readonly DataType[] = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'];
