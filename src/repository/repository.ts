@@ -266,6 +266,8 @@ export class ModelRepository<H> {
         entry.versions.set(version, v);
       }
       if (v.handle && v.identity === identity) {
+        // The files are back to what serves (say a refused edit was reverted): its failure is history.
+        if (v.failure !== undefined) Object.assign(v, { failure: undefined, reason: undefined, failedIdentity: undefined });
         serve.add(version);
         continue;
       }

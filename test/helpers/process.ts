@@ -6,8 +6,15 @@ import { ROOT } from './gateway.js';
 export interface ServerProcess {
   child: ChildProcess;
   logs: Record<string, unknown>[];
+  /** Chunks written to stderr, and stdout lines that are not JSON. */
   stderr: string[];
+  /** Every stdout line as written (JSON or not), the last one even without its newline. */
+  stdoutLines: string[];
+  /** Only what the process wrote to stderr. */
+  stderrChunks: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the process exited and its stdout and stderr are read to the end. */
+  closed: Promise<void>;
   /** Resolves with the bound port once the process logged "listening". */
   port: Promise<number>;
 }
@@ -20,6 +27,8 @@ export function spawnServer(args: string[], env: Record<string, string> = {}): S
   });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
+  const stdoutLines: string[] = [];
+  const stderrChunks: string[] = [];
   let onPort: (p: number) => void = () => {};
   const port = new Promise<number>((resolve) => (onPort = resolve));
   let buf = '';
@@ -29,6 +38,7 @@ export function spawnServer(args: string[], env: Record<string, string> = {}): S
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      stdoutLines.push(line);
       try {
         const rec = JSON.parse(line);
         logs.push(rec);
@@ -38,9 +48,16 @@ export function spawnServer(args: string[], env: Record<string, string> = {}): S
       }
     }
   });
-  child.stderr!.on('data', (d) => stderr.push(String(d)));
+  child.stdout!.on('end', () => {
+    if (buf !== '') stdoutLines.push(buf);
+  });
+  child.stderr!.on('data', (d) => {
+    stderr.push(String(d));
+    stderrChunks.push(String(d));
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, logs, stderr, exited, port };
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return { child, logs, stderr, stdoutLines, stderrChunks, exited, closed, port };
 }
