@@ -63,7 +63,7 @@ const vadBody = (samples: number) => ({
 const versionMeta = async (url: string, model: string) => (await getJson(`${url}/v2/models/${model}/versions/1`)).json.parameters;
 
 describe('warmup', () => {
-  it('without model.json, finds the smallest input the graph accepts (Silero VAD needs 128 samples) and serves', async () => {
+  it('without model.json, finds the smallest input the graph accepts (Silero VAD: 128 zero samples) and serves', async () => {
     t = await startTestGateway({ modelsDir: await repo('vad', VAD) });
     expect((await versionMeta(t.url, 'vad')).state).toBe('READY');
     expect((await postJson(`${t.url}/v2/models/vad/infer`, vadBody(512))).status).toBe(200);
