@@ -47,32 +47,31 @@ export function batchDimOf(t: { readonly batchDim?: number | null }): number | n
 }
 
 /**
- * A request after decoding and validation. Owned by the data plane from here on:
- * tensors' buffers may be copied into a batch and must not be reused by the caller.
+ * One inference request, built once after decoding and validation, whatever the transport or
+ * the wire format; it travels unchanged to the batcher (and later to shadows and observers).
+ * Owned by the data plane: its tensors' buffers may be copied into a batch and must not be
+ * reused by the caller.
  */
 export interface InferRequest {
   /** Client id (echoed) or generated. */
-  id: string;
-  /** True when the client gave the id. */
-  idFromClient: boolean;
-  model: string;
-  /** Explicit version asked for, or undefined for the model's default route. */
-  version?: number;
-  inputs: Tensor[];
+  readonly id: string;
+  /** True when the client gave the id (body `id`, else the transport's request id header). */
+  readonly idFromClient: boolean;
+  readonly model: string;
+  /** Explicit version asked for (a /versions/{v} URL), or undefined for the model's routing. */
+  readonly version?: number;
+  /** Every input of the model, in its declared order. */
+  readonly inputs: Tensor[];
   /** Requested output names; undefined means all. */
-  outputs?: string[];
-  /** Rows in the batch dimension (same for every input). */
-  rows: number;
-  /** Absolute deadline, microseconds on the process monotonic clock. */
-  deadlineUs: number;
-  parameters?: Record<string, unknown>;
-}
-
-export interface InferResponse {
-  id: string;
-  model: string;
-  version: number;
-  outputs: Tensor[];
+  readonly outputs?: string[];
+  /** Rows in the batch dims (1 for a model that does not batch). */
+  readonly rows: number;
+  /** When the transport started reading it, and its absolute deadline: µs on the monotonic clock. */
+  readonly receivedUs: number;
+  readonly deadlineUs: number;
+  readonly parameters?: Record<string, unknown>;
+  /** True once nobody waits for the answer (the client went away). */
+  readonly isCancelled?: () => boolean;
 }
 
 export interface BatchingConfig {

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
-import type { Tensor } from '../types.js';
+import type { InferRequest, Tensor } from '../types.js';
+import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
@@ -108,6 +109,8 @@ export class DataPlane {
   private inflight = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly observers: PredictionObserver[] = [];
+  /** Per model name, added once a request to it routed: bounded by the models that existed. */
+  private readonly sources = new Map<string, VersionSource<Servable>>();
 
   constructor(private readonly deps: DataPlaneDeps) {}
 
@@ -151,13 +154,15 @@ export class DataPlane {
    * `{"predictions": [...], "model_version": ...}` as JSON.
    */
   async predict(model: string, version: number | undefined, bytes: Uint8Array, opts: InferOptions): Promise<InferResult> {
-    const servable = this.admit(model, version, opts);
-    if (!servable.features) throw featuresNotDeclared(model);
-    const request = servable.features.map(parseJsonBody(bytes));
-    const id = request.id ?? randomUUID();
-    const outputs = await this.run(servable, id, request.inputs, request.rows, request.timeoutMs ?? opts.timeoutMs, opts);
-    const answer = encodePredictions(outputs, servable.version, servable.config.classes ? { classes: servable.config.classes, id } : { id });
-    return { id, version: servable.version, body: JSON.stringify(answer), contentType: 'application/json' };
+    const primary = this.admit(model, version, opts);
+    if (!primary.features) throw featuresNotDeclared(model);
+    const mapped = primary.features.map(parseJsonBody(bytes));
+    const request = this.requestOf(model, version, mapped, undefined, primary, opts);
+    const plan = this.plan(request, primary);
+    const outputs = await this.run(plan, request);
+    const id = request.id;
+    const answer = encodePredictions(outputs, primary.version, primary.config.classes ? { classes: primary.config.classes, id } : { id });
+    return { id, version: primary.version, body: JSON.stringify(answer), contentType: 'application/json' };
   }
 
   addObserver(observer: PredictionObserver): void {
@@ -169,11 +174,42 @@ export class DataPlane {
    * object; throws SluiceError with a stable code for every refusal.
    */
   async infer(model: string, version: number | undefined, payload: RequestPayload, opts: InferOptions): Promise<InferResult> {
-    const servable = this.admit(model, version, opts);
-    const decoded = servable.validate(decodePayload(payload, servable));
-    const id = decoded.id ?? randomUUID();
-    const outputs = await this.run(servable, id, decoded.inputs, decoded.rows, decoded.timeoutMs ?? opts.timeoutMs, opts);
-    return encodeResult(servable, id, outputs, decoded, opts);
+    const primary = this.admit(model, version, opts);
+    const decoded = primary.validate(decodePayload(payload, primary));
+    const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
+    const plan = this.plan(request, primary);
+    const outputs = await this.run(plan, request);
+    return encodeResult(plan.primary, request.id, outputs, decoded, opts);
+  }
+
+  /** The one InferRequest of a decoded, validated request: id, deadline and inputs fixed here. */
+  private requestOf(
+    model: string,
+    version: number | undefined,
+    decoded: { id?: string; inputs: Tensor[]; rows: number; timeoutMs?: number; parameters?: Record<string, unknown> },
+    outputs: string[] | undefined,
+    primary: Servable,
+    opts: InferOptions,
+  ): InferRequest {
+    const timeoutMs = decoded.timeoutMs ?? opts.timeoutMs ?? primary.config.defaultTimeoutMs;
+    return {
+      id: decoded.id ?? randomUUID(),
+      idFromClient: decoded.id !== undefined,
+      model,
+      ...(version === undefined ? {} : { version }),
+      inputs: decoded.inputs,
+      ...(outputs === undefined ? {} : { outputs }),
+      rows: decoded.rows,
+      receivedUs: opts.receivedUs,
+      deadlineUs: opts.receivedUs + timeoutMs * 1000,
+      ...(decoded.parameters === undefined ? {} : { parameters: decoded.parameters }),
+      ...(opts.isCancelled === undefined ? {} : { isCancelled: opts.isCancelled }),
+    };
+  }
+
+  /** The routing step's second half, once the id is known (the primary was routed in admit()). */
+  private plan(request: InferRequest, primary: Servable): RoutePlan<Servable> {
+    return { primary, shadows: routeShadows(this.routingOf(request.model), this.versions(request.model), primary, request.id, request.version) };
   }
 
   /**
@@ -198,15 +234,19 @@ export class DataPlane {
     return this.route(model, version);
   }
 
-  /** Batches and runs validated inputs; tells the observers after the caller has its answer. */
-  private async run(servable: Servable, id: string, inputs: Tensor[], rows: number, timeoutMs: number | undefined, opts: InferOptions): Promise<Tensor[]> {
-    const deadlineUs = opts.receivedUs + (timeoutMs ?? servable.config.defaultTimeoutMs) * 1000;
+  /**
+   * Batches and runs the request on the plan's primary; tells the observers after the caller has
+   * its answer. (Shadows in the plan are not run yet: routing tables have no shadows so far.)
+   */
+  private async run(plan: RoutePlan<Servable>, request: InferRequest): Promise<Tensor[]> {
+    const servable = plan.primary;
+    const { inputs, rows, deadlineUs, receivedUs, isCancelled } = request;
     this.inflight++;
     try {
-      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs: opts.receivedUs, isCancelled: opts.isCancelled });
+      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs, isCancelled });
       if (this.observers.length > 0) {
         const event: PredictionEvent = {
-          id,
+          id: request.id,
           model: servable.model,
           version: servable.version,
           sha256: servable.sha256,
@@ -216,7 +256,7 @@ export class DataPlane {
           batchRows: outcome.batchRows,
           queueUs: outcome.queueUs,
           computeUs: outcome.computeUs,
-          totalUs: this.deps.nowUs() - opts.receivedUs,
+          totalUs: this.deps.nowUs() - receivedUs,
         };
         setImmediate(() => this.notify(event));
       }
@@ -248,9 +288,34 @@ export class DataPlane {
     return this.inflight;
   }
 
-  /** The routing step: today the newest READY version, or the one asked for. */
+  /** The routing step's first half: the version that answers (the explicit one, else the table's primary). */
   private route(model: string, version: number | undefined): Servable {
-    return this.deps.repository.resolve(model, version).handle;
+    const known = this.sources.get(model);
+    const source = known ?? this.versionSource(model);
+    const primary = routePrimary(this.routingOf(model), source, version);
+    if (known === undefined) this.sources.set(model, source); // only names that resolved: bounded
+    return primary;
+  }
+
+  /** The model's routing table (today every model has the default: newest READY, no shadows). */
+  private routingOf(_model: string): RoutingTable {
+    return DEFAULT_ROUTING;
+  }
+
+  /** Serving versions of a model, as the routing step finds them (kept per model once it routed). */
+  private versions(model: string): VersionSource<Servable> {
+    return this.sources.get(model) ?? this.versionSource(model);
+  }
+
+  private versionSource(model: string): VersionSource<Servable> {
+    const repository = this.deps.repository;
+    return {
+      primary: (version) => repository.resolve(model, version).handle,
+      shadow: (version) => {
+        const v = repository.get(model)?.versions.get(version);
+        return v?.state === 'READY' ? v.handle : undefined;
+      },
+    };
   }
 
   private notify(event: PredictionEvent): void {

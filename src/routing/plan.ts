@@ -41,9 +41,21 @@ export interface VersionSource<S> {
  * cohortPoint(id) gets a copy. A shadow equal to the primary is skipped.
  */
 export function planRoute<S>(table: RoutingTable, source: VersionSource<S>, id: string, explicitVersion: number | undefined): RoutePlan<S> {
-  if (explicitVersion !== undefined) return { primary: source.primary(explicitVersion), shadows: [] };
-  const primary = source.primary(table.primary);
-  if (table.shadows.length === 0) return { primary, shadows: [] };
+  const primary = routePrimary(table, source, explicitVersion);
+  return { primary, shadows: routeShadows(table, source, primary, id, explicitVersion) };
+}
+
+/**
+ * The first half of the plan, before the request is decoded (its primary's validator decodes
+ * it): the version that answers. Throws the primary's refusal (404/503).
+ */
+export function routePrimary<S>(table: RoutingTable, source: VersionSource<S>, explicitVersion: number | undefined): S {
+  return source.primary(explicitVersion ?? table.primary);
+}
+
+/** The second half, once the request id is known: the shadows that get a copy. */
+export function routeShadows<S>(table: RoutingTable, source: VersionSource<S>, primary: S, id: string, explicitVersion: number | undefined): S[] {
+  if (explicitVersion !== undefined || table.shadows.length === 0) return [];
   const point = cohortPoint(id);
   const shadows: S[] = [];
   for (const s of table.shadows) {
@@ -51,7 +63,7 @@ export function planRoute<S>(table: RoutingTable, source: VersionSource<S>, id: 
     const shadow = source.shadow(s.version);
     if (shadow !== undefined && shadow !== primary) shadows.push(shadow);
   }
-  return { primary, shadows };
+  return shadows;
 }
 
 /**
