@@ -4,6 +4,7 @@
 // is answered before the body is read, and the connection goes on to the next request.
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FAULT_WORKER, faultRow } from './fixtures/fault-worker.mjs';
 import { postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
 import { digitsRows } from './helpers/ort.js';
@@ -11,13 +12,16 @@ import { digitsRows } from './helpers/ort.js';
 let t: TestGateway;
 const one = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: digitsRows(1)[0] }] };
 const full = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [64, 64], data: digitsRows(64) }] };
+/** A request whose batch blocks the worker that takes it for `ms` (fixtures/fault-worker.mjs). */
+const stalled = (ms: number) => ({ inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: faultRow({ kind: 'stall', ms }, 64) }] });
 const url = () => `${t.url}/v2/models/digits/infer`;
 const count = async (code: string) =>
   (await t.gw.metrics.requests.get()).values.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
 const rowsRun = async () => (await t.gw.metrics.batchRows.get()).values.find((v) => v.metricName === 'sluice_batch_rows_sum')!.value;
 
 beforeAll(async () => {
-  t = await startTestGateway({ models: ['digits'], config: { workers: 1, inlineMaxRunUs: 0 } }); // calibrated on worker batches
+  // Calibrated on worker batches; stalls are injected in the worker.
+  t = await startTestGateway({ models: ['digits'], config: { workers: 1, inlineMaxRunUs: 0 }, gateway: { workerFile: FAULT_WORKER } });
   // Calibrate the service-rate estimate with real batches.
   for (let i = 0; i < 20; i++) expect((await postJson(url(), full)).status).toBe(200);
 });
@@ -27,9 +31,10 @@ afterAll(async () => {
 
 it('refuses at admission with 429 + Retry-After, runs nothing past its deadline (504), admits what fits', async () => {
   const rowsBefore = await rowsRun();
-  t.gw.pool('cpu').injectWorkerStall(3000);
+  const blocker = postJson(url(), stalled(3000)); // holds the only worker 3 s
+  await waitFor(() => t.gw.dataplane.inflightRequests === 1);
   const backlog = Array.from({ length: 50 }, () => postJson(url(), full));
-  await waitFor(() => t.gw.dataplane.inflightRequests === 50);
+  await waitFor(() => t.gw.dataplane.inflightRequests === 51);
   const refused = await postJson(url(), one, { 'x-timeout-ms': '20' });
   expect(refused).toMatchObject({ status: 429, json: { code: 'SLUICE_ERR_ADMISSION_REFUSED' } });
   expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -40,15 +45,15 @@ it('refuses at admission with 429 + Retry-After, runs nothing past its deadline 
   const patient = postJson(url(), one, { 'x-timeout-ms': '60000' });
   const answers = await Promise.all(backlog);
   expect(answers.every((a) => a.status === 200)).toBe(true);
+  expect((await blocker).status).toBe(200);
   expect(await expires).toMatchObject({ status: 504, json: { code: 'SLUICE_ERR_DEADLINE_EXCEEDED' } });
   expect((await patient).status).toBe(200);
-  expect((await rowsRun()) - rowsBefore).toBe(50 * 64 + 1); // the backlog and `patient`, not `expires`
+  expect((await rowsRun()) - rowsBefore).toBe(1 + 50 * 64 + 1); // the blocker, the backlog and `patient`, not `expires`
   expect(await count('SLUICE_ERR_ADMISSION_REFUSED')).toBe(2);
 });
 
 it('a request whose client went away is dropped before it reaches a worker', async () => {
-  t.gw.pool('cpu').injectWorkerStall(500);
-  const blocker = postJson(url(), one);
+  const blocker = postJson(url(), stalled(500));
   await waitFor(() => t.gw.dataplane.inflightRequests === 1);
   const rowsBefore = await rowsRun();
   const aborts = Array.from({ length: 10 }, () => {
@@ -95,9 +100,10 @@ function responses(socket: net.Socket, n: number): Promise<{ status: number; bod
 }
 
 it('refuses before reading the body when even one row cannot be admitted; the connection serves the next request', async () => {
-  t.gw.pool('cpu').injectWorkerStall(1000);
+  const blocker = postJson(url(), stalled(1000));
+  await waitFor(() => t.gw.dataplane.inflightRequests === 1);
   const backlog = Array.from({ length: 20 }, () => postJson(url(), full));
-  await waitFor(() => t.gw.dataplane.inflightRequests === 20);
+  await waitFor(() => t.gw.dataplane.inflightRequests === 21);
   const malformedBefore = await count('SLUICE_ERR_JSON_MALFORMED');
   const { port } = new URL(t.url);
   const socket = net.connect(Number(port), '127.0.0.1');
@@ -122,4 +128,5 @@ it('refuses before reading the body when even one row cannot be admitted; the co
   socket.destroy();
   expect(await count('SLUICE_ERR_JSON_MALFORMED')).toBe(malformedBefore); // never decoded
   expect((await Promise.all(backlog)).every((a) => a.status === 200)).toBe(true);
+  expect((await blocker).status).toBe(200);
 });

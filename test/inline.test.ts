@@ -20,6 +20,9 @@ async function batchesWhere(g: TestGateway, model: string): Promise<Record<strin
   return out;
 }
 
+/** The admission estimate of digits' batcher: rows/s its worker batches are served at (0: not calibrated). */
+const serviceRate = (g: TestGateway): number => g.gw.repository.resolve('digits').handle.batcher.serviceRowsPerSecond;
+
 function expectDigits(answer: { status: number; json: any }, i: number): void {
   expect(answer.status).toBe(200);
   const [probs, label] = answer.json.outputs;
@@ -40,6 +43,7 @@ afterAll(async () => {
 it('one request at a time runs inline on the main thread and equals a direct run', async () => {
   for (let i = 0; i < 20; i++) expectDigits(await postJson(`${t.url}/v2/models/digits/infer`, body(rows[i]!)), i);
   expect(await batchesWhere(t, 'digits')).toEqual({ inline: 20 });
+  expect(serviceRate(t)).toBe(0); // 20 batches answered, none of them measured the workers
   const line = t.logs.find((l) => l.model === 'digits' && /run inline/.test(String(l.msg)));
   expect(line).toMatchObject({ maxRows: 64 });
 });
@@ -55,6 +59,7 @@ it('concurrent requests also use the worker, with the same answers', async () =>
 it('with --inline-max-run-us 0 every batch goes to a worker', async () => {
   for (let i = 0; i < 5; i++) expectDigits(await postJson(`${off.url}/v2/models/digits/infer`, body(rows[i]!)), i);
   expect(await batchesWhere(off, 'digits')).toEqual({ worker: 5 });
+  expect(serviceRate(off)).toBeGreaterThan(0); // 5 worker batches calibrate the estimate
 });
 
 it('a model slower than the budget never runs inline', async () => {

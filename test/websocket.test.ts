@@ -4,6 +4,7 @@
 import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FAULT_WORKER, faultRow } from './fixtures/fault-worker.mjs';
 import { postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
 import { digitsRows } from './helpers/ort.js';
@@ -12,6 +13,8 @@ const packr = new Packr({ useRecords: false, moreTypes: true });
 const pack = (v: unknown) => packr.pack(v);
 let t: TestGateway;
 const rows = digitsRows(40);
+/** A row whose batch blocks the worker that takes it for `ms`. */
+const stallRow = (ms: number) => faultRow({ kind: 'stall', ms }, 64);
 const frame = (id: string, row: number[], extra: Record<string, unknown> = {}) => ({
   id,
   model_name: 'digits',
@@ -20,7 +23,12 @@ const frame = (id: string, row: number[], extra: Record<string, unknown> = {}) =
 });
 
 beforeAll(async () => {
-  t = await startTestGateway({ models: ['digits'], config: { wsMaxInflight: 8, wsMaxBufferedBytes: 64 * 1024 } });
+  // Stalls are injected in the worker (fixtures/fault-worker.mjs), so no batch may run inline.
+  t = await startTestGateway({
+    models: ['digits'],
+    config: { wsMaxInflight: 8, wsMaxBufferedBytes: 64 * 1024, inlineMaxRunUs: 0 },
+    gateway: { workerFile: FAULT_WORKER },
+  });
 });
 afterAll(async () => {
   await t.stop();
@@ -89,8 +97,7 @@ describe('WebSocket /v2/ws', () => {
 
   it('caps requests in flight per connection', async () => {
     const { ws, answers } = await connect();
-    t.gw.pool('cpu').injectWorkerStall(300);
-    for (let i = 0; i < 12; i++) ws.send(JSON.stringify(frame(`c${i}`, rows[i]!)));
+    for (let i = 0; i < 12; i++) ws.send(JSON.stringify(frame(`c${i}`, i === 0 ? stallRow(300) : rows[i]!)));
     await waitFor(() => answers.size === 12);
     const refused = [...answers.values()].filter((a) => a.code === 'SLUICE_ERR_WS_TOO_MANY_INFLIGHT');
     expect(refused).toHaveLength(4);
@@ -100,8 +107,7 @@ describe('WebSocket /v2/ws', () => {
 
   it('drops the answers of a connection that closed before they were sent, and keeps serving', async () => {
     const { ws } = await connect();
-    t.gw.pool('cpu').injectWorkerStall(200);
-    for (let i = 0; i < 8; i++) ws.send(pack(frame(`d${i}`, rows[i]!)));
+    for (let i = 0; i < 8; i++) ws.send(pack(frame(`d${i}`, i === 0 ? stallRow(200) : rows[i]!)));
     await new Promise((r) => setTimeout(r, 20));
     ws.terminate();
     await new Promise((r) => setTimeout(r, 400)); // the stalled batch finishes with nobody to answer

@@ -1,4 +1,5 @@
-// Runs small batches of a light model on the main thread when the pool has nothing to do.
+// Runs small batches of a light model on the main thread when the pool has nothing to do
+// (executor.ts decides which batches; this module only times and runs them).
 //
 // Why: a batch handed to a worker crosses two threads and back (~150-250 µs on a small VM:
 // message, futex wake of an idle thread, reply, event-loop wake), several times the cost of a

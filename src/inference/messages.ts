@@ -54,11 +54,7 @@ export interface RunTask {
   outputNames: string[];
   /** Skip the batch when the worker reaches it after this (performance.timeOrigin + now(), ms). */
   notAfterEpochMs?: number;
-  /** Test hook: exit while holding this batch (a crashed worker), or stall before running it. */
-  fault?: WorkerFault;
 }
-
-export type WorkerFault = { kind: 'exit' } | { kind: 'stall'; ms: number };
 
 export type WorkerTask = LoadTask | UnloadTask | RunTask;
 

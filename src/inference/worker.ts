@@ -90,8 +90,6 @@ async function unload(task: UnloadTask): Promise<WorkerReply> {
 }
 
 async function run(task: RunTask): Promise<unknown> {
-  if (task.fault?.kind === 'exit') process.exit(1);
-  if (task.fault?.kind === 'stall') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.fault.ms);
   if (task.notAfterEpochMs !== undefined && performance.timeOrigin + performance.now() > task.notAfterEpochMs) {
     return { ok: false, expired: true, message: 'deadline passed while queued at the worker' } satisfies FailReply;
   }

@@ -37,7 +37,13 @@ export async function copyModels(names: string[], into?: string): Promise<string
 }
 
 export async function startTestGateway(
-  opts: { models?: string[]; modelsDir?: string; config?: Partial<ConfigModule.SluiceConfig> } = {},
+  opts: {
+    models?: string[];
+    modelsDir?: string;
+    config?: Partial<ConfigModule.SluiceConfig>;
+    /** Passed to startGateway, e.g. `{ workerFile: FAULT_WORKER }` (test/fixtures/fault-worker.mjs). */
+    gateway?: Omit<GatewayModule.GatewayOptions, 'logDestination'>;
+  } = {},
 ): Promise<TestGateway> {
   const modelsDir = opts.modelsDir ?? (await copyModels(opts.models ?? ['digits', 'breast-cancer']));
   const logs: Record<string, unknown>[] = [];
@@ -56,7 +62,7 @@ export async function startTestGateway(
     logLevel: 'info',
     ...opts.config,
   });
-  const gw = await gatewayMod.startGateway(config, { logDestination: sink });
+  const gw = await gatewayMod.startGateway(config, { ...opts.gateway, logDestination: sink });
   return {
     gw,
     url: `http://127.0.0.1:${gw.port}`,
