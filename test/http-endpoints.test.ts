@@ -3,6 +3,7 @@
 import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundled, instanceOf } from './features-helpers.js';
 import { getJson, postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { breastRows, digitsRows, directRun } from './helpers/ort.js';
 
@@ -78,6 +79,33 @@ describe('health and metadata', () => {
     expect(del.status).toBe(405);
     await expectValidStillWorks();
   });
+
+  // Probes send HEAD: the same status and headers as GET, no body. fetch reuses its keep-alive
+  // connection, so a body sent after a HEAD answer would corrupt the GET that follows it.
+  it.each(['/v2', '/v2/health/live', '/v2/health/ready'])('HEAD %s answers like GET without a body', async (p) => {
+    const get = await fetch(`${t.url}${p}`);
+    const getBody = await get.text();
+    const head = await fetch(`${t.url}${p}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.status).toBe(get.status);
+    expect(head.headers.get('content-type')).toBe('application/json');
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(getBody)));
+    expect(await head.text()).toBe('');
+    const again = await getJson(`${t.url}${p}`);
+    expect(again.status).toBe(200);
+    expect(JSON.stringify(again.json)).toBe(getBody);
+  });
+
+  it('HEAD where only GET is registered is 405 without a body; HEAD on no route is 404', async () => {
+    const head = await fetch(`${t.url}/v2/models/digits`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET');
+    expect(await head.text()).toBe('');
+    const none = await fetch(`${t.url}/v3/nothing`, { method: 'HEAD' });
+    expect(none.status).toBe(404);
+    expect(await none.text()).toBe('');
+    expect((await getJson(`${t.url}/v2/health/live`)).json).toEqual({ live: true });
+  });
 });
 
 describe('inference', () => {
@@ -142,7 +170,21 @@ describe('bad input: 4xx with a stable code, then a valid request succeeds', () 
     expect(r.json.code).toBe(code);
     expect(typeof r.json.error).toBe('string');
     expect(r.text).not.toMatch(/\n\s+at /);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await expectValidStillWorks();
+  });
+
+  // JSON.parse never pollutes Object.prototype, so checking `({}).polluted` proves nothing: what
+  // can fail is the decoder letting the key through. Here the rest of the body is a valid request,
+  // so without the guard the answer would be 200.
+  it.each([
+    ['__proto__', '"__proto__"'],
+    ['escaped __proto__', '"\\u005f_proto__"'],
+    ['constructor', '"constructor"'],
+  ])('a %s key in an otherwise valid body is refused by the JSON decoder', async (_name, key) => {
+    const body = `{${key}: {"polluted": true}, "id": "proto-1", "inputs": ${JSON.stringify(valid.inputs)}}`;
+    const r = await postJson(`${t.url}/v2/models/digits/infer`, body);
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe('SLUICE_ERR_JSON_FORBIDDEN_KEY');
     await expectValidStillWorks();
   });
 
@@ -189,5 +231,75 @@ describe('bad input: 4xx with a stable code, then a valid request succeeds', () 
     const count = (code: string) => metric.values.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
     expect(count('OK')).toBeGreaterThan(10);
     expect(count('SLUICE_ERR_JSON_MALFORMED')).toBe(2);
+  });
+});
+
+describe('x-request-id', () => {
+  const noId = { inputs: valid.inputs };
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it('a client header is the request id when the body has none: echoed as body id and header', async () => {
+    const r = await postJson(`${t.url}/v2/models/digits/infer`, noId, { 'x-request-id': 'client-7' });
+    expect(r.status).toBe(200);
+    expect(r.json.id).toBe('client-7');
+    expect(r.headers.get('x-request-id')).toBe('client-7');
+  });
+
+  it('the body id wins over the header', async () => {
+    const r = await postJson(`${t.url}/v2/models/digits/infer`, { ...noId, id: 'body-1' }, { 'x-request-id': 'client-8' });
+    expect(r.status).toBe(200);
+    expect(r.json.id).toBe('body-1');
+    expect(r.headers.get('x-request-id')).toBe('body-1');
+  });
+
+  it('a header over 256 characters or with a non-printable character is ignored: an id is generated', async () => {
+    const at256 = 'r'.repeat(256);
+    expect((await postJson(`${t.url}/v2/models/digits/infer`, noId, { 'x-request-id': at256 })).json.id).toBe(at256);
+    for (const bad of ['r'.repeat(257), 'a\tb']) {
+      const r = await postJson(`${t.url}/v2/models/digits/infer`, noId, { 'x-request-id': bad });
+      expect(r.status).toBe(200);
+      expect(r.json.id).toMatch(UUID);
+      expect(r.headers.get('x-request-id')).toBe(r.json.id);
+    }
+  });
+
+  it('/v1 predict honours the header the same way', async () => {
+    const instances = [instanceOf(bundled('digits'), rows[0]!)];
+    const r = await postJson(`${t.url}/v1/models/digits:predict`, { instances }, { 'x-request-id': 'client-9' });
+    expect(r.status).toBe(200);
+    expect(r.json.id).toBe('client-9');
+    expect(r.headers.get('x-request-id')).toBe('client-9');
+    const own = await postJson(`${t.url}/v1/models/digits:predict`, { id: 'body-9', instances }, { 'x-request-id': 'client-9' });
+    expect(own.headers.get('x-request-id')).toBe('body-9');
+  });
+
+  const big = JSON.stringify({ ...noId, pad: 'x'.repeat(70 * 1024) });
+  const errors: [string, string, string | object, Record<string, string>, number, string][] = [
+    ['400 malformed JSON', '/v2/models/digits/infer', '{"inputs": [', {}, 400, 'SLUICE_ERR_JSON_MALFORMED'],
+    ['400 bad x-timeout-ms', '/v2/models/digits/infer', noId, { 'x-timeout-ms': 'soon' }, 400, 'SLUICE_ERR_PARAMETER_INVALID'],
+    ['404 unknown model', '/v2/models/nope/infer', noId, {}, 404, 'SLUICE_ERR_MODEL_NOT_FOUND'],
+    ['404 unknown version', '/v2/models/digits/versions/x/infer', noId, {}, 404, 'SLUICE_ERR_MODEL_VERSION_NOT_FOUND'],
+    ['404 unknown /v1 verb', '/v1/models/digits:explain', {}, {}, 404, 'SLUICE_ERR_HTTP_ROUTE_NOT_FOUND'],
+    ['413 body over the cap', '/v2/models/digits/infer', big, {}, 413, 'SLUICE_ERR_BODY_TOO_LARGE'],
+    ['415 content type', '/v2/models/digits/infer', noId, { 'content-type': 'text/plain' }, 415, 'SLUICE_ERR_BODY_CONTENT_TYPE'],
+    ['400 /v1 predict without features', '/v1/models/digits:predict', { instances: [{}] }, {}, 400, 'SLUICE_ERR_FEATURES_INVALID'],
+  ];
+  it.each(errors)('%s carries the client header, or a generated id', async (_name, route, body, headers, status, code) => {
+    const withHeader = await postJson(`${t.url}${route}`, body, { ...headers, 'x-request-id': 'err-1' });
+    expect(withHeader.status).toBe(status);
+    expect(withHeader.json.code).toBe(code);
+    expect(withHeader.headers.get('x-request-id')).toBe('err-1');
+    const without = await postJson(`${t.url}${route}`, body, headers);
+    expect(without.status).toBe(status);
+    expect(without.headers.get('x-request-id')).toMatch(UUID);
+    await expectValidStillWorks();
+  });
+
+  it('a refusal at admission (a deadline no request can meet) carries it', async () => {
+    const r = await postJson(`${t.url}/v2/models/digits/infer`, noId, { 'x-timeout-ms': '0.001', 'x-request-id': 'late-1' });
+    expect([429, 504]).toContain(r.status);
+    expect(['SLUICE_ERR_ADMISSION_REFUSED', 'SLUICE_ERR_DEADLINE_EXCEEDED']).toContain(r.json.code);
+    expect(r.headers.get('x-request-id')).toBe('late-1');
+    await expectValidStillWorks();
   });
 });

@@ -6,12 +6,19 @@
 // application/json or none → JSON; anything else → 415. Answer format: binary when the request
 // asked for binary outputs; else msgpack when Accept names a msgpack type, JSON when Accept names
 // application/json, otherwise the request's own format (JSON for binary requests).
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { SluiceError, toSluiceError } from '../../errors.js';
+//
+// Every answer of these routes carries x-request-id: the id the data plane answered with (the
+// body's `id`, else the client's x-request-id header, else a generated one); on a refusal, the
+// client's header or a generated id.
+import { randomUUID } from 'node:crypto';
+import type { HttpRequest } from 'uWebSockets.js';
+import { SluiceError } from '../../errors.js';
 import type { DataPlane, InferOptions, InferResult, RequestPayload, ResponseFormat } from '../../dataplane/dataplane.js';
-import { readBody } from './body.js';
-import { decodeParam, parseVersion } from './metadata-routes.js';
+import { bodyHandler, type BodyRoute, type Connection } from './body-route.js';
+import { decodeParam, parseVersion } from './params.js';
+import { clientRequestId } from './request-id.js';
 import { errorAnswer, send, type Answer } from './respond.js';
+import type { RouteTable } from './routes.js';
 
 export interface InferRouteOptions {
   bodyLimitBytes: number;
@@ -56,101 +63,114 @@ function parseTimeoutHeader(raw: string): number | undefined {
   return n;
 }
 
-interface RequestHead {
-  model: string;
+/** What an inference route copied from its request, and what it made of it. */
+interface InferCtx {
+  readonly receivedUs: number;
+  readonly model: string;
+  readonly rawVersion: string | undefined;
+  readonly contentType: string;
+  readonly headerLength: string;
+  readonly accept: string;
+  readonly timeoutHeader: string;
+  /** The client's x-request-id, when usable (request-id.ts). */
+  readonly clientId: string | undefined;
+  readonly conn: Connection;
+  /** For metrics: the asked version, then the one that answered. */
+  versionLabel: string;
+  // Set by start():
   version: number | undefined;
   format: BodyFormat;
-  respondAs: ResponseFormat;
-  headerLength: string;
-  timeoutMs: number | undefined;
-  contentLength: number | undefined;
+  opts: InferOptions;
 }
 
-/** What a body route does with the request once its body has arrived. */
-type BodyHandler = (head: RequestHead, bytes: Buffer, opts: InferOptions) => Promise<InferResult>;
+/** What a route does with the request once its body has arrived. */
+type InferHandler = (ctx: InferCtx, bytes: Buffer) => Promise<InferResult>;
 
-export function registerInferRoutes(app: TemplatedApp, dataplane: DataPlane, opts: InferRouteOptions): void {
-  /**
-   * Shared discipline of every POST that carries a body: read `req` synchronously, onAborted
-   * before any await, body under the cap, answer (corked) only if the client is still there.
-   */
-  const bodyRoute = (res: HttpResponse, req: HttpRequest, model: string, rawVersion: string | undefined, handle: BodyHandler): void => {
-    const receivedUs = opts.nowUs();
-    const state = { aborted: false };
-    res.onAborted(() => {
-      state.aborted = true;
-    });
-    const contentType = req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase();
-    const headerLength = req.getHeader('inference-header-content-length');
-    const accept = req.getHeader('accept').toLowerCase();
-    const lengthHeader = req.getHeader('content-length');
-    const timeoutHeader = req.getHeader('x-timeout-ms');
-    let versionLabel = rawVersion ?? '';
-    const finish = (answer: Answer, code: string): void => {
-      // While draining, every answer closes its connection so that no keep-alive
-      // connection is left holding a request when the process exits.
-      if (dataplane.draining) answer.close = true;
-      send(res, state, answer);
-      opts.onInferDone?.(model, versionLabel, code, (opts.nowUs() - receivedUs) / 1e6);
-    };
-    const fail = (err: unknown): void => {
-      const e = toSluiceError(err);
-      if (e.code === 'SLUICE_ERR_SERVER_INTERNAL') opts.onInternalError?.(err);
-      finish(errorAnswer(e), e.code);
-    };
-    try {
-      const format = bodyFormat(contentType, headerLength);
-      const contentLength = lengthHeader === '' ? Number.NaN : Number(lengthHeader);
-      const head: RequestHead = {
+export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, opts: InferRouteOptions): void {
+  const inferRoute = (params: (req: HttpRequest) => { model: string; rawVersion?: string }, run: InferHandler): BodyRoute<InferCtx> => ({
+    bodyLimitBytes: opts.bodyLimitBytes,
+    read(req, conn) {
+      const receivedUs = opts.nowUs();
+      const { model, rawVersion } = params(req);
+      return {
+        receivedUs,
         model,
-        version: rawVersion === undefined ? undefined : parseVersion(rawVersion),
-        format,
-        respondAs: answerFormat(accept, format),
-        headerLength,
-        timeoutMs: parseTimeoutHeader(timeoutHeader),
-        contentLength: Number.isSafeInteger(contentLength) ? contentLength : undefined,
+        rawVersion,
+        contentType: req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase(),
+        headerLength: req.getHeader('inference-header-content-length'),
+        accept: req.getHeader('accept').toLowerCase(),
+        timeoutHeader: req.getHeader('x-timeout-ms'),
+        clientId: clientRequestId(req),
+        conn,
+        versionLabel: rawVersion ?? '',
+        version: undefined,
+        format: 'json',
+        opts: NO_OPTS,
       };
-      const inferOpts: InferOptions = { receivedUs, timeoutMs: head.timeoutMs, isCancelled: () => state.aborted, respondAs: head.respondAs, allowBinary: true };
+    },
+    start(ctx) {
+      ctx.format = bodyFormat(ctx.contentType, ctx.headerLength);
+      ctx.version = ctx.rawVersion === undefined ? undefined : parseVersion(ctx.rawVersion);
+      ctx.opts = {
+        receivedUs: ctx.receivedUs,
+        timeoutMs: parseTimeoutHeader(ctx.timeoutHeader),
+        isCancelled: () => ctx.conn.aborted,
+        respondAs: answerFormat(ctx.accept, ctx.format),
+        allowBinary: true,
+        requestId: ctx.clientId,
+      };
       // Cheap refusal: when even a one-row request would be refused now, answer before the body
-      // is read or decoded (a refusal then costs no parsing). Throwing lands in `fail` below; uWS
-      // skips the unread body and keeps the connection for the next request.
-      dataplane.precheck(model, head.version, inferOpts);
-      readBody(res, opts.bodyLimitBytes, head.contentLength)
-        .then((bytes) => (state.aborted ? undefined : handle(head, bytes, inferOpts)))
-        .then((result) => {
-          if (!result) return;
-          versionLabel = String(result.version);
-          const headers: [string, string][] = [
-            ['x-model-version', versionLabel],
-            ['x-request-id', result.id],
-          ];
-          if (result.headerLength !== undefined) headers.push(['inference-header-content-length', String(result.headerLength)]);
-          finish({ status: 200, body: result.body, contentType: result.contentType, headers }, 'OK');
-        }, fail);
-    } catch (err) {
-      fail(err);
-    }
+      // is read or decoded (a refusal then costs no parsing).
+      dataplane.precheck(ctx.model, ctx.version, ctx.opts);
+    },
+    async handle(ctx, bytes) {
+      const result = await run(ctx, bytes);
+      ctx.versionLabel = String(result.version);
+      const headers: [string, string][] = [
+        ['x-model-version', ctx.versionLabel],
+        ['x-request-id', result.id],
+      ];
+      if (result.headerLength !== undefined) headers.push(['inference-header-content-length', String(result.headerLength)]);
+      return closingWhileDraining({ status: 200, body: result.body, contentType: result.contentType, headers });
+    },
+    fail(ctx, err) {
+      // No id came back from the data plane: the client's header, else a fresh one.
+      return closingWhileDraining(errorAnswer(err, [['x-request-id', ctx.clientId ?? randomUUID()]]));
+    },
+    answered(ctx, code) {
+      opts.onInferDone?.(ctx.model, ctx.versionLabel, code, (opts.nowUs() - ctx.receivedUs) / 1e6);
+    },
+    onInternalError: opts.onInternalError,
+  });
+  // While draining, every answer closes its connection so that no keep-alive connection is left
+  // holding a request when the process exits.
+  const closingWhileDraining = (answer: Answer): Answer => {
+    if (dataplane.draining) answer.close = true;
+    return answer;
   };
 
-  const infer: BodyHandler = (head, bytes, inferOpts) =>
-    dataplane.infer(head.model, head.version, payloadOf(head.format, bytes, head.headerLength), inferOpts);
-  const predict: BodyHandler = (head, bytes, inferOpts) => {
-    if (head.format !== 'json') throw new SluiceError('SLUICE_ERR_BODY_CONTENT_TYPE', '/v1 predict takes application/json');
-    return dataplane.predict(head.model, undefined, bytes, inferOpts);
+  const infer: InferHandler = (ctx, bytes) => dataplane.infer(ctx.model, ctx.version, payloadOf(ctx.format, bytes, ctx.headerLength), ctx.opts);
+  const predict: InferHandler = (ctx, bytes) => {
+    if (ctx.format !== 'json') throw new SluiceError('SLUICE_ERR_BODY_CONTENT_TYPE', '/v1 predict takes application/json');
+    return dataplane.predict(ctx.model, undefined, bytes, ctx.opts);
   };
+  const model = (req: HttpRequest): string => decodeParam(req.getParameter(0));
 
-  app.post('/v2/models/:model/infer', (res, req) => bodyRoute(res, req, decodeParam(req.getParameter(0)), undefined, infer));
-  app.post('/v2/models/:model/versions/:version/infer', (res, req) =>
-    bodyRoute(res, req, decodeParam(req.getParameter(0)), req.getParameter(1), infer),
-  );
+  const versioned = (req: HttpRequest) => ({ model: model(req), rawVersion: req.getParameter(1) });
+  routes.add('POST', '/v2/models/:model/infer', bodyHandler(inferRoute((req) => ({ model: model(req) }), infer)));
+  routes.add('POST', '/v2/models/:model/versions/:version/infer', bodyHandler(inferRoute(versioned, infer)));
   // KServe V1: POST /v1/models/<name>:predict — the verb is part of the last path segment.
-  app.post('/v1/models/:target', (res, req) => {
-    const target = decodeParam(req.getParameter(0));
-    if (!target.endsWith(':predict')) {
-      const err = new SluiceError('SLUICE_ERR_HTTP_ROUTE_NOT_FOUND', `no endpoint POST ${req.getUrl().slice(0, 200)}`);
-      send(res, { aborted: false }, errorAnswer(err));
+  const predictHandler = bodyHandler(inferRoute((req) => ({ model: model(req).slice(0, -':predict'.length) }), predict));
+  routes.add('POST', '/v1/models/:target', (res, req) => {
+    if (model(req).endsWith(':predict')) {
+      predictHandler(res, req);
       return;
     }
-    bodyRoute(res, req, target.slice(0, -':predict'.length), undefined, predict);
+    // Another verb (:explain, ...): not an endpoint; answered at once, not counted as inference.
+    const err = new SluiceError('SLUICE_ERR_HTTP_ROUTE_NOT_FOUND', `no endpoint POST ${req.getUrl().slice(0, 200)}`);
+    send(res, { aborted: false }, errorAnswer(err, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
   });
 }
+
+/** Placeholder until start() sets the request's options (read() must not throw, so it cannot parse). */
+const NO_OPTS: InferOptions = Object.freeze({ receivedUs: 0 });

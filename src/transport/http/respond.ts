@@ -4,7 +4,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import { SluiceError } from '../../errors.js';
 
 const REASONS: Record<number, string> = {
-  200: 'OK', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large',
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
   415: 'Unsupported Media Type', 429: 'Too Many Requests', 499: 'Client Closed Request', 500: 'Internal Server Error',
   503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
@@ -20,8 +20,15 @@ export interface Answer {
   /** Default application/json. */
   contentType?: string;
   headers?: [string, string][];
-  /** Close the connection after answering (e.g. an unread oversized body). */
+  /** Close the connection after answering (e.g. an unread oversized body). Not honoured with omitBody. */
   close?: boolean;
+  /**
+   * HEAD: status and headers as the body would have them (content-length included), no body.
+   * Trap: this uWS build's endWithoutBody() aborts the process when given any argument (its
+   * reportedContentLength or closeConnection), so the length is written as a header and the
+   * response ends with no arguments; the connection therefore stays open.
+   */
+  omitBody?: boolean;
 }
 
 /** Writes `answer` unless aborted. Safe to call after an await: it corks itself. */
@@ -31,7 +38,12 @@ export function send(res: HttpResponse, state: { aborted: boolean }, answer: Ans
   res.cork(() => {
     res.writeStatus(statusLine(answer.status)).writeHeader('content-type', answer.contentType ?? 'application/json');
     if (answer.headers) for (const [k, v] of answer.headers) res.writeHeader(k, v);
-    res.end(answer.body, answer.close === true);
+    if (answer.omitBody === true) {
+      const length = typeof answer.body === 'string' ? Buffer.byteLength(answer.body) : answer.body.byteLength;
+      res.writeHeader('content-length', String(length)).endWithoutBody();
+    } else {
+      res.end(answer.body, answer.close === true);
+    }
   });
 }
 

@@ -1,0 +1,81 @@
+// The one way a POST that carries a body is answered (STYLE habit 4), so no route re-implements
+// it: onAborted is set first; `req` is read synchronously (the route's `read`, and Content-Length
+// here); the body arrives under a byte cap with its chunks copied (body.ts); the answer is
+// written corked, and only while the client is still connected (respond.ts `send`).
+//
+// Order for each request: read → start (may refuse before any byte of the body is read) →
+// body → handle → one answer (handle's, or the error's through `fail`) → answered.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { toSluiceError, type SluiceError } from '../../errors.js';
+import { readBody } from './body.js';
+import { errorAnswer, send, type Answer } from './respond.js';
+import type { UwsHandler } from './routes.js';
+
+/** A request's connection: `aborted` turns true when the client goes away or once answered. */
+export interface Connection {
+  aborted: boolean;
+}
+
+export interface BodyRoute<Ctx> {
+  /** Largest body accepted; a longer one is answered 413 SLUICE_ERR_BODY_TOO_LARGE. */
+  bodyLimitBytes: number;
+  /**
+   * Copies from `req` what the route needs (headers, path parameters) into a per-request
+   * context. Runs synchronously inside the uWS callback, after onAborted is set. Must not
+   * throw: validation belongs in `start`, where a refusal is answered through `fail`.
+   */
+  read(req: HttpRequest, conn: Connection): Ctx;
+  /** Validates the context and may refuse (throw) before the body is read; uWS then skips the body. */
+  start?(ctx: Ctx): void;
+  /** Called once the whole body arrived and the client is still connected. Throw or reject to refuse. */
+  handle(ctx: Ctx, body: Buffer): Answer | Promise<Answer>;
+  /** The answer to a refusal (default: `errorAnswer(err)`). Must not throw. */
+  fail?(ctx: Ctx, err: SluiceError): Answer;
+  /**
+   * Told after each answer was handed to `send` (metrics): `code` is 'OK' or the error's code.
+   * Not called when the client left before its body arrived. Must not throw.
+   */
+  answered?(ctx: Ctx, code: string): void;
+  /** Told of every SLUICE_ERR_SERVER_INTERNAL refusal with the original error (logging). */
+  onInternalError?(err: unknown): void;
+}
+
+/** The uWS handler of a body route; register it with `RouteTable.add('POST', pattern, ...)`. */
+export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const conn: Connection = { aborted: false };
+    res.onAborted(() => {
+      conn.aborted = true;
+    });
+    let ctx: Ctx;
+    try {
+      ctx = route.read(req, conn);
+    } catch (err) {
+      // A broken read() (it must not throw): answered, so the client is not left hanging.
+      route.onInternalError?.(err);
+      send(res, conn, errorAnswer(toSluiceError(err)));
+      return;
+    }
+    const lengthHeader = req.getHeader('content-length');
+    const answer = (a: Answer, code: string): void => {
+      send(res, conn, a);
+      route.answered?.(ctx, code);
+    };
+    const fail = (err: unknown): void => {
+      const e = toSluiceError(err);
+      if (e.code === 'SLUICE_ERR_SERVER_INTERNAL') route.onInternalError?.(err);
+      answer(route.fail ? route.fail(ctx, e) : errorAnswer(e), e.code);
+    };
+    try {
+      route.start?.(ctx);
+      const contentLength = lengthHeader === '' ? Number.NaN : Number(lengthHeader);
+      readBody(res, route.bodyLimitBytes, Number.isSafeInteger(contentLength) && contentLength >= 0 ? contentLength : undefined)
+        .then((body) => (conn.aborted ? undefined : route.handle(ctx, body)))
+        .then((a) => {
+          if (a) answer(a, 'OK');
+        }, fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
