@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../src/codec/json-body.js';
 import { MAX_ERROR_DETAILS, SluiceError } from '../src/errors.js';
-import { editDistance } from '../src/features/details.js';
+import { editDistance as boundedEditDistance } from '../src/util/edit-distance.js';
+
+const editDistance = (a: string, b: string): number => boundedEditDistance(a, b, 2);
 import { compileFeatureMapper, MAX_REQUEST_ID_LENGTH, MAX_TIMEOUT_MS, type FeatureMapper } from '../src/features/index.js';
 import { parseModelConfig } from '../src/repository/model-config.js';
 import { MAX_REQUEST_ID_LENGTH as OIP_ID_LENGTH } from '../src/validation/envelope.js';

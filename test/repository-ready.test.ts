@@ -1,6 +1,9 @@
 // Readiness during the first scan: the repository is not ready until every model directory
 // present at start has been scanned, so no request can meet "no READY version" after
 // /v2/health/ready said 200 (seen intermittently in the process test before this check).
+// Deterministic: readiness is read at every state change of the first scan (onState runs
+// synchronously inside the scan), not sampled by a timer that may never fire at the moment
+// that matters.
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { expect, it } from 'vitest';
@@ -9,35 +12,45 @@ import { copyModels, ROOT } from './helpers/gateway.js';
 
 const { ModelRepository } = (await import(path.join(ROOT, 'dist/src/repository/repository.js'))) as typeof RepoModule;
 
-it('is not ready while a later model of the first scan is still unscanned', async () => {
+it('is not ready while a later model of the first scan is still unscanned, and ready once it ends', async () => {
   const dir = await copyModels(['breast-cancer', 'digits']);
-  const readyAtEachLoad: boolean[] = [];
+  const timeline: string[] = [];
   const repo = new ModelRepository<string>(
     dir,
     {
-      // Called for breast-cancer (scanned first) and digits; at each, the other is not READY yet.
-      load: async (config) => {
-        readyAtEachLoad.push(repo.isReady());
-        return config.name;
+      load: async (file, version) => {
+        timeline.push(`load ${file.name}/${version} ready=${repo.isReady()}`);
+        return file.name;
       },
       unload: async () => {},
       log: { info: () => {}, warn: () => {}, error: () => {} },
+      onState: (model, version, state) => timeline.push(`${state} ${model}/${version} ready=${repo.isReady()}`),
     },
     { pollIntervalMs: 60_000 },
   );
-  // Readiness as a probe would see it right after breast-cancer turns READY.
-  const seen: boolean[] = [];
+  expect(repo.isReady()).toBe(false);
   const onReady = repo.start();
-  const probe = setInterval(() => seen.push(repo.isReady()), 0);
+  expect(repo.isReady()).toBe(false);
   await onReady;
-  clearInterval(probe);
-  expect(readyAtEachLoad).toEqual([false, false]);
-  expect(repo.isReady()).toBe(true);
+  timeline.push(`start resolved ready=${repo.isReady()}`);
+  // Models are scanned in name order. At "READY breast-cancer/1" one model serves and digits is
+  // not even in the table yet: a repository that counted only the models it has met would say
+  // ready=true there, and a probe at that moment would get 200 before digits can answer.
+  expect(timeline).toEqual([
+    'LOADING breast-cancer/1 ready=false',
+    'load breast-cancer/1 ready=false',
+    'READY breast-cancer/1 ready=false',
+    'LOADING digits/1 ready=false',
+    'load digits/1 ready=false',
+    'READY digits/1 ready=false',
+    'start resolved ready=true',
+  ]);
   expect(repo.resolve('digits').handle).toBe('digits');
-  // Once ready, it stays ready: no probe saw true and then false.
-  const firstTrue = seen.indexOf(true);
-  expect(seen.length).toBeGreaterThan(0);
-  expect(firstTrue === -1 || seen.slice(firstTrue).every(Boolean)).toBe(true);
+  expect(repo.resolve('breast-cancer').handle).toBe('breast-cancer');
+  // Once ready it stays ready: a rescan that finds nothing changed changes no state.
+  await repo.rescan();
+  expect(repo.isReady()).toBe(true);
+  expect(timeline.length).toBe(7);
   await repo.close();
   await rm(dir, { recursive: true, force: true });
 });

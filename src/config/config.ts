@@ -1,15 +1,21 @@
 // The process configuration: command line over SLUICE_* environment over defaults,
 // validated once and frozen. The only module that reads process.env (DESIGN §2).
+// FIELDS is the one table of settings: the parseArgs options, the environment names, the
+// validation and the --help text are all derived from it. Nothing here prints or logs: the
+// entry (main.ts) acts on --help/--version, the gateway logs `warnings`.
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { SluiceError } from '../errors.js';
+import { envWarnings } from './env-warnings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** ONNX Runtime's severities, most verbose first (its own names). */
 export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 export type ReadyWhen = 'all' | 'any';
 
-export interface SluiceConfig {
+/** Every setting; each has a flag and a SLUICE_* variable (FIELDS). */
+export interface SluiceSettings {
   readonly host: string;
   readonly port: number;
   readonly modelsDir: string;
@@ -53,10 +59,35 @@ export interface SluiceConfig {
   /** Start on uWebSockets.js's pure-JS fallback instead of refusing (slow). */
   readonly allowSlowHttp: boolean;
   /**
+   * Listen with SO_REUSEPORT: share the port with another process already listening on it.
+   * Without it sluice refuses to start on a port in use.
+   */
+  readonly reusePort: boolean;
+  /**
    * Test-only: every batch holds one request (the batcher's maxBatchSize becomes 1). Exists
    * so the CI benchmark gate can be shown to fail on a deliberately slower gateway.
    */
   readonly testDisableBatching: boolean;
+  /** Admin listener address; loopback by default (the admin API changes what serves). */
+  readonly adminHost: string;
+  /** Admin listener port (0 picks a free one; the gateway reports the bound one). */
+  readonly adminPort: number;
+  /**
+   * The admin API's bearer token, from SLUICE_ADMIN_TOKEN only: never a flag (a flag shows in
+   * `ps` and shell history) and never in --help. Unset: no admin listener at all. Nothing may log
+   * it; the admin listener keeps only its SHA-256 digest.
+   */
+  readonly adminToken: string | undefined;
+}
+
+export interface SluiceConfig extends SluiceSettings {
+  /**
+   * Not a setting: what loading found suspicious but not invalid, one sentence each, for the
+   * gateway to log at warn (config itself never logs). Today: unknown SLUICE_* variables, e.g.
+   * "unknown environment variable SLUICE_WORKER (did you mean SLUICE_WORKERS?)". Frozen; empty
+   * when all is well.
+   */
+  readonly warnings: readonly string[];
 }
 
 export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
@@ -80,41 +111,92 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   ortLogLevel: 'warning',
   readyWhen: 'any',
   allowSlowHttp: false,
+  reusePort: false,
   testDisableBatching: false,
+  adminHost: '127.0.0.1',
+  adminPort: 8001,
+  adminToken: undefined,
+  warnings: Object.freeze([]),
 });
 
 type Kind = 'string' | 'int' | 'bool' | 'level' | 'ortLevel' | 'readyWhen';
 interface Field {
-  key: keyof SluiceConfig;
+  key: Exclude<keyof SluiceSettings, SecretKey>;
+  /** `--name`; the parseArgs option is the name without the dashes. */
   flag: string;
   env: string;
   kind: Kind;
   min?: number;
   max?: number;
+  /** One line for --help (the README Configuration table's meaning column, shortened). */
+  help: string;
+  /** The value's placeholder in --help (default: N for an int, L for a choice). */
+  arg?: string;
+  /** The default as --help says it, when DEFAULT_CONFIG's value needs explaining. */
+  defaultHelp?: string;
 }
 
-const FIELDS: Field[] = [
-  { key: 'host', flag: '--host', env: 'SLUICE_HOST', kind: 'string' },
-  { key: 'port', flag: '--port', env: 'SLUICE_PORT', kind: 'int', min: 0, max: 65535 },
-  { key: 'modelsDir', flag: '--models', env: 'SLUICE_MODELS', kind: 'string' },
-  { key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256 },
-  { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256 },
-  { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool' },
-  { key: 'inlineMaxRunUs', flag: '--inline-max-run-us', env: 'SLUICE_INLINE_MAX_RUN_US', kind: 'int', min: 0, max: 100_000 },
-  { key: 'busyPollUs', flag: '--busy-poll-us', env: 'SLUICE_BUSY_POLL_US', kind: 'int', min: 0, max: 100_000 },
-  { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
-  { key: 'wsMaxPayloadBytes', flag: '--ws-max-payload-bytes', env: 'SLUICE_WS_MAX_PAYLOAD_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
-  { key: 'wsMaxInflight', flag: '--ws-max-inflight', env: 'SLUICE_WS_MAX_INFLIGHT', kind: 'int', min: 1, max: 65536 },
-  { key: 'wsMaxBufferedBytes', flag: '--ws-max-buffered-bytes', env: 'SLUICE_WS_MAX_BUFFERED_BYTES', kind: 'int', min: 1024, max: 1 << 30 },
-  { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'SLUICE_WS_IDLE_TIMEOUT_S', kind: 'int', min: 8, max: 3600 },
-  { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'SLUICE_POLL_INTERVAL_MS', kind: 'int', min: 50, max: 3_600_000 },
-  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000 },
-  { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level' },
-  { key: 'ortLogLevel', flag: '--ort-log-level', env: 'SLUICE_ORT_LOG_LEVEL', kind: 'ortLevel' },
-  { key: 'readyWhen', flag: '--ready-when', env: 'SLUICE_READY_WHEN', kind: 'readyWhen' },
-  { key: 'allowSlowHttp', flag: '--allow-slow-http', env: 'SLUICE_ALLOW_SLOW_HTTP', kind: 'bool' },
-  { key: 'testDisableBatching', flag: '--test-disable-batching', env: 'SLUICE_TEST_DISABLE_BATCHING', kind: 'bool' },
+const FIELDS: readonly Field[] = [
+  { key: 'host', flag: '--host', env: 'SLUICE_HOST', kind: 'string', arg: 'H', help: 'listen address' },
+  { key: 'port', flag: '--port', env: 'SLUICE_PORT', kind: 'int', min: 0, max: 65535, arg: 'P', help: 'listen port (0 picks a free one)' },
+  { key: 'modelsDir', flag: '--models', env: 'SLUICE_MODELS', kind: 'string', arg: 'DIR', defaultHelp: './models', help: 'model repository' },
+  {
+    key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256,
+    defaultHelp: `CPU count - 1, at least 1 (here ${DEFAULT_CONFIG.workers})`,
+    help: 'worker threads in the CPU pool (a cuda:N pool has one)',
+  },
+  { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256, help: 'ONNX Runtime intra-op threads per session' },
+  { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool', help: 'let ONNX Runtime threads spin while idle' },
+  {
+    key: 'inlineMaxRunUs', flag: '--inline-max-run-us', env: 'SLUICE_INLINE_MAX_RUN_US', kind: 'int', min: 0, max: 100_000,
+    help: 'light models: batches measured to run within N µs run on the main thread while the pool is idle; 0 disables',
+  },
+  {
+    key: 'busyPollUs', flag: '--busy-poll-us', env: 'SLUICE_BUSY_POLL_US', kind: 'int', min: 0, max: 100_000,
+    help: 'after each answer, poll N µs for the next request instead of sleeping while no worker runs (up to N µs of one core per answer); 0 disables',
+  },
+  { key: 'bodyLimitBytes', flag: '--body-limit-bytes', env: 'SLUICE_BODY_LIMIT_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'request body cap (413 above it)' },
+  { key: 'wsMaxPayloadBytes', flag: '--ws-max-payload-bytes', env: 'SLUICE_WS_MAX_PAYLOAD_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket message' },
+  { key: 'wsMaxInflight', flag: '--ws-max-inflight', env: 'SLUICE_WS_MAX_INFLIGHT', kind: 'int', min: 1, max: 65536, help: 'requests running at once per WebSocket' },
+  {
+    key: 'wsMaxBufferedBytes', flag: '--ws-max-buffered-bytes', env: 'SLUICE_WS_MAX_BUFFERED_BYTES', kind: 'int', min: 1024, max: 1 << 30,
+    help: 'answers held for a slow WebSocket reader before it is closed',
+  },
+  { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'SLUICE_WS_IDLE_TIMEOUT_S', kind: 'int', min: 8, max: 3600, help: 'idle WebSocket timeout' },
+  { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'SLUICE_POLL_INTERVAL_MS', kind: 'int', min: 50, max: 3_600_000, help: 'how often the repository is rescanned' },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms', env: 'SLUICE_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests' },
+  { key: 'logLevel', flag: '--log-level', env: 'SLUICE_LOG_LEVEL', kind: 'level', help: 'pino level' },
+  { key: 'ortLogLevel', flag: '--ort-log-level', env: 'SLUICE_ORT_LOG_LEVEL', kind: 'ortLevel', help: 'least severe ONNX Runtime message logged' },
+  {
+    key: 'readyWhen', flag: '--ready-when', env: 'SLUICE_READY_WHEN', kind: 'readyWhen', arg: 'P',
+    help: 'readiness: any (some model serves, and every one whose model.json says "required": true) or all (every model but those saying "required": false)',
+  },
+  { key: 'allowSlowHttp', flag: '--allow-slow-http', env: 'SLUICE_ALLOW_SLOW_HTTP', kind: 'bool', help: "run on uWebSockets.js's pure-JS fallback instead of refusing to start" },
+  {
+    key: 'reusePort', flag: '--reuse-port', env: 'SLUICE_REUSE_PORT', kind: 'bool',
+    help: 'share the port with another process already listening on it (SO_REUSEPORT); without it sluice refuses to start on a port in use',
+  },
+  { key: 'adminHost', flag: '--admin-host', env: 'SLUICE_ADMIN_HOST', kind: 'string', arg: 'H', help: 'admin listener address (the admin API is off unless SLUICE_ADMIN_TOKEN is set)' },
+  { key: 'adminPort', flag: '--admin-port', env: 'SLUICE_ADMIN_PORT', kind: 'int', min: 0, max: 65535, arg: 'P', help: 'admin listener port (0 picks a free one)' },
+  {
+    key: 'testDisableBatching', flag: '--test-disable-batching', env: 'SLUICE_TEST_DISABLE_BATCHING', kind: 'bool',
+    help: "test only: every batch holds one request (the benchmark gate's slow-on-purpose run)",
+  },
 ];
+
+/**
+ * Settings read from the environment only, never from a flag, and left out of --help: secrets.
+ * A variable set to the empty string is refused (unset it instead), so a blank line in an env
+ * file cannot turn a secret into "", and so is one with whitespace (a bearer token is one word).
+ */
+type SecretKey = 'adminToken';
+const SECRET_FIELDS: readonly { key: SecretKey; env: string }[] = [{ key: 'adminToken', env: 'SLUICE_ADMIN_TOKEN' }];
+
+/**
+ * SLUICE_* variables that are not settings here but are read elsewhere (documented with their
+ * users), so they draw no "unknown environment variable" warning.
+ */
+export const NON_SETTING_ENV: readonly string[] = Object.freeze(['SLUICE_ADMIN_URL']);
 
 const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const CHOICES: Partial<Record<Kind, readonly string[]>> = {
@@ -123,8 +205,17 @@ const CHOICES: Partial<Record<Kind, readonly string[]>> = {
   readyWhen: ['all', 'any'],
 };
 
-function invalid(message: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_CONFIG_INVALID', message);
+type OptionSpec = { readonly type: 'string' | 'boolean'; readonly short?: string };
+/** parseArgs' option table: a bool setting is a presence flag, every other one takes a value. */
+export type ArgvOptionTable = Readonly<Record<string, OptionSpec>>;
+
+/** The settings' parseArgs options, derived from FIELDS (a CLI may merge its own beside them). */
+export const CONFIG_OPTIONS: ArgvOptionTable = Object.freeze(
+  Object.fromEntries(FIELDS.map((f) => [f.flag.slice(2), Object.freeze({ type: f.kind === 'bool' ? 'boolean' : 'string' })])),
+);
+
+function invalid(message: string, cause?: unknown): SluiceError {
+  return new SluiceError('SLUICE_ERR_CONFIG_INVALID', message, { cause });
 }
 
 function convert(field: Field, raw: string, source: string): unknown {
@@ -153,39 +244,117 @@ function convert(field: Field, raw: string, source: string): unknown {
   }
 }
 
+export interface ArgvOptions {
+  /** Options parsed beside the settings in the same strict pass (main.ts: --help, --version). */
+  readonly extra?: ArgvOptionTable;
+  /** Accept bare words (a later subcommand's operands); by default one is refused. */
+  readonly allowPositionals?: boolean;
+}
+
+export interface ParsedArgv {
+  /** By option name without the dashes ("port", "help"): a presence flag is true, a value its raw string. */
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
 /**
- * Builds the frozen config. `argv` is the arguments after the script (process.argv.slice(2));
- * `env` defaults to process.env. Unknown flags are errors: a typo must not silently serve
- * with defaults.
+ * Parses the command line strictly with node:util parseArgs (`--flag value` and `--flag=value`;
+ * a bool setting is a presence flag and takes no value). Values are not converted or validated:
+ * resolveConfig does that. Throws SLUICE_ERR_CONFIG_INVALID naming the offending argument
+ * ("unknown option --x", "--host needs a value"), with parseArgs' own error as `cause`.
  */
-export function loadConfig(
-  argv: readonly string[] = [],
+export function parseArgv(argv: readonly string[], opts: ArgvOptions = {}): ParsedArgv {
+  const options: ArgvOptionTable = { ...CONFIG_OPTIONS, ...opts.extra };
+  const allowPositionals = opts.allowPositionals ?? false;
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+    return { values: values as ParsedArgv['values'], positionals };
+  } catch (err) {
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) throw err;
+    throw invalid(describeArgvError(argv, options, allowPositionals) ?? (err as Error).message, err);
+  }
+}
+
+/** Our sentence for the first argument strict parsing refused, found in parseArgs' lenient tokens. */
+function describeArgvError(argv: readonly string[], options: ArgvOptionTable, allowPositionals: boolean): string | undefined {
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') {
+      if (!allowPositionals) return `unexpected argument "${t.value}"`;
+      continue;
+    }
+    if (t.kind !== 'option') continue;
+    const spec = options[t.name];
+    if (spec === undefined) return `unknown option ${t.rawName}`;
+    if (spec.type === 'boolean' && t.value !== undefined) return `${t.rawName} is a presence flag and takes no value, got "${t.value}"`;
+    if (spec.type === 'string' && t.value === undefined) return `${t.rawName} needs a value`;
+    if (spec.type === 'string' && !t.inlineValue && t.value?.startsWith('-')) {
+      return `${t.rawName} needs a value, got the option-like "${t.value}" (write ${t.rawName}=${t.value} if that is the value)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds the frozen config from parsed flags (parseArgv's `values`; names it does not know, such
+ * as "help", are ignored), `env` and `overrides` (tests), in that order of precedence. Pure: it
+ * reads only its arguments, and returns what it found suspicious in `warnings` instead of logging.
+ */
+export function resolveConfig(
+  flags: ParsedArgv['values'],
   env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<SluiceConfig> = {},
+  overrides: Partial<SluiceSettings> = {},
 ): SluiceConfig {
   const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const field of FIELDS) {
     const raw = env[field.env];
     if (raw !== undefined) out[field.key] = convert(field, raw, field.env);
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const field = FIELDS.find((f) => f.flag === name);
-    if (!field) throw invalid(`unknown option ${name}`);
-    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (field.kind === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
-      else if (next === undefined) throw invalid(`${name} needs a value`);
-      else value = argv[++i];
-    }
-    out[field.key] = convert(field, value as string, name);
+  for (const secret of SECRET_FIELDS) {
+    const raw = env[secret.env];
+    if (raw === '') throw invalid(`${secret.env} must not be empty (unset it instead)`);
+    // A bearer token is one word on the wire (`Authorization: Bearer <token>`).
+    if (raw !== undefined && /\s/.test(raw)) throw invalid(`${secret.env} must not contain whitespace`);
+    if (raw !== undefined) out[secret.key] = raw;
+  }
+  for (const field of FIELDS) {
+    const value = flags[field.flag.slice(2)];
+    if (value === true) out[field.key] = true;
+    else if (typeof value === 'string') out[field.key] = convert(field, value, field.flag);
   }
   Object.assign(out, overrides);
   out.modelsDir = path.resolve(out.modelsDir as string);
+  out.warnings = Object.freeze(envWarnings(env, [...FIELDS.map((f) => f.env), ...SECRET_FIELDS.map((f) => f.env), ...NON_SETTING_ENV]));
   return Object.freeze(out as unknown as SluiceConfig);
 }
 
+/**
+ * Builds the frozen config from `argv` (the arguments after the script, process.argv.slice(2))
+ * and `env` (process.env by default). Unknown flags are errors: a typo must not silently serve
+ * with defaults. An unknown SLUICE_* variable is only a warning (the environment is shared).
+ */
+export function loadConfig(
+  argv: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<SluiceSettings> = {},
+): SluiceConfig {
+  return resolveConfig(parseArgv(argv).values, env, overrides);
+}
+
 export const CONFIG_FLAGS: readonly { flag: string; env: string }[] = FIELDS.map((f) => ({ flag: f.flag, env: f.env }));
+
+/**
+ * The settings part of --help: per setting, a line with the flag, its value, its variable and its
+ * default, then its meaning (with the range or the choices) indented. The caller adds the usage
+ * line and its own options.
+ */
+export function formatSettingsHelp(): string {
+  return FIELDS.map((f) => {
+    const choices = CHOICES[f.kind];
+    const arg = f.kind === 'bool' ? '' : ` ${f.arg ?? (choices ? 'L' : 'N')}`;
+    const fallback = DEFAULT_CONFIG[f.key];
+    const dflt = f.defaultHelp ?? (typeof fallback === 'boolean' ? (fallback ? 'on' : 'off') : String(fallback));
+    const domain = f.kind === 'int' ? `; ${f.min}..${f.max}` : choices ? `: ${choices.join(', ')}` : '';
+    return `  ${f.flag}${arg}  ${f.env}  default: ${dflt}\n      ${f.help}${domain}\n`;
+  }).join('');
+}

@@ -11,6 +11,7 @@
 // /parameters, /instances itself), then instance by instance, each in feature column order with
 // its unknown keys after its features in the order sent. MAX_ERROR_DETAILS applies after ordering.
 
+import { editDistance as boundedEditDistance } from '../util/edit-distance.js';
 import { MAX_ERROR_DETAILS } from '../errors.js';
 import type { ErrorObject } from 'ajv';
 
@@ -162,7 +163,7 @@ const after = (a: Ranked, b: Ranked): boolean =>
  * reports instance by instance, most errors rank after the buffer's last and cost only a keyword
  * test or a row parse. Pass two gathers, for the instances of the shown lines only, their missing features and unknown keys
  * (one map look-up per such error). Names are compared only for the shown lines, each against one
- * instance's missing features or unknown keys, each comparison O(name length × 5) (editDistance).
+ * instance's missing features or unknown keys, each comparison O(name length × 5) (util/edit-distance.ts).
  */
 export function explainErrors(errors: readonly ErrorObject[], index: FeatureIndex, open: boolean): string[] {
   const shown: Ranked[] = [];
@@ -262,7 +263,7 @@ function nearest(key: string, names: readonly string[], index: FeatureIndex): st
  */
 function nearness(key: string, foldedKey: string, name: string, col: number, index: FeatureIndex): number {
   if (index.folded[col] === foldedKey) return 0;
-  const d = editDistance(key, name);
+  const d = boundedEditDistance(key, name, MAX_EDITS);
   return d < name.length ? d : MAX_EDITS + 1;
 }
 
@@ -271,31 +272,3 @@ function fold(s: string): string {
   return s.toLowerCase().replace(/[_-]/g, '');
 }
 
-/**
- * Levenshtein distance of a and b when at most MAX_EDITS, else MAX_EDITS + 1. Only the band
- * |i - j| <= MAX_EDITS of the table can hold such a distance, so only it is filled: O(|a| × 5).
- */
-export function editDistance(a: string, b: string): number {
-  const far = MAX_EDITS + 1;
-  if (Math.abs(a.length - b.length) > MAX_EDITS) return far;
-  let prev = new Int32Array(b.length + 1).fill(far);
-  let cur = new Int32Array(b.length + 1).fill(far);
-  for (let j = 0; j <= Math.min(b.length, MAX_EDITS); j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    const lo = Math.max(1, i - MAX_EDITS);
-    const hi = Math.min(b.length, i + MAX_EDITS);
-    cur[lo - 1] = lo === 1 ? Math.min(i, far) : far;
-    let rowMin = cur[lo - 1] as number;
-    for (let j = lo; j <= hi; j++) {
-      const sub = (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      const v = Math.min(sub, (prev[j] as number) + 1, (cur[j - 1] as number) + 1, far);
-      cur[j] = v;
-      if (v < rowMin) rowMin = v;
-    }
-    // The next row reads one cell past this row's band: it must say "too far", not a stale value.
-    if (hi < b.length) cur[hi + 1] = far;
-    if (rowMin >= far) return far;
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length] as number;
-}
