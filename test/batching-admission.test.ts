@@ -1,9 +1,10 @@
 // Deadline-aware admission and cancellation in the batcher, with a hand-driven clock and pool.
 import { describe, expect, it } from 'vitest';
-import { Batcher, type BatchLayout, type PendingRequest } from '../src/batching/index.js';
+import { Batcher, type BatchLayout, type PendingRequest, type RunBatch } from '../src/batching/index.js';
 import { ADMISSION_HEADROOM_FRACTION, ServiceRateEstimator, WaitCalibration } from '../src/batching/admission.js';
 import { FakeClock, FakePool } from '../src/batching/testing.js';
 import type { SluiceError } from '../src/errors.js';
+import type { Tensor } from '../src/types.js';
 
 /** Input "x" batched on dim 0, echoed by FakePool as "y_x". */
 const X_LAYOUT: BatchLayout = { inputs: [{ name: 'x', batchDim: 0 }], outputs: [{ name: 'y_x', batchDim: 0 }] };
@@ -87,6 +88,30 @@ describe('WaitCalibration', () => {
     expect(c.factor).toBeCloseTo(2, 12);
     for (let i = 0; i < 100_000; i++) c.observe(100_000, 90_000);
     expect(c.factor).toBe(1);
+  });
+});
+
+describe('which batches calibrate the service rate', () => {
+  it('a batch resolved with calibrates: false (run inline) leaves serviceRowsPerSecond alone; a worker batch moves it', async () => {
+    const clock = new FakeClock();
+    const pool = new FakePool(1);
+    let inline = false;
+    // As the servable answers: every batch says whether it ran where the estimate is about.
+    const run: RunBatch = (inputs, meta) => pool.run(inputs, meta).then((outputs) => ({ outputs: outputs as Tensor[], calibrates: !inline }));
+    const batcher = new Batcher(
+      { maxBatchSize: 4, maxQueueDelayUs: 100, preferredBatchSizes: [], maxQueueSize: 1000 },
+      { run, clock, hasIdleWorker: pool.hasIdleWorker, layout: X_LAYOUT, parallelism: 1 },
+    );
+    pool.onIdle = () => batcher.notifyIdle();
+    const s = { clock, pool, batcher };
+    await calibrate(s, 5, 1000); // worker batches: 4 rows per 1 ms
+    expect(batcher.serviceRowsPerSecond).toBe(4000);
+    inline = true;
+    await calibrate(s, 3, 50_000); // much slower (or faster) inline batches are answered, not measured
+    expect(batcher.serviceRowsPerSecond).toBe(4000);
+    inline = false;
+    await calibrate(s, 1, 2000); // one worker batch 1 ms slower: the mean rises by a quarter of it
+    expect(batcher.serviceRowsPerSecond).toBeCloseTo(4e6 / 1250, 6);
   });
 });
 

@@ -103,7 +103,7 @@ describe('Batcher: dispatch when a worker is idle', () => {
 
     clock.runDeferred();
     expect(pool.runs).toHaveLength(1);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 4, requests: 3, latestDeadlineUs: FAR });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 4, requests: 3, latestDeadlineUs: FAR, lane: 0 });
     expect(rowIds(pool.runs[0]!)).toEqual([1, 2, 2, 3]);
     expect(batcher.queuedRequests).toBe(0);
     expect(batcher.inflightBatches).toBe(1);
@@ -163,7 +163,7 @@ describe('Batcher: gathering while busy', () => {
     release(); // the pool calls notifyIdle(): the formed batch goes, request 4 keeps waiting
     expect(pool.runs.map(rowIds)).toEqual([[1, 2, 3]]);
     expect(pool.runs[0]!.started).toBe(true); // straight onto the worker, never in the pool's queue
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 3, latestDeadlineUs: FAR });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 3, latestDeadlineUs: FAR, lane: 0 });
     expect(batcher.queuedRequests).toBe(1);
     expect(clock.nextTimerDueUs).toBe(DELAY + DELAY);
     clock.advance(50);
@@ -344,7 +344,7 @@ describe('Batcher: forming batches', () => {
     expect(clock.nextTimerDueUs).toBe(DELAY);
   });
 
-  it('serves lane 0 before lane 1 and does not mix lanes in a batch', () => {
+  it('serves lane 0 before lane 1 and does not mix lanes in a batch; lane 1 waits for an idle worker, with no timer', () => {
     const { clock, pool, batcher } = setup();
     const release = pool.occupy();
     void batcher.submit(req(1, 1, { priority: 1 }));
@@ -354,15 +354,64 @@ describe('Batcher: forming batches', () => {
     release();
     expect(pool.runs.map(rowIds)).toEqual([[2, 3]]);
     expect(batcher.queuedRequests).toBe(1);
-    expect(clock.nextTimerDueUs).toBe(DELAY); // the shadow request is the oldest
-    clock.advance(DELAY - 100); // t = 1000: [1] formed alone, in its own lane
-    expect(batcher.queuedRequests).toBe(1);
+    // Only lane 0 has a queue-delay timer: the low-priority request waits for a free worker.
     expect(clock.pendingTimers).toBe(0);
-    void batcher.submit(req(4)); // lane 0, but [1] was formed first and goes first
+    clock.advance(10 * DELAY);
+    expect(pool.runs).toHaveLength(1);
+    void batcher.submit(req(4)); // lane 0 arrives later, yet goes first when the worker frees up
+    expect(clock.nextTimerDueUs).toBe(10 * DELAY + 100 + DELAY);
     pool.finish(0);
-    expect(pool.runs.map(rowIds)).toEqual([[2, 3], [1]]);
+    expect(pool.runs.map(rowIds)).toEqual([[2, 3], [4]]);
+    expect(pool.runs[1]!.meta.lane).toBe(0);
     pool.finish(1);
-    expect(pool.runs.map(rowIds)).toEqual([[2, 3], [1], [4]]);
+    expect(pool.runs.map(rowIds)).toEqual([[2, 3], [4], [1]]);
+    expect(pool.runs[2]!.meta.lane).toBe(1);
+  });
+
+  it('lane 1 is bounded on its own: it never makes lane 0 QUEUE_FULL, and is refused first', async () => {
+    const { pool, batcher } = setup({ maxQueueSize: 2 });
+    const release = pool.occupy();
+    const low = [track(batcher.submit(req(1, 1, { priority: 1 }))), track(batcher.submit(req(2, 1, { priority: 1 })))];
+    const third = track(batcher.submit(req(3, 1, { priority: 1 })));
+    await settle();
+    expect((third.error as { code: string }).code).toBe('SLUICE_ERR_QUEUE_FULL');
+    // Two low-priority requests held: lane 0 still admits its own maxQueueSize.
+    const high = [track(batcher.submit(req(4))), track(batcher.submit(req(5)))];
+    const over = track(batcher.submit(req(6)));
+    await settle();
+    expect((over.error as { code: string }).code).toBe('SLUICE_ERR_QUEUE_FULL');
+    expect(high.every((h) => !h.done)).toBe(true);
+    release();
+    expect(pool.runs.map(rowIds)).toEqual([[4, 5]]);
+    pool.finish(0);
+    expect(pool.runs.map(rowIds)).toEqual([[4, 5], [1, 2]]);
+    pool.finish(1);
+    await settle();
+    expect(low.every((l) => l.done && l.error === undefined)).toBe(true);
+  });
+
+  it('a worker offered to primary work only takes no lane-1 batch; dropLowPriority rejects queued lane-1 work', async () => {
+    const { pool, batcher } = setup();
+    pool.onIdle = () => batcher.notifyIdle(true); // the pool's first pass over its versions
+    const hold = pool.occupy();
+    const first = track(batcher.submit(req(1, 1, { priority: 1 })));
+    const second = track(batcher.submit(req(2, 1, { priority: 1 })));
+    hold();
+    expect(pool.runs).toHaveLength(0);
+    batcher.notifyIdle(false); // the second pass: no version had primary work
+    expect(pool.runs.map(rowIds)).toEqual([[1, 2]]);
+    pool.finish(0);
+    await settle();
+    expect(first.done && second.done && first.error === undefined).toBe(true);
+
+    const hold2 = pool.occupy();
+    const waiting = track(batcher.submit(req(3, 1, { priority: 1 })));
+    batcher.dropLowPriority(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'unloading'));
+    await settle();
+    expect((waiting.error as { code: string }).code).toBe('SLUICE_ERR_SHUTTING_DOWN');
+    expect(batcher.queuedRequests).toBe(0);
+    hold2();
+    await batcher.drain();
   });
 
   it('cuts an idle flush at the largest preferred size on a request boundary', () => {
@@ -521,7 +570,7 @@ describe('Batcher: admission and deadlines', () => {
     expect(batcher.queuedRows).toBe(1);
     release();
     expect(pool.runs.map(rowIds)).toEqual([[2]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1, latestDeadlineUs: FAR });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 1, requests: 1, latestDeadlineUs: FAR, lane: 0 });
     expect(batcher.queuedRows).toBe(0);
   });
 
@@ -536,7 +585,7 @@ describe('Batcher: admission and deadlines', () => {
     clock.advance(500); // t = 1500: request 1's deadline passes while it waits for a worker
     release();
     expect(pool.runs.map(rowIds)).toEqual([[2, 2, 3]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 2, latestDeadlineUs: FAR });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 3, requests: 2, latestDeadlineUs: FAR, lane: 0 });
     expect(batcher.queuedRows).toBe(0);
     expect(batcher.inflightRequests).toBe(2);
     pool.finish(0);
@@ -560,7 +609,7 @@ describe('Batcher: admission and deadlines', () => {
     gone = true; // its client goes away while the batch waits for a worker
     release();
     expect(pool.runs.map(rowIds)).toEqual([[1, 3]]);
-    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 2, requests: 2, latestDeadlineUs: FAR });
+    expect(pool.runs[0]!.meta).toEqual({ batchId: 1, rows: 2, requests: 2, latestDeadlineUs: FAR, lane: 0 });
     pool.finish(0);
     await settle();
     expect(codeOf(b.error)).toBe('SLUICE_ERR_REQUEST_CANCELLED');

@@ -13,6 +13,8 @@ export interface BatchMeta {
   requests: number;
   /** The latest deadline among them (µs, batcher clock): past it, running the batch serves nobody. */
   latestDeadlineUs: number;
+  /** The lane its requests came from: 0 primary, 1 low priority (shadow copies). A batch holds one lane. */
+  lane: 0 | 1;
 }
 
 /** One tensor's place in a batch: its name and batch dim (null: none; see TensorSpec.batchDim). */
@@ -31,9 +33,22 @@ export interface BatchLayout {
 }
 
 /**
+ * What run() may resolve with instead of the bare outputs, to say whether the batch's time may
+ * calibrate admission. `calibrates: false` marks a batch whose time says nothing about the rate
+ * BatcherDeps.parallelism batches are served at, e.g. one run on the main thread while that rate
+ * describes the workers. Such a batch is answered like any other, but its time neither feeds the
+ * service-rate estimate (serviceRowsPerSecond, the 429 prediction) nor counts as the end of the
+ * batch before the next measured one. Bare outputs: `calibrates: true`.
+ */
+export interface RunResult {
+  outputs: Tensor[];
+  calibrates: boolean;
+}
+
+/**
  * Runs one merged batch (inputs in BatcherDeps.layout.inputs order) and resolves with outputs
  * named in layout.outputs, each with its batch dim = meta.rows (an output without one: only when
- * maxBatchSize is 1).
+ * maxBatchSize is 1), bare or as a RunResult.
  * - Called synchronously by the batcher. If it takes an idle worker, hasIdleWorker() must say so
  *   before run() returns, or the batcher keeps dispatching into the same "idle" worker.
  * - The inputs are fresh, exactly-sized typed arrays owned by the callee: transfer their buffers.
@@ -41,7 +56,7 @@ export interface BatchLayout {
  *   those) rejects; a SluiceError passes through unchanged, anything else becomes
  *   SLUICE_ERR_INFERENCE_FAILED with the original as `cause`.
  */
-export type RunBatch = (inputs: Tensor[], meta: BatchMeta) => Promise<Tensor[]>;
+export type RunBatch = (inputs: Tensor[], meta: BatchMeta) => Promise<Tensor[] | RunResult>;
 
 /** A validated request. rows is 1..maxBatchSize (checked upstream; re-checked cheaply here). */
 export interface PendingRequest {
@@ -59,7 +74,12 @@ export interface PendingRequest {
    * submit time). Admission keeps headroom for the delay between this and submit (see admission.ts).
    */
   receivedUs?: number;
-  /** Lane: 0 primary (default), 1 (any value > 0) lower, e.g. shadow. Lane 0 is always served first. */
+  /**
+   * Lane: 0 primary (default), 1 (any value > 0) low priority, e.g. a shadow copy. Lane 1 is
+   * bounded on its own (BatcherDeps.maxLowPriorityQueue) and never counts against lane 0's
+   * maxQueueSize; its requests go only to an idle worker while lane 0 is empty, never wait at a
+   * worker behind a running batch, and are rejected first (dropLowPriority) when the version drains.
+   */
   priority?: number;
   /** True once nobody waits for the answer (client went away): dropped before it reaches a worker. */
   isCancelled?: () => boolean;
@@ -99,6 +119,8 @@ export interface BatcherDeps {
   layout: BatchLayout;
   /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */
   parallelism?: number;
+  /** Lane-1 requests held at once (queued + running); beyond it a lane-1 submit is refused QUEUE_FULL. Default: maxQueueSize. */
+  maxLowPriorityQueue?: number;
 }
 
 /** Checks the knobs once and freezes them; preferredBatchSizes comes back sorted and deduplicated. */

@@ -4,7 +4,7 @@
 // It knows no worker pool, no ONNX and no real time: run(), hasIdleWorker() and the clock are
 // injected (DESIGN §2, §6).
 
-import { SluiceError } from '../errors.js';
+import { refusalError, SluiceError } from '../errors.js';
 import type { BatchingConfig, Tensor } from '../types.js';
 import { admissionRefusal, cancelledError, deadlineError, ServiceRateEstimator, WaitCalibration, type AdmissionAsk } from './admission.js';
 import {
@@ -14,15 +14,17 @@ import {
   type BatchOutcome,
   type BatcherDeps,
   type PendingRequest,
+  type RunResult,
   type TensorLayout,
 } from './api.js';
 import { takeBatch, type Queued } from './form.js';
 import { mergeInputs, shapeKey, splitOutputs } from './merge.js';
 
-export type { BatchLayout, BatchMeta, BatchOutcome, BatcherDeps, PendingRequest, RunBatch, TensorLayout } from './api.js';
+export type { BatchLayout, BatchMeta, BatchOutcome, BatcherDeps, PendingRequest, RunBatch, RunResult, TensorLayout } from './api.js';
 export { systemClock, type Clock } from './clock.js';
 
 interface Entry extends Queued {
+  lane: 0 | 1;
   inputs: Tensor[];
   enqueuedUs: number;
   resolve: (outcome: BatchOutcome) => void;
@@ -73,6 +75,13 @@ export class Batcher {
   private formedRows = 0;
   private batchesInflight = 0;
   private requestsInflight = 0;
+  /** Lane-1 requests queued (in lane 1) and running: their own bound, apart from maxQueueSize. */
+  private lowHeld = 0;
+  /** Lane-1 rows queued: they never count towards a full batch of lane 0. */
+  private lowRowsQueued = 0;
+  private readonly maxLowPriorityQueue: number;
+  /** False while a freed worker is offered to primary work only (notifyIdle(true)). */
+  private lowAllowed = true;
   private lastBatchId = 0;
   private timer: unknown = undefined;
   private timerDueUs = 0;
@@ -92,6 +101,7 @@ export class Batcher {
     this.inputLayout = layout.inputs;
     this.outputLayout = layout.outputs;
     this.rate = new ServiceRateEstimator(deps.parallelism ?? 1);
+    this.maxLowPriorityQueue = deps.maxLowPriorityQueue ?? this.cfg.maxQueueSize;
   }
 
   /** Requests not yet handed to a worker (in a lane or in a formed batch). */
@@ -123,13 +133,20 @@ export class Batcher {
   }
 
   /** The admission decision and the model's predicted wait it rests on (undefined: not calibrated). */
-  private admission(ask: AdmissionAsk, nowUs: number): { refusal: SluiceError | undefined; modelWaitUs: number | undefined } {
+  private admission(ask: AdmissionAsk, nowUs: number, lane: 0 | 1 = 0): { refusal: SluiceError | undefined; modelWaitUs: number | undefined } {
     if (this.closedWith) return { refusal: this.closedWith, modelWaitUs: undefined };
+    if (lane === 1) {
+      // Low priority waits for idle workers only: no wait prediction, just its own bound and the deadline.
+      if (this.lowHeld >= this.maxLowPriorityQueue) {
+        return { refusal: refusalError('SLUICE_ERR_QUEUE_FULL', `low-priority queue full (${this.maxLowPriorityQueue} requests)`, { retryAfterS: 1 }), modelWaitUs: undefined };
+      }
+      return { refusal: ask.deadlineUs <= nowUs ? deadlineError('before queueing') : undefined, modelWaitUs: undefined };
+    }
     const modelWaitUs = this.rate.calibrated
       ? this.rate.predictWaitUs(this.queuedRows, this.batchesInflight, ask.rows, this.cfg.maxBatchSize)
       : undefined;
     const refusal = admissionRefusal(ask, nowUs, this.cfg, {
-      held: this.queuedRequests + this.requestsInflight,
+      held: this.queuedRequests + this.requestsInflight - this.lowHeld,
       waitUs: modelWaitUs === undefined ? undefined : modelWaitUs * this.calibration.factor,
     });
     return { refusal, modelWaitUs };
@@ -141,11 +158,13 @@ export class Batcher {
    */
   submit(req: PendingRequest): Promise<BatchOutcome> {
     const nowUs = this.deps.clock.nowUs();
-    const { refusal, modelWaitUs } = this.admission(req, nowUs);
+    const lane: 0 | 1 = (req.priority ?? 0) > 0 ? 1 : 0;
+    const { refusal, modelWaitUs } = this.admission(req, nowUs, lane);
     if (refusal) return Promise.reject(refusal);
     const closeCall = modelWaitUs !== undefined && this.calibration.isCloseCall(modelWaitUs, req.deadlineUs - (req.receivedUs ?? nowUs));
     return new Promise<BatchOutcome>((resolve, reject) => {
       const entry: Entry = {
+        lane,
         inputs: req.inputs,
         key: shapeKey(req.inputs, this.inputLayout),
         rows: req.rows,
@@ -167,15 +186,55 @@ export class Batcher {
           reject(err);
         };
       }
-      this.lanes[(req.priority ?? 0) > 0 ? 1 : 0].push(entry);
-      this.rowsQueued += req.rows;
+      this.lanes[lane].push(entry);
+      if (lane === 1) {
+        this.lowHeld++;
+        this.lowRowsQueued += req.rows;
+        const done = (): void => {
+          this.lowHeld--;
+        };
+        const { resolve: res, reject: rej } = entry;
+        entry.resolve = (o) => {
+          done();
+          res(o);
+        };
+        entry.reject = (e) => {
+          done();
+          rej(e);
+        };
+      } else {
+        this.rowsQueued += req.rows;
+      }
       this.afterSubmit();
     });
   }
 
-  /** The pool calls this whenever a worker frees up: forms batches while one stays idle. */
-  notifyIdle(): void {
-    if (this.queuedRequests > 0) this.pump(false);
+  /**
+   * The pool calls this whenever a worker frees up: forms batches while one stays idle.
+   * `primaryOnly`: the pool offers the worker to lane-0 work first (every version's), then calls
+   * again without it, so low-priority work takes a worker only when no version has primary work.
+   */
+  notifyIdle(primaryOnly = false): void {
+    if (this.queuedRequests === 0) return;
+    this.lowAllowed = !primaryOnly;
+    try {
+      this.pump(false);
+    } finally {
+      this.lowAllowed = true;
+    }
+  }
+
+  /** True when lane 0 holds requests not yet handed to a worker. */
+  get hasPrimaryWork(): boolean {
+    return this.lanes[0].length > 0 || this.formedRequests > 0;
+  }
+
+  /** Rejects every queued lane-1 request with `err` (a drain must not wait for shadow copies). */
+  dropLowPriority(err: SluiceError): void {
+    const queued = this.lanes[1].splice(0);
+    this.lowRowsQueued = 0;
+    for (const e of queued) e.reject(err);
+    this.settleDrain();
   }
 
   /** Resolves once the queue is empty and no batch is in flight. Does not hurry the timer. */
@@ -195,7 +254,7 @@ export class Batcher {
     this.lanes[0].length = 0;
     this.lanes[1].length = 0;
     this.formed.length = 0;
-    this.rowsQueued = this.formedRows = this.formedRequests = 0;
+    this.rowsQueued = this.formedRows = this.formedRequests = this.lowRowsQueued = 0;
     for (const e of queued) e.reject(err);
     this.settleDrain();
   }
@@ -246,7 +305,7 @@ export class Batcher {
         }
         while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
         while (this.formed.length > 0 && this.mayHandOver(this.formed[0]!.full)) this.handOver(this.deps.clock.nowUs());
-        while (this.lanes[0].length + this.lanes[1].length > 0 && this.deps.hasIdleWorker()) {
+        while ((this.lanes[0].length > 0 || (this.lowAllowed && this.lanes[1].length > 0)) && this.deps.hasIdleWorker()) {
           this.dispatchOne('idle', this.deps.clock.nowUs());
         }
       } while (this.repump);
@@ -264,20 +323,26 @@ export class Batcher {
 
   /** Takes one batch (removing ≥ 1 request from the queue) and runs it. */
   private dispatchOne(trigger: Trigger, nowUs: number): void {
-    const lane = this.lanes[0].length > 0 ? this.lanes[0] : this.lanes[1];
+    // Only the idle trigger reaches lane 1 (full and timer batches are lane 0's: rowsQueued and oldest() count only it).
+    const laneNo: 0 | 1 = this.lanes[0].length > 0 ? 0 : 1;
+    const lane = this.lanes[laneNo];
     const { batch, rows, expired } = takeBatch(lane, {
       maxBatchSize: this.cfg.maxBatchSize,
       preferredBatchSizes: this.cfg.preferredBatchSizes,
       cutAtPreferred: trigger !== 'timer',
       nowUs,
     });
-    this.rowsQueued -= rows;
+    const counted = (r: number): void => {
+      if (laneNo === 0) this.rowsQueued -= r;
+      else this.lowRowsQueued -= r;
+    };
+    counted(rows);
     for (const e of expired) {
-      this.rowsQueued -= e.rows;
+      counted(e.rows);
       e.reject(e.isCancelled?.() === true ? cancelledError() : deadlineError('while queued'));
     }
     if (batch.length === 0) this.settleDrain();
-    else if (trigger === 'idle') this.runBatch(batch, rows, nowUs);
+    else if (trigger === 'idle') this.runBatch(batch, rows, nowUs, laneNo);
     else {
       this.formed.push({ batch, rows, full: trigger === 'full' });
       this.formedRequests += batch.length;
@@ -300,34 +365,39 @@ export class Batcher {
         rows += e.rows;
       }
     }
-    if (live.length > 0) this.runBatch(live, rows, nowUs);
+    if (live.length > 0) this.runBatch(live, rows, nowUs, 0);
     else this.settleDrain();
   }
 
-  private runBatch(batch: Entry[], rows: number, dispatchUs: number): void {
+  private runBatch(batch: Entry[], rows: number, dispatchUs: number, lane: 0 | 1): void {
     const batchId = ++this.lastBatchId;
     this.batchesInflight++;
     this.requestsInflight += batch.length;
     let latestDeadlineUs = 0;
     for (const e of batch) if (e.deadlineUs > latestDeadlineUs) latestDeadlineUs = e.deadlineUs;
-    let pending: Promise<Tensor[]>;
+    let pending: Promise<Tensor[] | RunResult>;
     try {
       const inputs = mergeInputs(batch.map((e) => e.inputs), this.inputLayout);
-      pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length, latestDeadlineUs }));
+      pending = Promise.resolve(this.deps.run(inputs, { batchId, rows, requests: batch.length, latestDeadlineUs, lane }));
     } catch (err) {
       pending = Promise.reject(err);
     }
     pending.then(
-      (outputs) => this.reply(batch, outputs, batchId, rows, dispatchUs),
+      (r) => {
+        if (Array.isArray(r)) this.reply(batch, r, true, batchId, rows, dispatchUs);
+        else this.reply(batch, r.outputs, r.calibrates, batchId, rows, dispatchUs);
+      },
       (err: unknown) => this.fail(batch, err),
     );
   }
 
-  private reply(batch: Entry[], outputs: Tensor[], batchId: number, batchRows: number, dispatchUs: number): void {
+  private reply(batch: Entry[], outputs: Tensor[], calibrates: boolean, batchId: number, batchRows: number, dispatchUs: number): void {
     const replyUs = this.deps.clock.nowUs();
-    // Service time, not time spent waiting behind another batch in the pool's queue.
-    this.rate.observe(batchRows, replyUs - Math.max(dispatchUs, this.lastReplyUs));
-    this.lastReplyUs = replyUs;
+    if (calibrates) {
+      // Service time, not time spent waiting behind another batch in the pool's queue.
+      this.rate.observe(batchRows, replyUs - Math.max(dispatchUs, this.lastReplyUs));
+      this.lastReplyUs = replyUs;
+    }
     let parts: Tensor[][];
     try {
       parts = splitOutputs(outputs, batch.map((e) => e.rows), this.outputLayout);
@@ -360,11 +430,9 @@ export class Batcher {
     this.requestsInflight -= batch.length;
   }
 
+  /** The oldest lane-0 request: only lane 0 has a queue-delay timer (lane 1 waits for idle workers). */
   private oldest(): Entry | undefined {
-    const a = this.lanes[0][0];
-    const b = this.lanes[1][0];
-    if (a === undefined) return b;
-    return b !== undefined && b.enqueuedUs < a.enqueuedUs ? b : a;
+    return this.lanes[0][0];
   }
 
   /** One timer at most, due at the oldest request's enqueuedUs + maxQueueDelayUs; none when empty. */

@@ -28,14 +28,15 @@ export interface ParseJsonOptions {
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * Parses an untrusted JSON body whose top level must be an object.
- * Throws SluiceError: SLUICE_ERR_JSON_MALFORMED (invalid UTF-8, not JSON, or not an object at top
- * level), SLUICE_ERR_JSON_FORBIDDEN_KEY, SLUICE_ERR_JSON_TOO_DEEP. A leading BOM is ignored.
+ * Parses an untrusted JSON body whose top level must be an object or an array (a list body,
+ * such as a batch of feedback labels). Throws SluiceError: SLUICE_ERR_JSON_MALFORMED (invalid
+ * UTF-8, not JSON, or a bare value at top level), SLUICE_ERR_JSON_FORBIDDEN_KEY,
+ * SLUICE_ERR_JSON_TOO_DEEP. A leading BOM is ignored.
  */
-export function parseJsonBody(
+export function parseJsonDocument(
   body: Uint8Array | string,
   opts: ParseJsonOptions = {},
-): Record<string, unknown> {
+): Record<string, unknown> | unknown[] {
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
   let text: string;
   if (typeof body === 'string') {
@@ -77,10 +78,19 @@ export function parseJsonBody(
           });
     }
   }
+  return parsed as Record<string, unknown> | unknown[];
+}
+
+/**
+ * parseJsonDocument with the top level an object (every OIP body): throws
+ * SLUICE_ERR_JSON_MALFORMED for a top-level array too.
+ */
+export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions = {}): Record<string, unknown> {
+  const parsed = parseJsonDocument(body, opts);
   if (Array.isArray(parsed)) {
     throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 function mayHaveForbiddenKey(text: string): boolean {

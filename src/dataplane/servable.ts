@@ -1,6 +1,6 @@
 // A loaded model version, ready to serve: its compiled validator and response encoder, its
-// batcher, and its session key in the device pool. Built once per version at load; nothing
-// here is compiled per request (STYLE habit 8).
+// batcher, and the executor that runs its batches (inference/executor.ts decides where each one
+// runs). Built once per version at load; nothing here is compiled per request (STYLE habit 8).
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Batcher, type BatchLayout, type BatchMeta, type Clock } from '../batching/batcher.js';
@@ -8,9 +8,9 @@ import { mergeInputs, splitOutputs } from '../batching/merge.js';
 import { createBinaryResponseEncoder, type BinaryResponseEncoder } from '../codec/binary-response.js';
 import { createResponseEncoder, type ResponseEncoder } from '../codec/json-response.js';
 import { createMsgpackResponseEncoder, type MsgpackResponseEncoder } from '../codec/msgpack-response.js';
-import { createInlineRunner } from '../inference/inline.js';
+import { createExecutor, type BatchWhere, type InlineOffer } from '../inference/executor.js';
 import type { InferencePool } from '../inference/pool.js';
-import type { SessionSpec, WireTensor } from '../inference/messages.js';
+import type { SessionSpec } from '../inference/messages.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { Tensor } from '../types.js';
 import { compileRequestValidator, type DecodedInfer, type ModelSignature } from '../validation/request-validator.js';
@@ -50,13 +50,13 @@ export interface ServableDeps {
   clock: Clock;
   /**
    * Light models: batches whose measured run fits this many µs run on the main thread while
-   * the pool is idle (see inference/inline.ts). 0 or absent: always in the pool.
+   * the pool is idle (see inference/executor.ts). 0 or absent: always in the pool.
    */
   inlineMaxRunUs?: number;
-  /** Called once per executed batch (metrics), with where it ran; must not throw. */
-  onBatch?(model: string, version: number, meta: BatchMeta, where: 'inline' | 'worker'): void;
+  /** Called once per executed batch (metrics), at dispatch, with where it runs; must not throw. */
+  onBatch?(model: string, version: number, meta: BatchMeta, where: BatchWhere): void;
   /** Called once per failed batch (the log), with where it ran and the error its requests get; must not throw. */
-  onBatchFailed?(model: string, version: number, meta: BatchMeta, where: 'inline' | 'worker', err: SluiceError): void;
+  onBatchFailed?(model: string, version: number, meta: BatchMeta, where: BatchWhere, err: SluiceError): void;
   /** Test-only: one request per batch (benchmark gate demonstration). */
   disableBatching?: boolean;
 }
@@ -91,39 +91,39 @@ export async function createServable(
     throw err;
   });
   const proven = candidates[loaded.warmupIndex];
-  // Inline runs only where the timing bounds every batch: CPU, and no free dim besides the batch dims.
-  const inline =
+  // Offered for inline runs only where the timing bounds every batch: CPU, and no free dim besides
+  // the batch dims. The timing inputs are built here: they need the batch layout's merge and split.
+  const inline: InlineOffer | undefined =
     loaded.provider === 'cpu' && proven !== undefined && hasFixedShape(config)
-      ? await createInlineRunner(spec, rowsOf(proven, layout), Math.max(1, config.batching.maxBatchSize), deps.inlineMaxRunUs ?? 0)
+      ? { inputsAt: rowsOf(proven, layout), largestRows: Math.max(1, config.batching.maxBatchSize), maxRunUs: deps.inlineMaxRunUs ?? 0 }
       : undefined;
   const outputNames = config.outputs.map((o) => o.name);
+  const executor = await createExecutor({ pool, spec, outputNames, inline });
   // A model that does not batch (maxBatchSize 0) runs each request alone: batches of one.
   const maxBatchSize = deps.disableBatching ? 1 : Math.max(1, config.batching.maxBatchSize);
   const batching = { ...config.batching, maxBatchSize, preferredBatchSizes: deps.disableBatching ? [] : config.batching.preferredBatchSizes };
   const batcher = new Batcher(batching, {
     clock: deps.clock,
-    hasIdleWorker: () => pool.hasIdleWorker(),
-    canQueueBatch: () => pool.canQueueBatch(),
-    parallelism: pool.threads,
+    hasIdleWorker: () => executor.hasIdleWorker(),
+    canQueueBatch: () => executor.canQueueBatch(),
+    parallelism: executor.parallelism,
     layout,
     run: (inputs: Tensor[], meta: BatchMeta) => {
-      const where = inline && !inline.busy && meta.rows <= inline.maxRows && pool.isIdle() && !pool.hasPendingFault() ? 'inline' : 'worker';
+      // The latest deadline on the batcher's clock, as the worker's epoch time.
+      const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
+      const { where, outputs } = executor.run(inputs, meta.rows, notAfterEpochMs, meta.lane === 0);
       deps.onBatch?.(config.name, version, meta, where);
-      let pending: Promise<Tensor[]>;
-      if (where === 'inline') {
-        pending = inline!.run(inputs, outputNames);
-      } else {
-        const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
-        pending = pool.run(spec, inputs, outputNames, notAfterEpochMs);
-      }
-      if (deps.onBatchFailed === undefined) return pending;
-      return pending.catch((err: unknown) => {
-        if (err instanceof SluiceError) deps.onBatchFailed?.(config.name, version, meta, where, err);
-        throw err;
-      });
+      return outputs.then(
+        // The admission estimate describes the workers: an inline batch's time says nothing of them.
+        (out) => ({ outputs: out, calibrates: where === 'worker' }),
+        (err: unknown) => {
+          if (err instanceof SluiceError) deps.onBatchFailed?.(config.name, version, meta, where, err);
+          throw err;
+        },
+      );
     },
   });
-  const unsubscribe = pool.onIdle(() => batcher.notifyIdle());
+  const unsubscribe = executor.onIdle((primaryOnly) => batcher.notifyIdle(primaryOnly));
   return {
     model: config.name,
     version,
@@ -139,12 +139,14 @@ export async function createServable(
     encodeMsgpack: createMsgpackResponseEncoder(config.name, version, [...config.outputs]),
     encodeBinary: createBinaryResponseEncoder(config.name, version, [...config.outputs]),
     batcher,
-    inline: { maxRows: inline?.maxRows ?? 0, batch1Us: inline?.batch1Us ?? 0 },
+    inline: executor.inline,
     ...(config.features ? { features: { map: compileFeatureMapper(config), schema: buildRequestSchema(config) } } : {}),
     async dispose() {
+      // Shadow copies never hold up a drain: they are dropped, primary work finishes.
+      batcher.dropLowPriority(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `model "${config.name}" version ${version} is unloading`));
       await batcher.drain();
       unsubscribe();
-      await Promise.all([pool.unload(key), inline?.release()]);
+      await executor.release();
     },
   };
 }

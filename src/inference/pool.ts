@@ -6,7 +6,7 @@
 import { Piscina } from 'piscina';
 import { SluiceError } from '../errors.js';
 import type { Device, Tensor } from '../types.js';
-import type { LoadReply, RunTask, SessionSpec, WireTensor, WorkerFault, WorkerReply, WorkerTask } from './messages.js';
+import type { LoadReply, RunTask, SessionSpec, WireTensor, WorkerReply, WorkerTask } from './messages.js';
 import { runFailure } from './run-failure.js';
 
 export interface PoolOptions {
@@ -17,12 +17,26 @@ export interface PoolOptions {
   allowSpinning: boolean;
   /** How long a load waits for every worker to take its part. */
   barrierTimeoutMs?: number;
+  /**
+   * The worker entry: a module with the exports and message contract of inference/worker.ts
+   * (`default` takes run tasks, `control` load and unload). Default: that module. Tests pass a
+   * wrapper that injects faults (test/fixtures/fault-worker.mjs); production never sets it.
+   */
+  workerFile?: URL;
 }
 
 export interface PoolEvents {
-  /** A worker died and is being replaced. */
+  /**
+   * A worker died (outside close()) and is being replaced. Called once per dead worker, however
+   * many tasks it held, on the next turn of the event loop after piscina removed it (its tasks
+   * are rejected by then), with the error those tasks were rejected with, or piscina's 'error'
+   * for a worker that died holding none. Must not throw.
+   */
   onWorkerExit?: (err: Error) => void;
 }
+
+/** Told that a worker may be idle; `primaryOnly`: offer it to primary work only (see notifyIdle). */
+export type IdleListener = (primaryOnly: boolean) => void;
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 
@@ -56,18 +70,20 @@ export class InferencePool {
   private readonly piscina: Piscina;
   private readonly opts: PoolOptions;
   private inflight = 0;
-  private idleListeners: (() => void)[] = [];
+  private idleListeners: IdleListener[] = [];
   /** Which listener hears first next time: rotates so versions sharing the pool take turns. */
   private firstListener = 0;
-  private nextBatchFault: WorkerFault | undefined;
   private closed = false;
+  /** Worker deaths seen since the last report, and the first error that came with them. */
+  private exitsUnreported = 0;
+  private exitCause: Error | undefined;
 
   constructor(opts: PoolOptions, private readonly events: PoolEvents = {}) {
     this.opts = opts;
     this.device = opts.device;
     this.threads = opts.device === 'cpu' ? opts.threads : 1;
     this.piscina = new Piscina({
-      filename: WORKER_FILE.href,
+      filename: (opts.workerFile ?? WORKER_FILE).href,
       minThreads: this.threads,
       maxThreads: this.threads,
       concurrentTasksPerWorker: BATCHES_PER_WORKER,
@@ -78,9 +94,28 @@ export class InferencePool {
       // Tasks are never aborted, so close() only waits for running batches; keep it short.
       closeTimeout: 2000,
     });
-    // Piscina emits 'error' for a worker that dies with no task; its tasks are rejected otherwise.
-    this.piscina.on('error', (err: Error) => this.events.onWorkerExit?.(err));
+    // Deaths are counted from piscina's worker lifecycle, once per worker: a dying worker rejects
+    // every task it holds (up to BATCHES_PER_WORKER) and piscina emits 'error' only for one that
+    // held none, so counting rejections would count one death several times. close() destroys
+    // every worker too: not a death.
+    this.piscina.on('workerDestroy', () => {
+      if (this.closed) return;
+      if (this.exitsUnreported++ === 0) setImmediate(this.reportExits);
+    });
+    // Also keeps an 'error' event (a task-less death, an unexpected message) from throwing.
+    this.piscina.on('error', (err: Error) => {
+      if (!this.closed) this.exitCause ??= err;
+    });
   }
+
+  /** Runs a turn after 'workerDestroy': the dead worker's tasks have been rejected by then. */
+  private readonly reportExits = (): void => {
+    const n = this.exitsUnreported;
+    const cause = this.exitCause ?? new Error('worker exited');
+    this.exitsUnreported = 0;
+    this.exitCause = undefined;
+    for (let i = 0; i < n; i++) this.events.onWorkerExit?.(cause);
+  };
 
   sessionSpec(key: string, modelPath: string): SessionSpec {
     return {
@@ -134,18 +169,17 @@ export class InferencePool {
     return this.inflight === 0;
   }
 
-  /** Test hooks: true while an injected fault waits for the next batch (it must reach a worker). */
-  hasPendingFault(): boolean {
-    return this.nextBatchFault !== undefined;
-  }
-
   /** True when a batch run now would start at once or queue right behind one running batch. */
   canQueueBatch(): boolean {
     return this.inflight < this.threads * BATCHES_PER_WORKER;
   }
 
-  /** `listener` runs whenever a batch completes (a worker may be idle). Returns an unsubscribe. */
-  onIdle(listener: () => void): () => void {
+  /**
+   * `listener` runs whenever a batch completes (a worker may be idle), twice: first with
+   * primaryOnly true (take the worker for primary work only), then with false (anything). Returns
+   * an unsubscribe.
+   */
+  onIdle(listener: IdleListener): () => void {
     this.idleListeners.push(listener);
     return () => {
       this.idleListeners = this.idleListeners.filter((l) => l !== listener);
@@ -162,8 +196,6 @@ export class InferencePool {
     if (this.closed) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'inference pool is closed');
     const task: RunTask = { kind: 'run', spec, inputs, outputNames };
     if (notAfterEpochMs !== undefined) task.notAfterEpochMs = notAfterEpochMs;
-    if (this.nextBatchFault) task.fault = this.nextBatchFault;
-    this.nextBatchFault = undefined;
     this.inflight++;
     let reply: WorkerReply;
     try {
@@ -183,24 +215,17 @@ export class InferencePool {
   /**
    * Tells every listener a worker may be idle, starting one further each time: the first
    * listener with work takes the worker, so a fixed order would let one version starve the
-   * others that share this pool.
+   * others that share this pool. Priority is decided here, where a freed worker picks its next
+   * batch: every listener hears primaryOnly first, so primary batches of any version go before
+   * low-priority ones (shadow copies) of any version.
    */
   private notifyIdle(): void {
     const n = this.idleListeners.length;
     if (n === 0) return;
     const first = this.firstListener++ % n;
     const listeners = this.idleListeners;
-    for (let i = 0; i < n; i++) listeners[(first + i) % n]!();
-  }
-
-  /** Test hook: the worker that takes the next batch exits while holding it. */
-  injectWorkerExit(): void {
-    this.nextBatchFault = { kind: 'exit' };
-  }
-
-  /** Test hook: the worker that takes the next batch stalls `ms` before running it. */
-  injectWorkerStall(ms: number): void {
-    this.nextBatchFault = { kind: 'stall', ms };
+    for (let i = 0; i < n; i++) listeners[(first + i) % n]!(true);
+    for (let i = 0; i < n && this.hasIdleWorker(); i++) listeners[(first + i) % n]!(false);
   }
 
   async close(): Promise<void> {
@@ -217,7 +242,7 @@ export class InferencePool {
       // Workers return their own errors as replies, so a rejection means the worker died
       // (or the pool was destroyed) while holding this task.
       const cause = err instanceof Error ? err : new Error(String(err));
-      this.events.onWorkerExit?.(cause);
+      if (!this.closed) this.exitCause ??= cause; // reported once per worker, see 'workerDestroy'
       throw new SluiceError('SLUICE_ERR_WORKER_DIED', 'the worker running this request died; retry', {
         cause,
         retryAfterS: 1,

@@ -21,6 +21,11 @@ export interface Metrics {
   readonly executionProvider: Gauge<'device' | 'provider'>;
   /** WebSocket connections closed because their reader let answers pile up. */
   readonly wsSlowReadersClosed: Counter<string>;
+  /**
+   * Shadow copies by (model, primary version, shadow version) and outcome: mirrored, compared,
+   * errored (answers that could not be compared), dropped_queue_full|deadline|shutting_down|error.
+   */
+  readonly shadowCopies: Counter<'model' | 'primary' | 'shadow' | 'outcome'>;
 }
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -37,6 +42,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     batchRows: new Histogram({ name: 'sluice_batch_rows', help: 'Rows per executed batch', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers }),
     batches: new Counter({ name: 'sluice_batches_total', help: 'Executed batches by where they ran: a pool worker, or inline on the main thread', labelNames: ['model', 'version', 'where'], registers }),
     queueDepth: new Gauge({ name: 'sluice_queue_depth', help: 'Requests queued in a version batcher', labelNames: ['model', 'version'], registers }),
+    shadowCopies: new Counter({ name: 'sluice_shadow_copies_total', help: 'Shadow copies of requests by outcome', labelNames: ['model', 'primary', 'shadow', 'outcome'], registers }),
     workerRestarts: new Counter({ name: 'sluice_worker_restarts_total', help: 'Worker threads that died and were replaced', labelNames: ['device'], registers }),
     modelState: new Gauge({ name: 'sluice_model_state', help: '1 for the current state of a model version', labelNames: ['model', 'version', 'state'], registers }),
     wsSlowReadersClosed: new Counter({ name: 'sluice_ws_slow_readers_closed_total', help: 'WebSocket connections closed for not reading their answers', registers }),

@@ -38,6 +38,19 @@ export interface ModelSettings {
   readonly featuresInput?: string;
   /** classes[i] names class i: column i of `probabilities`, value i of `label`. */
   readonly classes?: readonly string[];
+  /** Promote a shadow automatically when its comparison meets these (docs/shadow.md). */
+  readonly promotionGate?: PromotionGateConfig;
+  /** Shadow comparison: also count top-k agreement (the primary's label among the shadow's k best). */
+  readonly shadowTopK?: number;
+}
+
+/** model.json `promotionGate`: shares are 0..1. */
+export interface PromotionGateConfig {
+  readonly minSamples: number;
+  readonly minAgreement?: number;
+  readonly minLabeled?: number;
+  readonly minAccuracy?: number;
+  readonly minAccuracyGain?: number;
 }
 
 /** What a model.json says, schema-checked, model-level defaults filled in. */
@@ -131,6 +144,19 @@ const schema = {
         sample: { type: 'string', pattern: SAMPLE_FILE_PATTERN },
       },
     },
+    promotionGate: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['minSamples'],
+      properties: {
+        minSamples: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+        minAgreement: { type: 'number', minimum: 0, maximum: 1 },
+        minLabeled: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+        minAccuracy: { type: 'number', minimum: 0, maximum: 1 },
+        minAccuracyGain: { type: 'number', minimum: -1, maximum: 1 },
+      },
+    },
+    shadowTopK: { type: 'integer', minimum: 1, maximum: 1000 },
     features: { type: 'array', minItems: 1, maxItems: 65536, items: featureSchema },
     featuresInput: { type: 'string' },
     classes: { type: 'array', minItems: 1, maxItems: 65536, items: { type: 'string', minLength: 1, maxLength: 256 } },
@@ -240,7 +266,7 @@ export function parseModelFile(raw: unknown, dirName: string, file = 'model.json
     defaultTimeoutMs: (c.defaultTimeoutMs as number | undefined) ?? 10_000,
     device: ((c.device as string | undefined) ?? 'cpu') as Device,
     versionPolicy: (c.versionPolicy as { latest: number } | undefined) ?? { latest: 1 },
-    ...pick(c, ['required', 'warmup', 'features', 'featuresInput', 'classes']),
+    ...pick(c, ['required', 'warmup', 'features', 'featuresInput', 'classes', 'promotionGate', 'shadowTopK']),
   }) as ModelFile;
 }
 

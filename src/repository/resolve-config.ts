@@ -72,6 +72,8 @@ export function resolveModelConfig(file: ModelFile, graph: GraphSignature | unde
     versionPolicy: file.versionPolicy,
     ...(file.required === undefined ? {} : { required: file.required }),
     ...(file.warmup === undefined ? {} : { warmup: file.warmup }),
+    ...(file.promotionGate === undefined ? {} : { promotionGate: file.promotionGate }),
+    ...(file.shadowTopK === undefined ? {} : { shadowTopK: file.shadowTopK }),
     ...named,
     ...(file.classes === undefined ? {} : { classes: file.classes }),
     source: graph === undefined ? 'model.json' : declared ? 'model.json + graph' : 'graph',

@@ -1,0 +1,154 @@
+// What is needed to join late ground truth (`POST /v2/models/{m}/feedback {"id", "label"}`) to
+// the answers it judges: per request id, the primary's and each shadow's predicted class per row.
+//
+// Bounded two ways, both counted: at most `maxEntries` ids (a new id beyond that evicts the
+// oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
+// A Map keeps insertion order, which is creation order, so the oldest is at its head and every
+// operation is O(1) amortised (plus O(rows) for the labels themselves). Age is measured on the
+// injected clock; it should be monotonic (if it steps back, age eviction stops early until it
+// catches up, and the cap still bounds the store). Per entry at most MAX_SHADOWS_PER_ENTRY shadows.
+
+export type LabelSide = { readonly role: 'primary' | 'shadow'; readonly version: string };
+
+/** A ground-truth label: a class index, or a class name mapped through `classes`. */
+export type GroundTruth = number | string;
+
+export interface LabelStoreConfig {
+  /** Ids held at most (integer ≥ 1). */
+  readonly maxEntries: number;
+  /** An id is forgotten once nowMs − first record > maxAgeMs (> 0). */
+  readonly maxAgeMs: number;
+  /** Class names in index order: a string label "cat" means the index of "cat". */
+  readonly classes?: readonly string[];
+}
+
+/** One side's score on one labelled request (rows). */
+export interface SideCredit {
+  readonly version: string;
+  readonly labeled: number;
+  readonly correct: number;
+}
+
+/** What to credit to one (primary, shadow) pair: PairStats.recordLabeled(labeled, primaryCorrect, shadowCorrect). */
+export interface PairCredit {
+  readonly primary: string;
+  readonly shadow: string;
+  readonly labeled: number;
+  readonly primaryCorrect: number;
+  readonly shadowCorrect: number;
+}
+
+/**
+ * Refusals of label(): `unknown_id` (never recorded, evicted, or already labelled),
+ * `invalid_label` (not an integer, or an empty list), `unknown_class` (a name not in `classes`,
+ * or any name when there are none), `rows_mismatch` (no recorded side predicted that many rows).
+ * Only `unknown_id` leaves nothing behind; after the others the entry stays for a corrected label.
+ */
+export type LabelRefusal = 'unknown_id' | 'invalid_label' | 'unknown_class' | 'rows_mismatch';
+
+export type LabelResult =
+  | { readonly ok: true; readonly primary: SideCredit | null; readonly pairs: readonly PairCredit[] }
+  | { readonly ok: false; readonly reason: LabelRefusal };
+
+export const MAX_SHADOWS_PER_ENTRY = 16;
+
+interface Entry {
+  readonly createdMs: number;
+  primary: { version: string; labels: readonly number[] } | null;
+  readonly shadows: Map<string, readonly number[]>;
+}
+
+export class LabelStore {
+  readonly config: Readonly<LabelStoreConfig>;
+  private readonly entries = new Map<string, Entry>();
+  private readonly classIndex: ReadonlyMap<string, number>;
+  private evictedFullN = 0;
+  private evictedAgeN = 0;
+
+  constructor(config: LabelStoreConfig) {
+    if (!Number.isInteger(config.maxEntries) || config.maxEntries < 1) throw new RangeError(`label store: maxEntries must be an integer >= 1, got ${config.maxEntries}`);
+    if (!(config.maxAgeMs > 0)) throw new RangeError(`label store: maxAgeMs must be > 0, got ${config.maxAgeMs}`);
+    const classes = config.classes ?? [];
+    this.classIndex = new Map(classes.map((c, i) => [c, i]));
+    if (this.classIndex.size !== classes.length) throw new RangeError('label store: duplicate class names');
+    this.config = Object.freeze({ ...config, classes: Object.freeze([...classes]) });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Counters for metrics and the admin report. */
+  stats(): { entries: number; evicted_full: number; evicted_age: number } {
+    return { entries: this.entries.size, evicted_full: this.evictedFullN, evicted_age: this.evictedAgeN };
+  }
+
+  /**
+   * Keeps one side's predicted class per row for `id` (Comparer.predictedLabels). The store keeps
+   * `labels` as given: the caller must not mutate it afterwards. Recording a side again replaces
+   * it; the entry keeps its first record's time. A shadow beyond MAX_SHADOWS_PER_ENTRY is ignored.
+   */
+  record(id: string, side: LabelSide, labels: readonly number[], nowMs: number): void {
+    this.evictAged(nowMs);
+    let e = this.entries.get(id);
+    if (!e) {
+      if (this.entries.size >= this.config.maxEntries) {
+        const oldest = this.entries.keys().next();
+        if (!oldest.done) this.entries.delete(oldest.value);
+        this.evictedFullN++;
+      }
+      e = { createdMs: nowMs, primary: null, shadows: new Map() };
+      this.entries.set(id, e);
+    }
+    if (side.role === 'primary') e.primary = { version: side.version, labels };
+    else if (e.shadows.has(side.version) || e.shadows.size < MAX_SHADOWS_PER_ENTRY) e.shadows.set(side.version, labels);
+  }
+
+  /**
+   * Joins ground truth to what was recorded for `id`: one label (a one-row request) or one per
+   * row. On success the entry is removed (a second label for the same id is `unknown_id`) and the
+   * result says what each side got right: `primary` when the primary was recorded with that many
+   * rows, and one PairCredit per shadow recorded with that many rows, when the primary was too.
+   */
+  label(id: string, truth: GroundTruth | readonly GroundTruth[], nowMs: number): LabelResult {
+    this.evictAged(nowMs);
+    const e = this.entries.get(id);
+    if (!e) return { ok: false, reason: 'unknown_id' };
+    const list: readonly GroundTruth[] = Array.isArray(truth) ? truth : [truth as GroundTruth];
+    if (list.length === 0) return { ok: false, reason: 'invalid_label' };
+    const want = new Array<number>(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      if (typeof v === 'string') {
+        const idx = this.classIndex.get(v);
+        if (idx === undefined) return { ok: false, reason: 'unknown_class' };
+        want[i] = idx;
+      } else if (typeof v === 'number' && Number.isInteger(v)) want[i] = v;
+      else return { ok: false, reason: 'invalid_label' };
+    }
+    const p = e.primary && e.primary.labels.length === want.length ? e.primary : null;
+    const matching = [...e.shadows].filter(([, labels]) => labels.length === want.length);
+    if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
+    this.entries.delete(id);
+    const primaryCorrect = p ? correct(p.labels, want) : 0;
+    const pairs: PairCredit[] = p
+      ? matching.map(([shadow, labels]) => ({ primary: p.version, shadow, labeled: want.length, primaryCorrect, shadowCorrect: correct(labels, want) }))
+      : [];
+    return { ok: true, primary: p ? { version: p.version, labeled: want.length, correct: primaryCorrect } : null, pairs };
+  }
+
+  /** Drops entries from the oldest while they are older than maxAgeMs. */
+  private evictAged(nowMs: number): void {
+    for (const [id, e] of this.entries) {
+      if (nowMs - e.createdMs <= this.config.maxAgeMs) return;
+      this.entries.delete(id);
+      this.evictedAgeN++;
+    }
+  }
+}
+
+function correct(predicted: readonly number[], truth: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i < truth.length; i++) if (predicted[i] === truth[i]) n++;
+  return n;
+}

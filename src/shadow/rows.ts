@@ -1,0 +1,78 @@
+// Row arithmetic for the shadow comparison: argmax, top-k membership, "is this row a
+// distribution", and Jensen–Shannon divergence. Pure functions over a row of a typed array
+// (offset + width), so no per-row subarray or copy is made on the comparison path.
+
+import type { TensorData } from '../types.js';
+
+/** Element i of any served typed array as a number (INT64 through Number(): exact below 2^53). */
+export function numAt(data: TensorData, i: number): number {
+  return Number(data[i]);
+}
+
+/**
+ * Index of the largest value in data[offset, offset+width); ties go to the first (numpy's rule).
+ * NaN never wins a comparison, so a row of NaN answers 0.
+ */
+export function argmaxRow(data: TensorData, offset: number, width: number): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let j = 0; j < width; j++) {
+    const v = numAt(data, offset + j);
+    if (v > bestValue) {
+      bestValue = v;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/**
+ * True when column `column` is among the k largest of the row: fewer than k values are strictly
+ * greater than it. Ties therefore count as inside the top k (a value tied with the k-th is in).
+ * O(width), no sort. A NaN at `column` is never inside.
+ */
+export function inTopK(data: TensorData, offset: number, width: number, column: number, k: number): boolean {
+  const v = numAt(data, offset + column);
+  if (Number.isNaN(v)) return false;
+  let greater = 0;
+  for (let j = 0; j < width; j++) {
+    if (numAt(data, offset + j) > v && ++greater >= k) return false;
+  }
+  return true;
+}
+
+/** Default tolerance on |sum − 1| for a row to count as a probability distribution. */
+export const DISTRIBUTION_SUM_TOLERANCE = 1e-3;
+
+/**
+ * True when the row is a probability distribution: every value finite and ≥ 0, and the sum
+ * within `sumTolerance` of 1 (FP32 softmax rows sum to 1 ± ~1e-6; the default 1e-3 is lenient).
+ */
+export function isDistributionRow(data: TensorData, offset: number, width: number, sumTolerance: number): boolean {
+  if (width === 0) return false;
+  let sum = 0;
+  for (let j = 0; j < width; j++) {
+    const v = numAt(data, offset + j);
+    if (!(v >= 0) || v === Infinity) return false; // also rejects NaN
+    sum += v;
+  }
+  return Math.abs(sum - 1) <= sumTolerance;
+}
+
+/**
+ * Jensen–Shannon divergence of two distribution rows, natural log (nats): 0 for identical rows,
+ * at most ln 2 ≈ 0.6931. JS(P,Q) = ½·KL(P‖M) + ½·KL(Q‖M), M = (P+Q)/2, with 0·ln 0 = 0.
+ * Callers check both rows with isDistributionRow first; rows are not renormalised.
+ */
+export function jsDivergenceRow(p: TensorData, pOffset: number, q: TensorData, qOffset: number, width: number): number {
+  let sum = 0;
+  for (let j = 0; j < width; j++) {
+    const a = numAt(p, pOffset + j);
+    const b = numAt(q, qOffset + j);
+    const m = (a + b) / 2;
+    if (a > 0) sum += a * Math.log(a / m);
+    if (b > 0) sum += b * Math.log(b / m);
+  }
+  // Rounding can leave a tiny negative for identical rows; the divergence is never below 0.
+  return Math.max(0, sum / 2);
+}

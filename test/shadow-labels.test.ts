@@ -1,0 +1,158 @@
+// Joining late ground-truth labels to the answers they judge (src/shadow/label-store.ts): which
+// sides get credit, the two bounds and their counters, refusals, and string class names.
+import { describe, expect, it } from 'vitest';
+import { createComparer } from '../src/shadow/compare.js';
+import { LabelStore, MAX_SHADOWS_PER_ENTRY } from '../src/shadow/label-store.js';
+import { PairStats } from '../src/shadow/pair-stats.js';
+
+const P1 = { role: 'primary', version: '1' } as const;
+const S2 = { role: 'shadow', version: '2' } as const;
+const S3 = { role: 'shadow', version: '3' } as const;
+
+/** An injected clock the test moves by hand. */
+function clock(startMs = 1_000_000) {
+  let now = startMs;
+  return { nowMs: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+describe('late labels', () => {
+  it('credit each side with what it got right, per pair, and feed PairStats', () => {
+    const c = clock();
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 60_000 });
+    store.record('r1', P1, [1, 0, 2], c.nowMs());
+    store.record('r1', S2, [1, 1, 2], c.nowMs());
+    store.record('r1', S3, [0, 1, 0], c.nowMs());
+    c.advance(5_000);
+    const res = store.label('r1', [1, 0, 2], c.nowMs());
+    expect(res).toEqual({
+      ok: true,
+      primary: { version: '1', labeled: 3, correct: 3 },
+      pairs: [
+        { primary: '1', shadow: '2', labeled: 3, primaryCorrect: 3, shadowCorrect: 2 },
+        { primary: '1', shadow: '3', labeled: 3, primaryCorrect: 3, shadowCorrect: 0 },
+      ],
+    });
+    const stats = new PairStats('1', '2', c.nowMs());
+    if (!res.ok) throw new Error('unreachable');
+    const pair = res.pairs.find((p) => p.shadow === '2')!;
+    stats.recordLabeled(pair.labeled, pair.primaryCorrect, pair.shadowCorrect);
+    expect(stats.report()).toMatchObject({ labeled: 3, accuracy: { primary: 1, shadow: 2 / 3 } });
+  });
+
+  it('a single label judges a one-row request; predicted labels come from the comparer (INT64 too)', () => {
+    const cmp = createComparer();
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    const label = (v: bigint) => ({ name: 'label', datatype: 'INT64' as const, shape: [1], data: BigInt64Array.of(v) });
+    store.record('a', P1, cmp.predictedLabels([label(4n)])!, 0);
+    store.record('a', S2, cmp.predictedLabels([label(5n)])!, 0);
+    expect(store.label('a', 5, 10)).toMatchObject({ ok: true, primary: { correct: 0 }, pairs: [{ shadow: '2', primaryCorrect: 0, shadowCorrect: 1 }] });
+  });
+
+  it('a shadow without the primary gets no pair credit; a side with other row counts is left out', () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    store.record('a', S2, [1], 0);
+    expect(store.label('a', 1, 0)).toEqual({ ok: true, primary: null, pairs: [] });
+    store.record('b', P1, [1, 1], 0);
+    store.record('b', S2, [1], 0); // a shadow answer of another shape
+    expect(store.label('b', [1, 0], 0)).toEqual({ ok: true, primary: { version: '1', labeled: 2, correct: 1 }, pairs: [] });
+  });
+
+  it('a label is used once: the second for the same id is unknown', () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    store.record('a', P1, [1], 0);
+    expect(store.label('a', 1, 0).ok).toBe(true);
+    expect(store.label('a', 1, 0)).toEqual({ ok: false, reason: 'unknown_id' });
+    expect(store.size).toBe(0);
+  });
+});
+
+describe('refusals', () => {
+  it('unknown id', () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    expect(store.label('nope', 1, 0)).toEqual({ ok: false, reason: 'unknown_id' });
+  });
+
+  it('invalid labels and row mismatches keep the entry for a corrected label', () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    store.record('a', P1, [1, 2], 0);
+    expect(store.label('a', 1.5, 0)).toEqual({ ok: false, reason: 'invalid_label' });
+    expect(store.label('a', [], 0)).toEqual({ ok: false, reason: 'invalid_label' });
+    expect(store.label('a', [1, null as unknown as number], 0)).toEqual({ ok: false, reason: 'invalid_label' });
+    expect(store.label('a', [1, 2, 3], 0)).toEqual({ ok: false, reason: 'rows_mismatch' });
+    expect(store.label('a', [1, 2], 0)).toMatchObject({ ok: true, primary: { correct: 2 } });
+  });
+
+  it('validates its configuration', () => {
+    expect(() => new LabelStore({ maxEntries: 0, maxAgeMs: 1 })).toThrow(RangeError);
+    expect(() => new LabelStore({ maxEntries: 1, maxAgeMs: 0 })).toThrow(RangeError);
+    expect(() => new LabelStore({ maxEntries: 1, maxAgeMs: 1, classes: ['a', 'a'] })).toThrow(/duplicate/);
+  });
+});
+
+describe('string class labels', () => {
+  it('map through classes; an unknown name is refused and the entry kept', () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000, classes: ['cat', 'dog', 'bird'] });
+    store.record('a', P1, [1, 2], 0);
+    store.record('a', S2, [1, 0], 0);
+    expect(store.label('a', ['dog', 'cow'], 0)).toEqual({ ok: false, reason: 'unknown_class' });
+    expect(store.label('a', ['dog', 'bird'], 0)).toEqual({
+      ok: true,
+      primary: { version: '1', labeled: 2, correct: 2 },
+      pairs: [{ primary: '1', shadow: '2', labeled: 2, primaryCorrect: 2, shadowCorrect: 1 }],
+    });
+  });
+
+  it('without classes every name is unknown; integers and names mix', () => {
+    const bare = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    bare.record('a', P1, [0], 0);
+    expect(bare.label('a', 'cat', 0)).toEqual({ ok: false, reason: 'unknown_class' });
+    const named = new LabelStore({ maxEntries: 10, maxAgeMs: 1000, classes: ['cat', 'dog'] });
+    named.record('b', P1, [0, 1], 0);
+    expect(named.label('b', ['cat', 1], 0)).toMatchObject({ ok: true, primary: { correct: 2 } });
+    named.record('c', P1, [0], 0);
+    expect(named.label('c', 'constructor', 0)).toEqual({ ok: false, reason: 'unknown_class' });
+  });
+});
+
+describe('bounds', () => {
+  it('cap: a new id beyond maxEntries evicts the oldest, counted; a second side does not evict', () => {
+    const store = new LabelStore({ maxEntries: 2, maxAgeMs: 60_000 });
+    store.record('a', P1, [1], 0);
+    store.record('b', P1, [1], 1);
+    store.record('a', S2, [1], 2); // existing id: no eviction, and 'a' stays the oldest
+    expect(store.stats()).toEqual({ entries: 2, evicted_full: 0, evicted_age: 0 });
+    store.record('c', P1, [1], 3);
+    expect(store.stats()).toEqual({ entries: 2, evicted_full: 1, evicted_age: 0 });
+    expect(store.label('a', 1, 4)).toEqual({ ok: false, reason: 'unknown_id' });
+    expect(store.label('b', 1, 4).ok).toBe(true);
+    expect(store.label('c', 1, 4).ok).toBe(true);
+  });
+
+  it('age: an id lives maxAgeMs after its first record on the injected clock, counted', () => {
+    const c = clock();
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    store.record('old', P1, [1], c.nowMs());
+    c.advance(500);
+    store.record('young', P1, [1], c.nowMs());
+    store.record('old', S2, [1], c.nowMs()); // a later side does not renew the age
+    c.advance(500); // old is exactly 1000 ms old: still kept
+    store.record('x', P1, [1], c.nowMs());
+    expect(store.stats()).toEqual({ entries: 3, evicted_full: 0, evicted_age: 0 });
+    c.advance(1);
+    expect(store.label('old', 1, c.nowMs())).toEqual({ ok: false, reason: 'unknown_id' });
+    expect(store.stats()).toEqual({ entries: 2, evicted_full: 0, evicted_age: 1 }); // young and x
+    expect(store.label('young', 1, c.nowMs()).ok).toBe(true);
+    c.advance(10_000);
+    store.record('y', P1, [1], c.nowMs()); // evicts 'x' on the way in
+    expect(store.stats()).toEqual({ entries: 1, evicted_full: 0, evicted_age: 2 });
+  });
+
+  it(`keeps at most ${MAX_SHADOWS_PER_ENTRY} shadows per id`, () => {
+    const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
+    store.record('a', P1, [1], 0);
+    for (let v = 0; v < MAX_SHADOWS_PER_ENTRY + 3; v++) store.record('a', { role: 'shadow', version: String(100 + v) }, [1], 0);
+    const res = store.label('a', 1, 0);
+    expect(res.ok && res.pairs.length).toBe(MAX_SHADOWS_PER_ENTRY);
+  });
+});
+
