@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_MODEL_CONFIG_INVALID: { status: 500, meaning: 'model.json fails its schema (load time)' },
   SLUICE_ERR_MODEL_LOAD_FAILED: { status: 500, meaning: 'a version could not be loaded (load time)' },
   SLUICE_ERR_MODEL_WARMUP_FAILED: { status: 500, meaning: 'no warmup input ran on the version (load time): declare `warmup` in model.json' },
+  SLUICE_ERR_ROUTING_INVALID: { status: 400, meaning: 'a routing table (routing.json or an admin PUT body) is malformed: unknown key, version not a positive integer string, share outside 0..100, a version twice' },
   // Scheduling and execution
   SLUICE_ERR_QUEUE_FULL: { status: 503, meaning: 'the version queue is at maxQueueSize' },
   SLUICE_ERR_ADMISSION_REFUSED: { status: 429, meaning: 'predicted queue wait exceeds the request deadline' },
@@ -58,6 +59,10 @@ export const ERROR_CODES = {
   SLUICE_ERR_INFERENCE_FAILED: { status: 500, meaning: 'the runtime failed the batch' },
   SLUICE_ERR_INPUT_REJECTED: { status: 400, meaning: 'the model refused an input that matches its declared tensors (the runtime says why, e.g. a side that is not a multiple of 32)' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is draining' },
+  // Admin API (docs/admin.md)
+  SLUICE_ERR_ADMIN_UNAUTHORIZED: { status: 401, meaning: 'admin call without `Authorization: Bearer <token>` matching SLUICE_ADMIN_TOKEN' },
+  SLUICE_ERR_ADMIN_REQUEST_INVALID: { status: 400, meaning: 'admin path parameter or body malformed: version not a positive integer, unknown key, not a JSON object' },
+  SLUICE_ERR_ADMIN_REFUSED: { status: 409, meaning: 'the admin change conflicts with what serves: unloading the primary or a shadow, promoting a version that is not READY, rollback without a READY previous primary' },
   // Process
   SLUICE_ERR_CONFIG_INVALID: { status: 500, meaning: 'invalid command line or SLUICE_* setting' },
   SLUICE_ERR_HTTP_NATIVE_MISSING: { status: 500, meaning: 'uWebSockets.js native binary did not load' },

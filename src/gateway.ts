@@ -6,7 +6,9 @@ import { performance } from 'node:perf_hooks';
 import type { DestinationStream } from 'pino';
 import { systemClock } from './batching/clock.js';
 import type { SluiceConfig } from './config/config.js';
+import { AdminApi } from './dataplane/admin.js';
 import { DataPlane } from './dataplane/dataplane.js';
+import { ModelEvents } from './dataplane/model-events.js';
 import { createServable, type Servable } from './dataplane/servable.js';
 import { InferencePool } from './inference/pool.js';
 import { inspectModel } from './inference/inspect.js';
@@ -15,9 +17,11 @@ import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
-import { registerInferRoutes } from './transport/http/infer-routes.js';
-import { createListener } from './transport/http/listener.js';
-import { registerFallback, registerMetadataRoutes } from './transport/http/metadata-routes.js';
+import { RoutingBook } from './routing/book.js';
+import { ShadowBoard } from './shadow/board.js';
+import { openAdminListener } from './transport/admin/listener.js';
+import { registerDataRoutes } from './transport/http/data-routes.js';
+import { createListener, type OpenListener } from './transport/http/listener.js';
 import { registerWebSocket } from './transport/ws/ws.js';
 import { loadUws } from './transport/http/uws.js';
 import type { Device } from './types.js';
@@ -28,6 +32,12 @@ export const SLUICE_VERSION: string = pkg.version;
 
 export interface Gateway {
   readonly port: number;
+  /** The admin listener's bound port; undefined when the admin API is off (no SLUICE_ADMIN_TOKEN). */
+  readonly adminPort: number | undefined;
+  /** Shadow comparisons per model (what GET /admin/models/{m}/shadow reports). */
+  readonly shadows: ShadowBoard;
+  /** What changed what serves, per model (admin calls; the promotion gate records through it too). */
+  readonly events: ModelEvents;
   readonly config: SluiceConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -45,9 +55,18 @@ export interface Gateway {
 export interface GatewayOptions {
   /** Where the application log goes (tests read it back); stdout by default. */
   logDestination?: DestinationStream;
+  /**
+   * Worker entry of every pool (PoolOptions.workerFile). Tests pass a fault-injecting wrapper of
+   * the real one (test/fixtures/fault-worker.mjs); main.ts never sets it.
+   */
+  workerFile?: URL;
 }
 
 const nowUs = (): number => performance.now() * 1000;
+
+/** Shadow answers kept to join late feedback labels: at most this many requests, this long. */
+const SHADOW_LABELS_MAX = 100_000;
+const SHADOW_LABELS_MAX_AGE_MS = 3_600_000;
 
 /** How long reading one model's graph (in its own process) may take. */
 const INSPECT_TIMEOUT_MS = 120_000;
@@ -60,6 +79,7 @@ const SHUTDOWN_QUIET_MS = 200;
 
 export async function startGateway(config: SluiceConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = createLogger(config.logLevel, opts.logDestination);
+  for (const warning of config.warnings) logger.warn({}, warning);
   const metrics = createMetrics({ defaultMetrics: true });
   const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
 
@@ -68,7 +88,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     let p = pools.get(device);
     if (!p) {
       p = new InferencePool(
-        { device, threads: config.workers, intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning },
+        { device, threads: config.workers, intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning, workerFile: opts.workerFile },
         {
           onWorkerExit: (err) => {
             metrics.workerRestarts.inc({ device });
@@ -85,6 +105,33 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     logger[ORT_TO_PINO[line.severity]]({ model, version, ort: { severity: line.severity, source: line.source } }, `onnxruntime: ${line.message}`);
   };
 
+  // Shadow comparisons (shadow/): counts restart whenever a model's routing changes.
+  // What changed what serves, per model: the admin API and the promotion gate record here.
+  const events = new ModelEvents(logger);
+  const shadowBoard = new ShadowBoard({
+    nowMs: Date.now,
+    labels: { maxEntries: SHADOW_LABELS_MAX, maxAgeMs: SHADOW_LABELS_MAX_AGE_MS },
+    specFor: (model) => {
+      const file = repository.get(model)?.file;
+      return {
+        ...(file?.shadowTopK === undefined ? {} : { compare: { topK: file.shadowTopK } }),
+        ...(file?.classes === undefined ? {} : { classes: file.classes }),
+        ...(file?.promotionGate === undefined ? {} : { gate: file.promotionGate }),
+      };
+    },
+    onCount: (model, primary, shadow, outcome) => metrics.shadowCopies.inc({ model, primary, shadow, outcome }),
+    onGatePassed: (d) => {
+      const { compared, agreement, labeled, accuracy } = d.numbers;
+      const numbers: Record<string, number> = { compared, labeled };
+      if (agreement !== null) numbers.agreement = agreement;
+      if (accuracy.primary !== null) numbers.primary_accuracy = accuracy.primary;
+      if (accuracy.shadow !== null) numbers.shadow_accuracy = accuracy.shadow;
+      adminApi.promoteByGate(d.model, Number(d.shadow), d.reason, numbers).catch((err: unknown) => {
+        events.record(d.model, { kind: 'gate', by: 'gate', reason: `gate passed for version ${d.shadow} but the promotion was refused: ${(err as Error).message}`, numbers });
+      });
+    },
+  });
+  const routing = new RoutingBook(config.modelsDir, logger, Date.now, (model) => shadowBoard.reset(model));
   const repository = new ModelRepository<Servable>(
     config.modelsDir,
     {
@@ -133,6 +180,9 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         return servable;
       },
       unload: (servable) => servable.dispose(),
+      onModelScanned: (model) => routing.refresh(model),
+      keep: (model) => routing.versionsNamed(model),
+      onModelRemoved: (model) => routing.forget(model),
       onState(model, version, state) {
         for (const s of ['UNKNOWN', 'LOADING', 'READY', 'UNLOADING', 'UNAVAILABLE']) {
           metrics.modelState.set({ model, version: String(version), state: s }, s === state ? 1 : 0);
@@ -143,8 +193,13 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   );
   await repository.checkRoot();
 
+  // The admin use cases: behind the admin listener, and the promotion gate's way to promote.
+  const adminApi = new AdminApi({ repository, routing, events, nowMs: () => performance.now(), shadowReport: (model) => shadowBoard.report(model) });
   const dataplane = new DataPlane({
     repository,
+    routing: (model) => routing.table(model),
+    shadows: shadowBoard,
+    feedback: shadowBoard,
     nowUs,
     serverVersion: SLUICE_VERSION,
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
@@ -165,9 +220,8 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     // A served client may send its next request at once; a refused one was told to back off.
     if (code === 'OK') poller.kick();
   };
-  const http = createListener(uws);
-  registerMetadataRoutes(http.app, dataplane);
-  registerInferRoutes(http.app, dataplane, {
+  const http = createListener(uws, 'http');
+  registerDataRoutes(http.routes, dataplane, {
     bodyLimitBytes: config.bodyLimitBytes,
     nowUs,
     onInferDone,
@@ -183,25 +237,22 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     onInferDone,
     onSlowReaderClosed: () => metrics.wsSlowReadersClosed.inc(),
   });
-  registerFallback(http.app, [
-    { pattern: '/v2', allow: 'GET' },
-    { pattern: '/v2/health/live', allow: 'GET' },
-    { pattern: '/v2/health/ready', allow: 'GET' },
-    { pattern: '/v2/models/:model', allow: 'GET' },
-    { pattern: '/v2/models/:model/ready', allow: 'GET' },
-    { pattern: '/v2/models/:model/versions/:version', allow: 'GET' },
-    { pattern: '/v2/models/:model/versions/:version/ready', allow: 'GET' },
-    { pattern: '/v2/models/:model/infer', allow: 'POST' },
-    { pattern: '/v2/models/:model/schema', allow: 'GET' },
-    { pattern: '/v2/models/:model/config', allow: 'GET' },
-    { pattern: '/v2/models/:model/versions/:version/config', allow: 'GET' },
-    { pattern: '/v1/models/:target', allow: 'POST' },
-    { pattern: '/v2/models/:model/versions/:version/infer', allow: 'POST' },
-  ]);
+  http.routes.registerFallback();
 
   // Listen first so liveness answers while models load; readiness stays false until then.
-  const port = await http.listen(config.host, config.port);
+  // Every open listener, closed in one loop on shutdown.
+  const listeners: OpenListener[] = [await http.listen(config.host, config.port, { reusePort: config.reusePort })];
+  const port = listeners[0]!.port;
   logger.info({ host: config.host, port, models: config.modelsDir, workers: config.workers }, 'listening');
+  const admin = await openAdminListener(uws, config, {
+    api: adminApi,
+    metrics: metrics.registry,
+    onInternalError: (err) => logger.error({ err }, 'internal error answering an admin request'),
+  }, logger).catch((err: unknown) => {
+    for (const l of listeners) l.close();
+    throw err;
+  });
+  if (admin) listeners.push(admin);
   await repository.start();
   logger.info(
     { models: repository.list().map((m) => ({ name: m.name, ready: [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version) })) },
@@ -224,7 +275,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         await new Promise((r) => setTimeout(r, 20));
       }
       poller.stop();
-      http.close();
+      for (const l of listeners) l.close();
       await repository.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
       logger.info('stopped');
@@ -232,5 +283,5 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     return stopping;
   };
 
-  return { port, config, logger, metrics, dataplane, repository, pool, shutdown };
+  return { port, adminPort: admin?.port, shadows: shadowBoard, events, config, logger, metrics, dataplane, repository, pool, shutdown };
 }

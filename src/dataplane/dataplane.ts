@@ -11,6 +11,9 @@ import type { ModelRepository } from '../repository/repository.js';
 import type { InferRequest, Tensor } from '../types.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
+import { mirror, type ShadowSink } from './mirror.js';
+import { applyFeedback, type FeedbackAnswer, type FeedbackSink } from './feedback.js';
+import { parseIndexRequest, repositoryIndex, type RepositoryIndexEntry } from './repository-index.js';
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
@@ -40,6 +43,8 @@ export interface InferOptions {
   respondAs?: ResponseFormat;
   /** The transport can carry binary-extension answers (HTTP: yes; WebSocket: no). */
   allowBinary?: boolean;
+  /** The client's request id from a transport header (HTTP x-request-id); the body's `id` wins. */
+  requestId?: string;
 }
 
 export interface InferResult {
@@ -70,6 +75,12 @@ export type PredictionObserver = (event: PredictionEvent) => void;
 
 export interface DataPlaneDeps {
   repository: ModelRepository<Servable>;
+  /** Where shadow copies report (the shadow board); absent: plans with shadows mirror nothing. */
+  shadows?: ShadowSink;
+  /** Where feedback labels are credited (the shadow board). */
+  feedback?: FeedbackSink;
+  /** The model's routing table (routing/ RoutingBook); absent: every model has the default. */
+  routing?(model: string): RoutingTable;
   nowUs(): number;
   serverVersion: string;
   onError?(err: unknown, where: string): void;
@@ -136,6 +147,12 @@ export class DataPlane {
     return modelMetadata(this.deps.repository, model, version);
   }
 
+  /** Ground-truth labels by request id (POST /v2/models/{m}/feedback). */
+  feedback(model: string, bytes: Uint8Array): FeedbackAnswer {
+    if (this.deps.repository.get(model) === undefined) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', `unknown model "${model}"`);
+    return applyFeedback(this.deps.feedback, model, bytes);
+  }
+
   /** The effective config (model.json over the graph) of the serving or the asked version. */
   modelConfig(model: string, version?: number): Record<string, unknown> {
     return modelConfig(this.deps.repository, model, version);
@@ -193,8 +210,8 @@ export class DataPlane {
   ): InferRequest {
     const timeoutMs = decoded.timeoutMs ?? opts.timeoutMs ?? primary.config.defaultTimeoutMs;
     return {
-      id: decoded.id ?? randomUUID(),
-      idFromClient: decoded.id !== undefined,
+      id: decoded.id ?? opts.requestId ?? randomUUID(),
+      idFromClient: (decoded.id ?? opts.requestId) !== undefined,
       model,
       ...(version === undefined ? {} : { version }),
       inputs: decoded.inputs,
@@ -235,15 +252,18 @@ export class DataPlane {
   }
 
   /**
-   * Batches and runs the request on the plan's primary; tells the observers after the caller has
-   * its answer. (Shadows in the plan are not run yet: routing tables have no shadows so far.)
+   * Batches and runs the request on the plan's primary, and mirrors it to the plan's shadows
+   * (mirror.ts: they cannot delay or fail this answer); tells the observers after the caller has
+   * its answer.
    */
   private async run(plan: RoutePlan<Servable>, request: InferRequest): Promise<Tensor[]> {
     const servable = plan.primary;
     const { inputs, rows, deadlineUs, receivedUs, isCancelled } = request;
     this.inflight++;
     try {
-      const outcome = await servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs, isCancelled });
+      const pending = servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs, isCancelled });
+      if (plan.shadows.length > 0 && this.deps.shadows !== undefined) mirror(this.deps.shadows, servable, plan.shadows, request, pending);
+      const outcome = await pending;
       if (this.observers.length > 0) {
         const event: PredictionEvent = {
           id: request.id,
@@ -297,9 +317,9 @@ export class DataPlane {
     return primary;
   }
 
-  /** The model's routing table (today every model has the default: newest READY, no shadows). */
-  private routingOf(_model: string): RoutingTable {
-    return DEFAULT_ROUTING;
+  /** The model's routing table (routing.json, else the default: newest READY, no shadows). */
+  private routingOf(model: string): RoutingTable {
+    return this.deps.routing?.(model) ?? DEFAULT_ROUTING;
   }
 
   /** Serving versions of a model, as the routing step finds them (kept per model once it routed). */
@@ -332,5 +352,10 @@ export class DataPlane {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Triton's repository index: every known version of every model, state and reason (repository-index.ts). */
+  repositoryIndex(body: Uint8Array): RepositoryIndexEntry[] {
+    return repositoryIndex(this.deps.repository, parseIndexRequest(body));
   }
 }

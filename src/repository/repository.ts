@@ -43,6 +43,19 @@ export interface RepositoryDeps<H> {
   unload(handle: H): Promise<void>;
   log: RepoLogger;
   onState?(model: string, version: number, state: ModelState): void;
+  /**
+   * Called at each scan of a model directory, before its versions are reconciled (the routing
+   * book re-reads the model's routing.json then: routing is another engine's, wired by the
+   * composition root). Awaited.
+   */
+  onModelScanned?(model: string): Promise<void>;
+  /**
+   * Versions that must stay served while their files exist, beyond versionPolicy.latest (the
+   * versions a routing table names: primary, shadows, the previous primary for rollback).
+   */
+  keep?(model: string): Iterable<number>;
+  /** The model left the repository (its directory is gone). */
+  onModelRemoved?(model: string): void;
 }
 
 export interface RepositoryOptions {
@@ -92,6 +105,10 @@ export class ModelRepository<H> {
   private rootUnreadable = false;
   private readonly pollIntervalMs: number;
   private readonly readyWhen: ReadyPolicy;
+  /** Per model: versions served beside versionPolicy (pin). In memory only; a restart forgets them. */
+  private readonly pinned = new Map<string, Set<number>>();
+  /** Per model: versions kept out even where versionPolicy would serve them (unpin). In memory only. */
+  private readonly excluded = new Map<string, Set<number>>();
 
   constructor(
     readonly root: string,
@@ -154,6 +171,37 @@ export class ModelRepository<H> {
     const best = newestReady(entry);
     if (!best) throw new SluiceError('SLUICE_ERR_MODEL_NOT_READY', `model "${model}" has no READY version`, { retryAfterS: 1 });
     return best;
+  }
+
+  /**
+   * Serves `version` of `model` from the next scan on, even outside versionPolicy.latest, and
+   * lifts an earlier unpin; a version whose last load failed is tried again. Takes effect at the
+   * next scan (await rescan()). Forgotten when the version's directory goes, and at restart.
+   * Throws SLUICE_ERR_MODEL_NOT_FOUND for a model the repository does not know.
+   */
+  pin(model: string, version: number): void {
+    const entry = this.known(model);
+    this.excluded.get(model)?.delete(version);
+    setOf(this.pinned, model).add(version);
+    const v = entry.versions.get(version);
+    if (v !== undefined) v.failedIdentity = undefined;
+  }
+
+  /**
+   * Undoes a pin and keeps `version` out from the next scan on (it unloads, draining first), even
+   * where versionPolicy would serve it; it still takes its policy slot, so no older version loads
+   * in its place. pin() brings it back. Throws SLUICE_ERR_MODEL_NOT_FOUND like pin().
+   */
+  unpin(model: string, version: number): void {
+    this.known(model);
+    this.pinned.get(model)?.delete(version);
+    setOf(this.excluded, model).add(version);
+  }
+
+  private known(model: string): ModelEntry<H> {
+    const entry = this.models.get(model);
+    if (!entry) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', `unknown model "${model}"`);
+    return entry;
   }
 
   get(model: string): ModelEntry<H> | undefined {
@@ -223,6 +271,7 @@ export class ModelRepository<H> {
       this.deps.log.info({ model: name, modelJson: text !== undefined }, 'model added');
     }
     this.readFileText(entry, text);
+    if (this.deps.onModelScanned) await this.deps.onModelScanned(name);
     await this.reconcile(entry, found);
   }
 
@@ -256,9 +305,19 @@ export class ModelRepository<H> {
     if (entry.configError && entry.fileText === undefined && entry.seenText !== NO_FILE && entry.versions.size === 0) return;
     const wanted = entry.file.versionPolicy.latest;
     const fileId = `${(entry.fileText ?? NO_FILE).length}:${hashText(entry.fileText ?? NO_FILE)}`;
+    const pinned = this.pinned.get(entry.name);
+    const excluded = this.excluded.get(entry.name);
+    const kept = new Set(this.deps.keep?.(entry.name) ?? []);
+    for (const set of [pinned, excluded]) for (const version of set ?? []) if (!found.has(version)) set?.delete(version);
     const serve = new Set<number>();
+    // Policy slots taken: by READY versions and by excluded ones (an unload frees no slot).
+    let taken = 0;
     for (const version of [...found.keys()].sort((a, b) => b - a)) {
-      if (serve.size >= wanted) break;
+      if (taken >= wanted && pinned?.has(version) !== true && !kept.has(version)) continue;
+      if (excluded?.has(version) === true) {
+        taken++;
+        continue;
+      }
       const identity = `${found.get(version)}|${fileId}`;
       let v = entry.versions.get(version);
       if (!v) {
@@ -269,13 +328,17 @@ export class ModelRepository<H> {
         // The files are back to what serves (say a refused edit was reverted): its failure is history.
         if (v.failure !== undefined) Object.assign(v, { failure: undefined, reason: undefined, failedIdentity: undefined });
         serve.add(version);
+        taken++;
         continue;
       }
       if (v.failedIdentity !== identity) await this.loadEntry(v, entry.file, identity);
-      if (v.state === 'READY') serve.add(version);
+      if (v.state === 'READY') {
+        serve.add(version);
+        taken++;
+      }
     }
     for (const v of entry.versions.values()) {
-      if (!serve.has(v.version) && v.handle) await this.unloadEntry(v, `outside versionPolicy.latest ${wanted}`);
+      if (!serve.has(v.version) && v.handle) await this.unloadEntry(v, excluded?.has(v.version) === true ? 'unload requested' : `outside versionPolicy.latest ${wanted}`);
     }
   }
 
@@ -284,6 +347,9 @@ export class ModelRepository<H> {
     if (!entry) return;
     for (const v of entry.versions.values()) if (v.handle) await this.unloadEntry(v, `model removed: ${why}`);
     this.models.delete(name);
+    this.pinned.delete(name);
+    this.excluded.delete(name);
+    this.deps.onModelRemoved?.(name);
     this.deps.log.info({ model: name, reason: why }, 'model removed');
   }
 
@@ -335,6 +401,12 @@ export class ModelRepository<H> {
     else this.deps.log.info(line, `version ${state}`);
     this.deps.onState?.(v.model, v.version, state);
   }
+}
+
+function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  return set;
 }
 
 function newestReady<H>(entry: ModelEntry<H>): (VersionEntry<H> & { handle: H }) | undefined {

@@ -1,0 +1,46 @@
+// The admin listener (DESIGN §5): its own uWS app on its own address (loopback by default), on
+// only when a token is configured. The gateway adds the open listener to its list and closes it
+// with the others on shutdown.
+import { SluiceError } from '../../errors.js';
+import { createListener, type OpenListener } from '../http/listener.js';
+import type { Uws } from '../http/uws.js';
+import { bearerCheck } from './auth.js';
+import { registerAdminRoutes, type AdminRouteDeps } from './routes.js';
+
+export interface AdminListenerSettings {
+  readonly adminHost: string;
+  readonly adminPort: number;
+  /** Unset: no admin listener. */
+  readonly adminToken: string | undefined;
+}
+
+export interface AdminListenerLog {
+  info(obj: object, msg: string): void;
+}
+
+/**
+ * Opens the admin listener, or resolves undefined (one info line) when no token is configured.
+ * The port is always bound exclusively, whatever --reuse-port says: replicas sharing an admin
+ * port would answer a load or unload on whichever process the kernel picked. Rejects with
+ * SLUICE_ERR_CONFIG_INVALID when the address cannot be bound.
+ */
+export async function openAdminListener(
+  uws: Uws,
+  settings: AdminListenerSettings,
+  deps: Omit<AdminRouteDeps, 'authorized'>,
+  log: AdminListenerLog,
+): Promise<OpenListener | undefined> {
+  if (settings.adminToken === undefined) {
+    log.info({}, 'admin API off: SLUICE_ADMIN_TOKEN is not set');
+    return undefined;
+  }
+  const admin = createListener(uws, 'admin');
+  registerAdminRoutes(admin.routes, { ...deps, authorized: bearerCheck(settings.adminToken) });
+  admin.routes.registerFallback();
+  const { adminHost: host, adminPort: port } = settings;
+  const open = await admin.listen(host, port, { reusePort: false }).catch((err: unknown) => {
+    throw new SluiceError('SLUICE_ERR_CONFIG_INVALID', `admin listener cannot listen on ${host}:${port}: the port is in use or the address cannot be bound (--admin-host, --admin-port)`, { cause: err });
+  });
+  log.info({ host, port: open.port }, 'admin API listening');
+  return open;
+}
