@@ -1,7 +1,7 @@
 // The servers a scenario can put side by side: sluice and the baselines, each started on a
 // free loopback port. Every naive baseline loads the same model.onnx with the same session
 // options as sluice's workers, so what differs is only how requests reach session.run.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchModel } from './data.js';
@@ -15,6 +15,17 @@ export interface SluiceOptions {
   disableBatching?: boolean;
   /** --workers; sluice's default (cores − 1) when absent. */
   workers?: number;
+  /**
+   * --poll-interval-ms: how often the repository rescans (versions, routing.json). Default
+   * 60000, so no rescan disturbs a run; a scenario that changes routing mid-run sets it short.
+   */
+  pollIntervalMs?: number;
+}
+
+/** models/<m>/routing.json as sluice reads it (src/routing/table-file.ts): versions are strings. */
+export interface RoutingFile {
+  primary?: string;
+  shadows?: { version: string; percent: number }[];
 }
 
 /**
@@ -32,13 +43,39 @@ export function privateRepository(names: readonly string[]): string {
   return dir;
 }
 
+/**
+ * A private repository holding only `name` with version directories 1..`versions`, each a copy
+ * of the model's version 1 (the same model.onnx: equal cost is what a shadow benchmark needs),
+ * `versionPolicy.latest` raised to `versions` so that all of them load, and `routing` as its
+ * routing.json. Caller removes it (removeRepository).
+ */
+export function versionedRepository(name: string, versions: number, routing: RoutingFile): string {
+  const dir = privateRepository([name]);
+  for (let v = 2; v <= versions; v++) cpSync(path.join(dir, name, '1'), path.join(dir, name, String(v)), { recursive: true });
+  const modelJson = path.join(dir, name, 'model.json');
+  const config = JSON.parse(readFileSync(modelJson, 'utf8')) as Record<string, unknown>;
+  writeFileSync(modelJson, `${JSON.stringify({ ...config, versionPolicy: { latest: versions } }, null, 2)}\n`);
+  writeRouting(dir, name, routing);
+  return dir;
+}
+
+/**
+ * Replaces models/<name>/routing.json of a private repository by rename, so a rescan reads the
+ * old table or the new one, never a part. sluice picks it up at its next rescan (pollIntervalMs).
+ */
+export function writeRouting(repo: string, name: string, routing: RoutingFile): void {
+  const file = path.join(repo, name, 'routing.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(routing)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
 export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): Promise<ServerHandle> {
   const args = [
     path.join(DIST_BENCH, 'lib', 'sluice-entry.js'),
     '--host', '127.0.0.1', '--port', '{port}', '--models', modelsDir, '--log-level', 'warn',
     // No repository rescans during runs (a stat per version every 2 s by default: cheap, but
     // not part of what is measured).
-    '--poll-interval-ms', '60000',
+    '--poll-interval-ms', String(opts.pollIntervalMs ?? 60_000),
   ];
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
   if (opts.disableBatching) args.push('--test-disable-batching');

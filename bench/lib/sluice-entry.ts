@@ -1,16 +1,18 @@
 // The sluice process the benchmarks start: the same configuration and gateway as
 // `node dist/src/main.js` (same flags, same SLUICE_* environment), plus one bench-only hook.
-// On SIGUSR2 it prints one stdout line {"benchStats":{model:{batches,rows}}} read from the
-// gateway's own sluice_batch_rows histogram, so a run can say which batch sizes sluice
-// formed (and the raw in-process baseline can run at those sizes). The hook costs nothing
-// until the signal arrives. Once the admin listener serves /metrics, read it there instead.
+// On SIGUSR2 it prints one stdout line {"benchStats":{model:{batches,rows}},"shadowCopies":
+// {model:{outcome:count}}} read from the gateway's own sluice_batch_rows histogram (so a run can
+// say which batch sizes sluice formed, and the raw in-process baseline can run at those sizes)
+// and its sluice_shadow_copies_total counter (summed over primary/shadow versions; outcomes
+// mirrored, compared, errored, dropped_*). The hook costs nothing until the signal arrives.
+// Once the admin listener serves /metrics, read it there instead.
 import { loadConfig } from '../../src/config/config.js';
 import { startGateway } from '../../src/gateway.js';
 
 const gateway = await startGateway(loadConfig(process.argv.slice(2)));
 
 process.on('SIGUSR2', () => {
-  void gateway.metrics.batchRows.get().then((metric) => {
+  void Promise.all([gateway.metrics.batchRows.get(), gateway.metrics.shadowCopies.get()]).then(([metric, copies]) => {
     const stats: Record<string, { batches: number; rows: number }> = {};
     for (const v of metric.values) {
       const model = String(v.labels.model);
@@ -18,7 +20,12 @@ process.on('SIGUSR2', () => {
       if (v.metricName === 'sluice_batch_rows_count') s.batches += v.value;
       if (v.metricName === 'sluice_batch_rows_sum') s.rows += v.value;
     }
-    process.stdout.write(`${JSON.stringify({ benchStats: stats })}\n`);
+    const shadowCopies: Record<string, Record<string, number>> = {};
+    for (const v of copies.values) {
+      const m = (shadowCopies[String(v.labels.model)] ??= {});
+      m[String(v.labels.outcome)] = (m[String(v.labels.outcome)] ?? 0) + v.value;
+    }
+    process.stdout.write(`${JSON.stringify({ benchStats: stats, shadowCopies })}\n`);
   });
 });
 
