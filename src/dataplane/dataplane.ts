@@ -12,6 +12,7 @@ import type { InferRequest, Tensor } from '../types.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import { mirror, type ShadowSink } from './mirror.js';
+import { checkFrame, frameId, parseFrame, type FrameFormat } from './frames.js';
 import { applyFeedback, type FeedbackAnswer, type FeedbackSink } from './feedback.js';
 import { parseIndexRequest, repositoryIndex, type RepositoryIndexEntry } from './repository-index.js';
 import type { Servable } from './servable.js';
@@ -26,7 +27,7 @@ export type RequestPayload =
   | { format: 'json'; bytes: Uint8Array }
   | { format: 'msgpack'; bytes: Uint8Array }
   | { format: 'binary'; bytes: Uint8Array; headerLength: number }
-  /** Already parsed (a WebSocket frame, whose envelope had to be read to find the model). */
+  /** Already parsed (inferFrame: a WebSocket frame's envelope is read to find the model). */
   | { format: 'object'; body: Record<string, unknown> };
 
 /** How the answer is encoded when the request did not ask for binary outputs. */
@@ -227,6 +228,20 @@ export class DataPlane {
   /** The routing step's second half, once the id is known (the primary was routed in admit()). */
   private plan(request: InferRequest, primary: Servable): RoutePlan<Servable> {
     return { primary, shadows: routeShadows(this.routingOf(request.model), this.versions(request.model), primary, request.id, request.version) };
+  }
+
+  /**
+   * One WebSocket frame: the OIP body plus `model_name`, `model_version` and a required `id`,
+   * decoded here with the same decoders as an HTTP body. `onFrame` hears the frame's id (for
+   * error frames) once the body parsed, and its model once the envelope checked; it may throw to
+   * refuse the frame (a connection over its in-flight cap).
+   */
+  inferFrame(bytes: Uint8Array, format: FrameFormat, opts: InferOptions, onFrame: (id: string | undefined, model: string | undefined) => void): Promise<InferResult> {
+    const body = parseFrame(bytes, format);
+    onFrame(frameId(body), undefined);
+    const frame = checkFrame(body);
+    onFrame(frame.id, frame.model);
+    return this.infer(frame.model, frame.version, { format: 'object', body: frame.body }, opts);
   }
 
   /**

@@ -15,7 +15,7 @@ import type { DataPlane } from '../../dataplane/dataplane.js';
 import type { Uws } from '../http/uws.js';
 import { encodeMsgpackErrorBody } from '../../codec/msgpack-response.js';
 import { AnswerQueue, type ConnAnswers } from './answers.js';
-import { checkFrame, frameId, parseFrame, type FrameFormat } from './frames.js';
+import type { FrameFormat } from '../../dataplane/frames.js';
 
 export interface WsOptions {
   maxPayloadBytes: number;
@@ -75,21 +75,18 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
       const fail = (err: unknown): void => answer(errorFrame(toSluiceError(err), id, format), toSluiceError(err).code);
       conn.inflight++;
       try {
-        // The ArrayBuffer is only valid during this callback: parseFrame copies it first.
-        const body = parseFrame(message, format);
-        id = frameId(body);
-        const frame = checkFrame(body);
-        model = frame.model;
-        if (conn.inflight > opts.maxInflight) {
-          throw new SluiceError('SLUICE_ERR_WS_TOO_MANY_INFLIGHT', `more than ${opts.maxInflight} requests in flight on this connection`, {
-            retryAfterS: 1,
-          });
-        }
+        // The ArrayBuffer is only valid during this callback: copy it before anything else.
+        const bytes = Buffer.from(new Uint8Array(message));
         dataplane
-          .infer(frame.model, frame.version, { format: 'object', body: frame.body }, {
-            receivedUs,
-            isCancelled: () => conn.answers.socket === undefined,
-            respondAs: format,
+          .inferFrame(bytes, format, { receivedUs, isCancelled: () => conn.answers.socket === undefined, respondAs: format }, (frameId, frameModel) => {
+            id = frameId;
+            if (frameModel === undefined) return;
+            model = frameModel;
+            if (conn.inflight > opts.maxInflight) {
+              throw new SluiceError('SLUICE_ERR_WS_TOO_MANY_INFLIGHT', `more than ${opts.maxInflight} requests in flight on this connection`, {
+                retryAfterS: 1,
+              });
+            }
           })
           .then((result) => {
             versionLabel = String(result.version);

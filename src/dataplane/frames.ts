@@ -1,9 +1,10 @@
-// One WebSocket frame → one inference request. The frame is the OIP request body plus
+// One WebSocket frame → one inference request, decoded in the data plane like an HTTP body
+// (one decode path for every transport). The frame is the OIP request body plus
 // `model_name` (required), `model_version` (optional, string or integer) and `id` (required:
 // answers come back in completion order, so the id is how a client matches them).
-import { SluiceError } from '../../errors.js';
-import { parseJsonBody } from '../../codec/json-body.js';
-import { decodeMsgpackBody } from '../../codec/msgpack-body.js';
+import { SluiceError } from '../errors.js';
+import { parseJsonBody } from '../codec/json-body.js';
+import { decodeMsgpackBody } from '../codec/msgpack-body.js';
 
 export type FrameFormat = 'json' | 'msgpack';
 
@@ -15,9 +16,8 @@ export interface InferFrame {
   body: Record<string, unknown>;
 }
 
-/** Parses the frame (hardened like an HTTP body). `message` is copied first: uWS reuses it. */
-export function parseFrame(message: ArrayBuffer, format: FrameFormat): Record<string, unknown> {
-  const bytes = Buffer.from(new Uint8Array(message)); // one copy
+/** Parses the frame's bytes (hardened like an HTTP body: the same decoders). */
+export function parseFrame(bytes: Uint8Array, format: FrameFormat): Record<string, unknown> {
   return format === 'json' ? parseJsonBody(bytes) : decodeMsgpackBody(bytes);
 }
 
