@@ -2,7 +2,7 @@
 // Short alternating runs of the core scenario (digits over HTTP JSON at 64 connections:
 // sluice vs naive fastify and naive uWS; breast-cancer: sluice vs naive uWS), ratios checked
 // against bench/floors.json. Exit 0 pass, 1 a ratio below its floor or failed requests, 2
-// the gate itself could not run. --slow-on-purpose (or SLUICE_TEST_DISABLE_BATCHING=1, which
+// the gate itself could not run. --slow-on-purpose (or BENCH_SLOW_ON_PURPOSE=1, which
 // the sluice process reads itself) turns batching off in sluice: the gate must then fail.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,12 +24,12 @@ async function main(): Promise<number> {
   const started = Date.now();
   const generator = pickGenerator(values.generator);
   const floors = floorsFor(JSON.parse(readFileSync(path.join(ROOT, 'bench', 'floors.json'), 'utf8')), generator);
-  const slow = values['slow-on-purpose'] || /^(1|true)$/i.test(process.env.SLUICE_TEST_DISABLE_BATCHING ?? '');
+  const slow = values['slow-on-purpose'] || /^(1|true)$/i.test(process.env.BENCH_SLOW_ON_PURPOSE ?? '');
   const busy = await backgroundCpuPercent();
   console.log(`bench:ci: ${generator}; ${busy}% CPU busy with other work before the run`);
-  if (slow) console.log('bench:ci: SLOW ON PURPOSE: sluice runs with --test-disable-batching; this gate must fail');
+  if (slow) console.log('bench:ci: SLOW ON PURPOSE: sluice serves the models with maxBatchSize 1; this gate must fail');
   const ctx: ScenarioContext = { quick: true, generator, log: (l) => console.log(l) };
-  const sluice = { disableBatching: values['slow-on-purpose'] };
+  const sluice = { disableBatching: slow };
 
   const ratios: Record<string, number> = {};
   const errors: Record<string, number> = {};

@@ -149,7 +149,6 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         const servable = await createServable(modelConfig, version, modelPath, sha256, {
           pool: p,
           clock: systemClock,
-          disableBatching: config.testDisableBatching,
           inlineMaxRunUs: config.inlineMaxRunUs,
           onBatch: (model, v, meta, where) => {
             metrics.batchRows.observe({ model, version: String(v) }, meta.rows);

@@ -1,7 +1,7 @@
 // The servers a scenario can put side by side: sluice and the baselines, each started on a
 // free loopback port. Every naive baseline loads the same model.onnx with the same session
 // options as sluice's workers, so what differs is only how requests reach session.run.
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchModel } from './data.js';
@@ -11,7 +11,11 @@ import { startServer, type ServerHandle } from './procs.js';
 export type ServerKind = 'sluice' | 'naive-fastify' | 'naive-uws' | 'uws-hello';
 
 export interface SluiceOptions {
-  /** Passes --test-disable-batching: every batch is one request (the gate's slow-on-purpose run). */
+  /**
+   * Every batch is one request (the gate's slow-on-purpose run): the repository's model.json
+   * files get `batching.maxBatchSize` 1 before start. Injected here, by the benchmark: sluice
+   * has no test-only switch for it.
+   */
   disableBatching?: boolean;
   /** --workers; sluice's default (cores − 1) when absent. */
   workers?: number;
@@ -78,8 +82,17 @@ export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): 
     '--poll-interval-ms', String(opts.pollIntervalMs ?? 60_000),
   ];
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
-  if (opts.disableBatching) args.push('--test-disable-batching');
+  if (opts.disableBatching) unbatch(modelsDir);
   return startServer({ name: 'sluice', args, readyPath: '/v2/health/ready', timeoutMs: 120_000 });
+}
+
+/** Sets batching.maxBatchSize 1 in every model.json of a private repository. */
+function unbatch(modelsDir: string): void {
+  for (const name of readdirSync(modelsDir)) {
+    const file = path.join(modelsDir, name, 'model.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { batching?: Record<string, unknown> };
+    writeFileSync(file, `${JSON.stringify({ ...config, batching: { ...config.batching, maxBatchSize: 1, preferredBatchSizes: [] } }, null, 2)}\n`);
+  }
 }
 
 export function startBaseline(kind: Exclude<ServerKind, 'sluice'>, model: BenchModel): Promise<ServerHandle> {

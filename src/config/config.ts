@@ -63,11 +63,6 @@ export interface SluiceSettings {
    * Without it sluice refuses to start on a port in use.
    */
   readonly reusePort: boolean;
-  /**
-   * Test-only: every batch holds one request (the batcher's maxBatchSize becomes 1). Exists
-   * so the CI benchmark gate can be shown to fail on a deliberately slower gateway.
-   */
-  readonly testDisableBatching: boolean;
   /** Admin listener address; loopback by default (the admin API changes what serves). */
   readonly adminHost: string;
   /** Admin listener port (0 picks a free one; the gateway reports the bound one). */
@@ -112,7 +107,6 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   readyWhen: 'any',
   allowSlowHttp: false,
   reusePort: false,
-  testDisableBatching: false,
   adminHost: '127.0.0.1',
   adminPort: 8001,
   adminToken: undefined,
@@ -178,10 +172,6 @@ const FIELDS: readonly Field[] = [
   },
   { key: 'adminHost', flag: '--admin-host', env: 'SLUICE_ADMIN_HOST', kind: 'string', arg: 'H', help: 'admin listener address (the admin API is off unless SLUICE_ADMIN_TOKEN is set)' },
   { key: 'adminPort', flag: '--admin-port', env: 'SLUICE_ADMIN_PORT', kind: 'int', min: 0, max: 65535, arg: 'P', help: 'admin listener port (0 picks a free one)' },
-  {
-    key: 'testDisableBatching', flag: '--test-disable-batching', env: 'SLUICE_TEST_DISABLE_BATCHING', kind: 'bool',
-    help: "test only: every batch holds one request (the benchmark gate's slow-on-purpose run)",
-  },
 ];
 
 /**

@@ -57,8 +57,6 @@ export interface ServableDeps {
   onBatch?(model: string, version: number, meta: BatchMeta, where: BatchWhere): void;
   /** Called once per failed batch (the log), with where it ran and the error its requests get; must not throw. */
   onBatchFailed?(model: string, version: number, meta: BatchMeta, where: BatchWhere, err: SluiceError): void;
-  /** Test-only: one request per batch (benchmark gate demonstration). */
-  disableBatching?: boolean;
 }
 
 /** Loads `modelPath` into every worker of the pool, warms it up, and builds the servable. */
@@ -100,8 +98,7 @@ export async function createServable(
   const outputNames = config.outputs.map((o) => o.name);
   const executor = await createExecutor({ pool, spec, outputNames, inline });
   // A model that does not batch (maxBatchSize 0) runs each request alone: batches of one.
-  const maxBatchSize = deps.disableBatching ? 1 : Math.max(1, config.batching.maxBatchSize);
-  const batching = { ...config.batching, maxBatchSize, preferredBatchSizes: deps.disableBatching ? [] : config.batching.preferredBatchSizes };
+  const batching = { ...config.batching, maxBatchSize: Math.max(1, config.batching.maxBatchSize) };
   const batcher = new Batcher(batching, {
     clock: deps.clock,
     hasIdleWorker: () => executor.hasIdleWorker(),
