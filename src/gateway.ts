@@ -64,6 +64,9 @@ export interface GatewayOptions {
 
 const nowUs = (): number => performance.now() * 1000;
 
+/** Nice value of the low-priority (shadow) pool's workers: the lowest priority there is. */
+const LOW_PRIORITY_NICENESS = 19;
+
 /** Shadow answers kept to join late feedback labels: at most this many requests, this long. */
 const SHADOW_LABELS_MAX = 100_000;
 const SHADOW_LABELS_MAX_AGE_MS = 3_600_000;
@@ -83,23 +86,34 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   const metrics = createMetrics({ defaultMetrics: true });
   const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
 
-  const pools = new Map<Device, InferencePool>();
-  const pool = (device: Device): InferencePool => {
-    let p = pools.get(device);
+  // Per device: the pool, and the low-priority pool for shadow copies (reniced workers, created
+  // when the first shadow copy of the device runs).
+  const pools = new Map<string, InferencePool>();
+  const poolOf = (device: Device, lowPriority: boolean): InferencePool => {
+    const key = lowPriority ? `${device}/low` : device;
+    let p = pools.get(key);
     if (!p) {
       p = new InferencePool(
-        { device, threads: config.workers, intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning, workerFile: opts.workerFile },
+        {
+          device,
+          threads: config.workers,
+          intraOpThreads: config.intraOpThreads,
+          allowSpinning: config.allowSpinning,
+          workerFile: opts.workerFile,
+          ...(lowPriority ? { niceness: LOW_PRIORITY_NICENESS } : {}),
+        },
         {
           onWorkerExit: (err) => {
             metrics.workerRestarts.inc({ device });
-            logger.error({ device, err: err.message }, 'worker died; its in-flight batch failed and it is being replaced');
+            logger.error({ device, lowPriority, err: err.message }, 'worker died; its in-flight batch failed and it is being replaced');
           },
         },
       );
-      pools.set(device, p);
+      pools.set(key, p);
     }
     return p;
   };
+  const pool = (device: Device): InferencePool => poolOf(device, false);
   const providerLogged = new Set<Device>();
   const logOrt = (model: string, version: number, line: OrtLogLine): void => {
     logger[ORT_TO_PINO[line.severity]]({ model, version, ort: { severity: line.severity, source: line.source } }, `onnxruntime: ${line.message}`);
@@ -148,6 +162,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         const p = pool(modelConfig.device);
         const servable = await createServable(modelConfig, version, modelPath, sha256, {
           pool: p,
+          lowPriorityPool: () => poolOf(p.device, true),
           clock: systemClock,
           inlineMaxRunUs: config.inlineMaxRunUs,
           onBatch: (model, v, meta, where) => {

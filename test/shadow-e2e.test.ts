@@ -2,7 +2,7 @@
 // answers are compared with the primary's, and late labels give each side's accuracy — checked
 // against an offline computation with direct onnxruntime runs of the same files on the same rows.
 import { cp, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,10 @@ describe('shadow comparison', () => {
     expect(same).toMatchObject({ primary: '1', shadow: '2', mirrored: N, compared: N, errored: 0, rows: N, agreement: 1 });
     expect(same.dropped).toEqual({ queue_full: 0, deadline: 0, shutting_down: 0, error: 0 });
     expect(same.outputs.probabilities).toMatchObject({ mean_abs_diff: 0, max_abs_diff: 0, js_divergence: 0 });
+    // The copies ran on the low-priority pool: this process (the gateway runs in it) now has
+    // worker threads at nice 19 (field 19 of /proc/<pid>/task/<tid>/stat).
+    const nices = readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    expect(nices.filter((n) => n === 19).length).toBeGreaterThanOrEqual(1);
 
     // Offline: both files run directly on the same rows.
     const a = await directRun(DIGITS, 'pixels', rows);

@@ -77,8 +77,9 @@ export interface PendingRequest {
   /**
    * Lane: 0 primary (default), 1 (any value > 0) low priority, e.g. a shadow copy. Lane 1 is
    * bounded on its own (BatcherDeps.maxLowPriorityQueue) and never counts against lane 0's
-   * maxQueueSize; its requests go only to an idle worker while lane 0 is empty, never wait at a
-   * worker behind a running batch, and are rejected first (dropLowPriority) when the version drains.
+   * maxQueueSize; its requests go only to an idle worker (its own pool's, or lane 0's while lane 0
+   * is empty: BatcherDeps.hasIdleLowPriorityWorker), never wait at a worker behind a running
+   * batch, and are rejected first (dropLowPriority) when the version drains.
    */
   priority?: number;
   /** True once nobody waits for the answer (client went away): dropped before it reaches a worker. */
@@ -121,6 +122,13 @@ export interface BatcherDeps {
   parallelism?: number;
   /** Lane-1 requests held at once (queued + running); beyond it a lane-1 submit is refused QUEUE_FULL. Default: maxQueueSize. */
   maxLowPriorityQueue?: number;
+  /**
+   * Lane 1 has workers of its own (a low-priority pool): true when one could start a lane-1
+   * batch now. Lane-1 batches then go whenever this holds, whatever lane 0 holds, and run()
+   * must send them there (meta.lane 1). Absent: lane 1 shares lane 0's workers and goes only to
+   * an idle one while lane 0 is empty. Must be cheap.
+   */
+  hasIdleLowPriorityWorker?(): boolean;
 }
 
 /** Checks the knobs once and freezes them; preferredBatchSizes comes back sorted and deduplicated. */

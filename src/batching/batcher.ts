@@ -205,7 +205,7 @@ export class Batcher {
       } else {
         this.rowsQueued += req.rows;
       }
-      this.afterSubmit();
+      this.afterSubmit(lane);
     });
   }
 
@@ -259,13 +259,13 @@ export class Batcher {
     this.settleDrain();
   }
 
-  private afterSubmit(): void {
+  private afterSubmit(lane: 0 | 1): void {
     if (this.deferPending) return; // the deferred flush will see this request
     if (this.pumping) {
       this.repump = true; // submit() from inside run(): the running pump loops again
       return;
     }
-    if (this.deps.hasIdleWorker()) {
+    if (lane === 0 ? this.deps.hasIdleWorker() : this.lowWorkerIdle()) {
       this.deferPending = true;
       this.deps.clock.defer(this.onDefer);
     } else if (this.rowsQueued >= this.cfg.maxBatchSize) {
@@ -305,14 +305,27 @@ export class Batcher {
         }
         while (this.rowsQueued >= this.cfg.maxBatchSize) this.dispatchOne('full', this.deps.clock.nowUs());
         while (this.formed.length > 0 && this.mayHandOver(this.formed[0]!.full)) this.handOver(this.deps.clock.nowUs());
-        while ((this.lanes[0].length > 0 || (this.lowAllowed && this.lanes[1].length > 0)) && this.deps.hasIdleWorker()) {
-          this.dispatchOne('idle', this.deps.clock.nowUs());
+        for (let lane = this.idleLane(); lane !== undefined; lane = this.idleLane()) {
+          this.dispatchOne('idle', this.deps.clock.nowUs(), lane);
         }
       } while (this.repump);
     } finally {
       this.pumping = false;
     }
     this.syncTimer();
+  }
+
+  /** The lane whose next batch an idle worker could take now: lane 0 first. */
+  private idleLane(): 0 | 1 | undefined {
+    if (this.lanes[0].length > 0 && this.deps.hasIdleWorker()) return 0;
+    if (this.lowAllowed && this.lanes[1].length > 0 && this.lowWorkerIdle()) return 1;
+    return undefined;
+  }
+
+  /** A lane-1 batch could start now: on its own pool's idle worker, else on an idle shared one with lane 0 empty. */
+  private lowWorkerIdle(): boolean {
+    const own = this.deps.hasIdleLowPriorityWorker;
+    return own !== undefined ? own() : this.lanes[0].length === 0 && this.deps.hasIdleWorker();
   }
 
   /** Any formed batch may start on an idle worker; only a full one may queue behind a running batch. */
@@ -322,9 +335,9 @@ export class Batcher {
   }
 
   /** Takes one batch (removing ≥ 1 request from the queue) and runs it. */
-  private dispatchOne(trigger: Trigger, nowUs: number): void {
+  private dispatchOne(trigger: Trigger, nowUs: number, idleLane?: 0 | 1): void {
     // Only the idle trigger reaches lane 1 (full and timer batches are lane 0's: rowsQueued and oldest() count only it).
-    const laneNo: 0 | 1 = this.lanes[0].length > 0 ? 0 : 1;
+    const laneNo: 0 | 1 = idleLane ?? (this.lanes[0].length > 0 ? 0 : 1);
     const lane = this.lanes[laneNo];
     const { batch, rows, expired } = takeBatch(lane, {
       maxBatchSize: this.cfg.maxBatchSize,

@@ -8,7 +8,7 @@ import { mergeInputs, splitOutputs } from '../batching/merge.js';
 import { createBinaryResponseEncoder, type BinaryResponseEncoder } from '../codec/binary-response.js';
 import { createResponseEncoder, type ResponseEncoder } from '../codec/json-response.js';
 import { createMsgpackResponseEncoder, type MsgpackResponseEncoder } from '../codec/msgpack-response.js';
-import { createExecutor, type BatchWhere, type InlineOffer } from '../inference/executor.js';
+import { createExecutor, VersionExecutor, type BatchWhere, type InlineOffer } from '../inference/executor.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { SessionSpec } from '../inference/messages.js';
 import type { ModelConfig } from '../repository/model-config.js';
@@ -55,6 +55,11 @@ export interface ServableDeps {
   inlineMaxRunUs?: number;
   /** Called once per executed batch (metrics), at dispatch, with where it runs; must not throw. */
   onBatch?(model: string, version: number, meta: BatchMeta, where: BatchWhere): void;
+  /**
+   * The device's low-priority pool (reniced workers) for shadow copies; created on first use.
+   * Absent: shadow copies share `pool`, going only while it has no primary work.
+   */
+  lowPriorityPool?: () => InferencePool;
   /** Called once per failed batch (the log), with where it ran and the error its requests get; must not throw. */
   onBatchFailed?(model: string, version: number, meta: BatchMeta, where: BatchWhere, err: SluiceError): void;
 }
@@ -97,6 +102,16 @@ export async function createServable(
       : undefined;
   const outputNames = config.outputs.map((o) => o.name);
   const executor = await createExecutor({ pool, spec, outputNames, inline });
+  // Shadow copies run on the low-priority pool, whose workers load the session on their first batch.
+  let low: { executor: VersionExecutor; unsubscribe: () => void } | undefined;
+  const lowExecutor = (): VersionExecutor | undefined => {
+    if (low === undefined && deps.lowPriorityPool !== undefined) {
+      const p = deps.lowPriorityPool();
+      const e = new VersionExecutor(p, p.sessionSpec(key, modelPath), outputNames, undefined);
+      low = { executor: e, unsubscribe: e.onIdle(() => batcher.notifyIdle()) };
+    }
+    return low?.executor;
+  };
   // A model that does not batch (maxBatchSize 0) runs each request alone: batches of one.
   const batching = { ...config.batching, maxBatchSize: Math.max(1, config.batching.maxBatchSize) };
   const batcher = new Batcher(batching, {
@@ -104,11 +119,13 @@ export async function createServable(
     hasIdleWorker: () => executor.hasIdleWorker(),
     canQueueBatch: () => executor.canQueueBatch(),
     parallelism: executor.parallelism,
+    ...(deps.lowPriorityPool === undefined ? {} : { hasIdleLowPriorityWorker: () => lowExecutor()!.hasIdleWorker() }),
     layout,
     run: (inputs: Tensor[], meta: BatchMeta) => {
       // The latest deadline on the batcher's clock, as the worker's epoch time.
       const notAfterEpochMs = performance.timeOrigin + performance.now() + (meta.latestDeadlineUs - deps.clock.nowUs()) / 1000;
-      const { where, outputs } = executor.run(inputs, meta.rows, notAfterEpochMs, meta.lane === 0);
+      const on = meta.lane === 1 ? (lowExecutor() ?? executor) : executor;
+      const { where, outputs } = on.run(inputs, meta.rows, notAfterEpochMs, meta.lane === 0);
       deps.onBatch?.(config.name, version, meta, where);
       return outputs.then(
         // The admission estimate describes the workers: an inline batch's time says nothing of them.
@@ -143,7 +160,8 @@ export async function createServable(
       batcher.dropLowPriority(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `model "${config.name}" version ${version} is unloading`));
       await batcher.drain();
       unsubscribe();
-      await executor.release();
+      low?.unsubscribe();
+      await Promise.all([executor.release(), low?.executor.release()]);
     },
   };
 }

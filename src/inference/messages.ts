@@ -3,6 +3,12 @@
 // typed arrays inside WireTensor are transferred, never cloned, on the hot path.
 import type { DataType, Device, TensorData } from '../types.js';
 
+/** What every worker of a pool is started with (piscina's workerData). */
+export interface WorkerData {
+  /** Nice value the worker thread sets on itself (0: none). */
+  niceness: number;
+}
+
 /** Everything a worker needs to (re)create a session on its own, e.g. after a restart. */
 export interface SessionSpec {
   /** Unique per loaded version: "<model>@<version>#<sha256 prefix>". */

@@ -8,6 +8,7 @@ import { SluiceError } from '../errors.js';
 import type { Device, Tensor } from '../types.js';
 import type { LoadReply, RunTask, SessionSpec, WireTensor, WorkerReply, WorkerTask } from './messages.js';
 import { runFailure } from './run-failure.js';
+import type { WorkerData } from './messages.js';
 
 export interface PoolOptions {
   device: Device;
@@ -23,6 +24,13 @@ export interface PoolOptions {
    * wrapper that injects faults (test/fixtures/fault-worker.mjs); production never sets it.
    */
   workerFile?: URL;
+  /**
+   * Nice value (0..19) of the pool's worker threads, set by each worker on itself (Linux; a no-op
+   * where threads cannot be reniced). A shadow pool runs at 19: the kernel then gives its workers
+   * a core only when the primary's workers and the event loop leave one idle, so low-priority
+   * work cannot delay a primary batch already running on a core (the batcher cannot preempt one).
+   */
+  niceness?: number;
 }
 
 export interface PoolEvents {
@@ -93,6 +101,7 @@ export class InferencePool {
       idleTimeout: Number.POSITIVE_INFINITY,
       // Tasks are never aborted, so close() only waits for running batches; keep it short.
       closeTimeout: 2000,
+      workerData: { niceness: opts.niceness ?? 0 } satisfies WorkerData,
     });
     // Deaths are counted from piscina's worker lifecycle, once per worker: a dying worker rejects
     // every task it holds (up to BATCHES_PER_WORKER) and piscina emits 'error' only for one that

@@ -1,9 +1,22 @@
 // Piscina worker entry. Imports only the session wrapper and message types: no logger, no
 // metrics, no config (DESIGN §2). Holds one session per loaded version key, created once.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { move } from 'piscina';
+import { move, workerData } from 'piscina';
 import { createSession, ModelRunError, runSession, type LoadedSession } from './session.js';
-import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerReply, WorkerTask } from './messages.js';
+import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerData, WorkerReply, WorkerTask } from './messages.js';
+
+// A low-priority pool's worker renices its own thread: /proc/thread-self names the thread's id,
+// which setpriority(2) takes on Linux. Elsewhere it stays at the process's priority.
+const niceness = (workerData as WorkerData | undefined)?.niceness ?? 0;
+if (niceness > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), niceness);
+  } catch {
+    // not Linux, or not allowed: the pool still works, without the priority
+  }
+}
 
 const sessions = new Map<string, Promise<LoadedSession>>();
 
