@@ -97,6 +97,8 @@ describe('shadow comparison', () => {
     expect(fb.status).toBe(200);
     expect(fb.json).toEqual({ accepted: N, refused: [] });
     const acc = (xs: { label: number }[]) => xs.filter((x, i) => x.label === truth[i]).length / N;
+    // A labelled request's answers leave the store; nothing was evicted.
+    expect(t.gw.shadows.report('digits').labels).toEqual({ entries: 0, evicted_full: 0, evicted_age: 0 });
     expect(pair('3').labeled).toBe(N);
     expect(pair('3').accuracy.primary).toBeCloseTo(acc(a), 12);
     expect(pair('3').accuracy.shadow).toBeCloseTo(acc(b), 12);

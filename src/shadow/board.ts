@@ -103,9 +103,10 @@ export class ShadowBoard {
     return result;
   }
 
-  report(model: string): { model: string; since: string; pairs: PairReport[] } {
+  /** The model's pairs, and its label store's size and evictions (answers kept for late labels). */
+  report(model: string): { model: string; since: string; pairs: PairReport[]; labels: { entries: number; evicted_full: number; evicted_age: number } } {
     const board = this.board(model);
-    return { model, since: new Date(board.sinceMs).toISOString(), pairs: [...board.pairs.values()].map((p) => p.report()) };
+    return { model, since: new Date(board.sinceMs).toISOString(), pairs: [...board.pairs.values()].map((p) => p.report()), labels: board.labels.stats() };
   }
 
   /** The model's routing changed (or its config): comparisons start over. */
