@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as InspectModule from '../src/inference/inspect.js';
 import type { OrtLogLine } from '../src/inference/ort-text.js';
-import { encodeOnnxModel } from '../src/train/onnx.js';
+import { unusedInitializerModel } from './helpers/onnx-fixtures.js';
 
 // As test/helpers/gateway.ts does, without importing it (it loads the whole gateway).
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,19 +51,7 @@ beforeAll(async () => {
   unusedInitializer = path.join(dir, 'unused-initializer.onnx');
   await writeFile(
     unusedInitializer,
-    encodeOnnxModel({
-      irVersion: 7,
-      opsetImports: [{ domain: '', version: 13 }],
-      producerName: 'sluice-test',
-      producerVersion: '1',
-      graph: {
-        name: 'unused',
-        nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
-        initializers: [{ name: 'stale_weight', elemType: 'float32', dims: [2], data: [1, 2] }],
-        inputs: [{ name: 'x', elemType: 'float32', shape: ['n', '', 3] }],
-        outputs: [{ name: 'y', elemType: 'float32', shape: ['n', '', 3] }],
-      },
-    }),
+    unusedInitializerModel(),
   );
 });
 

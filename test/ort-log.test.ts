@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel } from '../src/train/onnx.js';
+import { unusedInitializerModel } from './helpers/onnx-fixtures.js';
 import { getJson, MODELS } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
@@ -22,19 +22,7 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'unused-initializer/1'), { recursive: true });
   await writeFile(
     path.join(dir, 'unused-initializer/1/model.onnx'),
-    encodeOnnxModel({
-      irVersion: 7,
-      opsetImports: [{ domain: '', version: 13 }],
-      producerName: 'sluice-test',
-      producerVersion: '1',
-      graph: {
-        name: 'unused',
-        nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
-        initializers: [{ name: 'stale_weight', elemType: 'float32', dims: [2], data: [1, 2] }],
-        inputs: [{ name: 'x', elemType: 'float32', shape: ['n', '', 3] }],
-        outputs: [{ name: 'y', elemType: 'float32', shape: ['n', '', 3] }],
-      },
-    }),
+    unusedInitializerModel(),
   );
   await mkdir(path.join(dir, 'digits/1'), { recursive: true });
   await copyFile(path.join(MODELS, 'digits/model.json'), path.join(dir, 'digits/model.json'));
