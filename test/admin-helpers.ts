@@ -3,7 +3,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { copyModels, postJson, type TestGateway } from './helpers/gateway.js';
+import { answerOf, copyModels, postJson, type TestGateway } from './helpers/gateway.js';
 import { digitsRows } from './helpers/ort.js';
 
 export const TOKEN = 'secret';
@@ -33,14 +33,7 @@ export async function admin(
     headers,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return answerOf(res);
 }
 
 /** The version an unversioned (or `/versions/{v}`) digits request is answered by. */

