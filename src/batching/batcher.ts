@@ -40,7 +40,9 @@ type Trigger = 'idle' | 'full' | 'timer';
  *   this version stays bounded even while dispatched batches wait in the pool's queue; with
  *   SLUICE_ERR_DEADLINE_EXCEEDED when its deadline already passed; with SLUICE_ERR_ADMISSION_REFUSED
  *   when its predicted p99 completion misses the deadline (admission.ts); with the close() error
- *   after close(). refusalFor() answers the same question without queueing.
+ *   after close(). refusalFor() answers the same question without queueing. These count lane 0
+ *   only: a lane-1 request (priority > 0) is refused only by its own bound (QUEUE_FULL at
+ *   maxLowPriorityQueue), a passed deadline, or close().
  * - Idle worker at submit: one flush is deferred (clock.defer) so that requests parsed in the same
  *   event-loop turn share a batch; it forms batches while hasIdleWorker() and the queue is non-empty.
  * - Otherwise gather: queued rows ≥ maxBatchSize closes full batches at once; else one timer is

@@ -19,7 +19,6 @@ export interface ShadowSink {
 
 const DROP_OF: Partial<Record<SluiceError['code'], ShadowDrop>> = {
   SLUICE_ERR_QUEUE_FULL: 'queue_full',
-  SLUICE_ERR_ADMISSION_REFUSED: 'queue_full',
   SLUICE_ERR_DEADLINE_EXCEEDED: 'deadline',
   SLUICE_ERR_SHUTTING_DOWN: 'shutting_down',
 };

@@ -30,8 +30,6 @@ export interface Servable {
   readonly device: string;
   /** What requests are validated against (also what the raw binary form reads). */
   readonly signature: ModelSignature;
-  /** Each tensor's batch dim, as the batcher merges and splits them. */
-  readonly layout: BatchLayout;
   readonly validate: (body: Record<string, unknown>) => DecodedInfer;
   readonly encodeJson: ResponseEncoder;
   readonly encodeMsgpack: MsgpackResponseEncoder;
@@ -150,7 +148,6 @@ export async function createServable(
     fallbackReason: loaded.fallbackReason,
     device: pool.device,
     signature,
-    layout,
     validate,
     encodeJson: createResponseEncoder(config.name, version, [...config.outputs]),
     encodeMsgpack: createMsgpackResponseEncoder(config.name, version, [...config.outputs]),
