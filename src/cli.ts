@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 // The `sluice` command (package.json bin): `sluice serve` starts the server, the other commands
 // talk to a running server's admin API (cli/commands.ts). The one place the CLI touches the
 // process: argv, env, stdout/stderr and the exit status go through cli/run.ts's CliIo.

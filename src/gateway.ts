@@ -100,7 +100,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           intraOpThreads: config.intraOpThreads,
           allowSpinning: config.allowSpinning,
           workerFile: opts.workerFile,
-          ...(lowPriority ? { niceness: LOW_PRIORITY_NICENESS } : {}),
+          ...(lowPriority ? { niceness: LOW_PRIORITY_NICENESS, idleClass: true } : {}),
         },
         {
           onWorkerExit: (err) => {
@@ -257,7 +257,10 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   // Every open listener, closed in one loop on shutdown.
   const listeners: OpenListener[] = [await http.listen(config.host, config.port, { reusePort: config.reusePort })];
   const port = listeners[0]!.port;
-  logger.info({ host: config.host, port, models: config.modelsDir, workers: config.workers }, 'listening');
+  // `npm start` and the `sluice` bin run node with --single-threaded-gc (docs/operations.md): say
+  // which collector this event loop has, since the flag can only come from node's command line.
+  const gc = process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel';
+  logger.info({ host: config.host, port, models: config.modelsDir, workers: config.workers, gc }, 'listening');
   const admin = await openAdminListener(uws, config, {
     api: adminApi,
     metrics: metrics.registry,

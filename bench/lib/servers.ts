@@ -75,6 +75,8 @@ export function writeRouting(repo: string, name: string, routing: RoutingFile): 
 
 export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): Promise<ServerHandle> {
   const args = [
+    // As `npm start` runs it (package.json): the V8 flag sluice ships with.
+    '--single-threaded-gc',
     path.join(DIST_BENCH, 'lib', 'sluice-entry.js'),
     '--host', '127.0.0.1', '--port', '{port}', '--models', modelsDir, '--log-level', 'warn',
     // No repository rescans during runs (a stat per version every 2 s by default: cheap, but

@@ -7,6 +7,8 @@ import type { DataType, Device, TensorData } from '../types.js';
 export interface WorkerData {
   /** Nice value the worker thread sets on itself (0: none). */
   niceness: number;
+  /** The worker thread moves itself to the SCHED_IDLE class (Linux). */
+  idleClass: boolean;
 }
 
 /** Everything a worker needs to (re)create a session on its own, e.g. after a restart. */

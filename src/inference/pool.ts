@@ -26,11 +26,16 @@ export interface PoolOptions {
   workerFile?: URL;
   /**
    * Nice value (0..19) of the pool's worker threads, set by each worker on itself (Linux; a no-op
-   * where threads cannot be reniced). A shadow pool runs at 19: the kernel then gives its workers
-   * a core only when the primary's workers and the event loop leave one idle, so low-priority
-   * work cannot delay a primary batch already running on a core (the batcher cannot preempt one).
+   * where threads cannot be reniced). A shadow pool runs at 19 and in SCHED_IDLE (`idleClass`),
+   * so low-priority work cannot delay a primary batch already running on a core (the batcher
+   * cannot preempt one): the kernel does.
    */
   niceness?: number;
+  /**
+   * Workers move themselves to Linux's SCHED_IDLE class: they run only on an otherwise idle core
+   * and yield it the moment any normal thread (event loop, primary worker, GC) wakes.
+   */
+  idleClass?: boolean;
 }
 
 export interface PoolEvents {
@@ -101,7 +106,7 @@ export class InferencePool {
       idleTimeout: Number.POSITIVE_INFINITY,
       // Tasks are never aborted, so close() only waits for running batches; keep it short.
       closeTimeout: 2000,
-      workerData: { niceness: opts.niceness ?? 0 } satisfies WorkerData,
+      workerData: { niceness: opts.niceness ?? 0, idleClass: opts.idleClass ?? false } satisfies WorkerData,
     });
     // Deaths are counted from piscina's worker lifecycle, once per worker: a dying worker rejects
     // every task it holds (up to BATCHES_PER_WORKER) and piscina emits 'error' only for one that

@@ -1,5 +1,6 @@
 // Piscina worker entry. Imports only the session wrapper and message types: no logger, no
 // metrics, no config (DESIGN §2). Holds one session per loaded version key, created once.
+import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -7,14 +8,20 @@ import { move, workerData } from 'piscina';
 import { createSession, ModelRunError, runSession, type LoadedSession } from './session.js';
 import type { FailReply, LoadTask, RunTask, UnloadTask, WorkerData, WorkerReply, WorkerTask } from './messages.js';
 
-// A low-priority pool's worker renices its own thread: /proc/thread-self names the thread's id,
-// which setpriority(2) takes on Linux. Elsewhere it stays at the process's priority.
-const niceness = (workerData as WorkerData | undefined)?.niceness ?? 0;
-if (niceness > 0) {
+// A low-priority pool's worker lowers its own thread: /proc/thread-self names the thread's id,
+// which setpriority(2) and sched_setscheduler(2) take on Linux. SCHED_IDLE (set by util-linux's
+// chrt: Node has no binding, and lowering one's own class needs no privilege) is what makes the
+// kernel run the thread only on a core nothing else wants and preempt it at once when a normal
+// thread wakes; nice 19 alone still gets a share of a contended core. Elsewhere, or without
+// chrt, the thread keeps what it could get (nice 19, or the process's priority).
+const { niceness = 0, idleClass = false } = (workerData as WorkerData | undefined) ?? {};
+if (niceness > 0 || idleClass) {
   try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), niceness);
+    const tid = readlinkSync('/proc/thread-self').split('/').pop() ?? '';
+    if (niceness > 0) setPriority(Number(tid), niceness);
+    if (idleClass) execFileSync('chrt', ['--idle', '--pid', '0', tid], { stdio: 'ignore', timeout: 5000 });
   } catch {
-    // not Linux, or not allowed: the pool still works, without the priority
+    // not Linux, no chrt, or not allowed: the pool still works, with what was set
   }
 }
 
