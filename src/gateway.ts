@@ -19,6 +19,7 @@ import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
 import { RoutingBook } from './routing/book.js';
 import { ShadowBoard } from './shadow/board.js';
+import { cachedEventPolicy } from './predlog/policy.js';
 import { openAdminListener } from './transport/admin/listener.js';
 import { registerDataRoutes } from './transport/http/data-routes.js';
 import { createListener, type OpenListener } from './transport/http/listener.js';
@@ -209,8 +210,10 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
 
   // The admin use cases: behind the admin listener, and the promotion gate's way to promote.
   const adminApi = new AdminApi({ repository, routing, events, nowMs: () => performance.now(), shadowReport: (model) => shadowBoard.report(model) });
+  const eventPolicy = cachedEventPolicy(config);
   const dataplane = new DataPlane({
     repository,
+    eventPolicy: (model) => eventPolicy(repository.get(model)?.file),
     routing: (model) => routing.table(model),
     shadows: shadowBoard,
     feedback: shadowBoard,

@@ -40,7 +40,7 @@ beforeAll(async () => {
     silero: { file: THIRD_PARTY.sileroV5, modelJson: MODEL_JSON },
     'silero-plain': { file: THIRD_PARTY.sileroV5 },
   });
-  t = await startTestGateway({ modelsDir: dir });
+  t = await startTestGateway({ modelsDir: dir, config: { predictionLogInputSample: 1 } });
   events = recordPredictions(t);
 });
 afterAll(async () => {

@@ -58,7 +58,7 @@ let t: TestGateway;
 let events: Prediction[];
 beforeAll(async () => {
   const dir = await makeModelRepository(Object.fromEntries(Object.entries(MODELS).map(([name, file]) => [name, { file }])));
-  t = await startTestGateway({ modelsDir: dir });
+  t = await startTestGateway({ modelsDir: dir, config: { predictionLogInputSample: 1 } });
   events = recordPredictions(t);
 });
 afterAll(async () => {

@@ -13,6 +13,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 /** ONNX Runtime's severities, most verbose first (its own names). */
 export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 export type ReadyWhen = 'all' | 'any';
+export type LogFormat = 'json' | 'pretty';
 
 /** Every setting; each has a flag and a SLUICE_* variable (FIELDS). */
 export interface SluiceSettings {
@@ -73,6 +74,34 @@ export interface SluiceSettings {
    * it; the admin listener keeps only its SHA-256 digest.
    */
   readonly adminToken: string | undefined;
+  /**
+   * The prediction log's destination (docs/prediction-log.md): `off`, `stdout`, or a file path
+   * (rotated by size, and by age when predictionLogRotateS > 0). model.json `predictionLog` can
+   * turn it off per model and set sampling and redaction.
+   */
+  readonly predictionLog: string;
+  /** Rotate the prediction log file once it holds this many bytes. */
+  readonly predictionLogMaxBytes: number;
+  /** Rotated prediction log files kept beside the live one (older ones are deleted). */
+  readonly predictionLogKeep: number;
+  /** Also rotate a prediction log file this many seconds after it was opened; 0: by size only. */
+  readonly predictionLogRotateS: number;
+  /** Bytes of prediction log lines held while the destination is slow; more are dropped and counted. */
+  readonly predictionLogBufferBytes: number;
+  /** Default share of requests (0..1) whose inputs the prediction log records (model.json overrides). */
+  readonly predictionLogInputSample: number;
+  /** Most elements of each tensor a prediction log line records. */
+  readonly predictionLogMaxValues: number;
+  /** Serve /metrics on the admin listener without the admin token. */
+  readonly metricsPublic: boolean;
+  /** Also serve /metrics (without a token) on the data port. */
+  readonly metricsOnDataPort: boolean;
+  /** One line per HTTP/WebSocket inference request: `off`, `stdout` or a file path. */
+  readonly accessLog: string;
+  /** The application log's format: JSON lines, or pino-pretty's human-readable lines. */
+  readonly logFormat: LogFormat;
+  /** Answer with x-queue-us, x-compute-us and x-batch-size headers (debugging; off by default). */
+  readonly debugHeaders: boolean;
 }
 
 export interface SluiceConfig extends SluiceSettings {
@@ -110,10 +139,22 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   adminHost: '127.0.0.1',
   adminPort: 8001,
   adminToken: undefined,
+  predictionLog: 'off',
+  predictionLogMaxBytes: 100 * 1024 * 1024,
+  predictionLogKeep: 5,
+  predictionLogRotateS: 0,
+  predictionLogBufferBytes: 8 * 1024 * 1024,
+  predictionLogInputSample: 0,
+  predictionLogMaxValues: 1024,
+  metricsPublic: false,
+  metricsOnDataPort: false,
+  accessLog: 'off',
+  logFormat: 'json',
+  debugHeaders: false,
   warnings: Object.freeze([]),
 });
 
-type Kind = 'string' | 'int' | 'bool' | 'level' | 'ortLevel' | 'readyWhen';
+type Kind = 'string' | 'int' | 'fraction' | 'bool' | 'level' | 'ortLevel' | 'readyWhen' | 'logFormat';
 interface Field {
   key: Exclude<keyof SluiceSettings, SecretKey>;
   /** `--name`; the parseArgs option is the name without the dashes. */
@@ -172,6 +213,30 @@ const FIELDS: readonly Field[] = [
   },
   { key: 'adminHost', flag: '--admin-host', env: 'SLUICE_ADMIN_HOST', kind: 'string', arg: 'H', help: 'admin listener address (the admin API is off unless SLUICE_ADMIN_TOKEN is set)' },
   { key: 'adminPort', flag: '--admin-port', env: 'SLUICE_ADMIN_PORT', kind: 'int', min: 0, max: 65535, arg: 'P', help: 'admin listener port (0 picks a free one)' },
+  { key: 'predictionLog', flag: '--prediction-log', env: 'SLUICE_PREDICTION_LOG', kind: 'string', arg: 'PATH', help: 'prediction log: off, stdout or a file path (one JSON line per prediction, docs/prediction-log.md)' },
+  {
+    key: 'predictionLogMaxBytes', flag: '--prediction-log-max-bytes', env: 'SLUICE_PREDICTION_LOG_MAX_BYTES', kind: 'int', min: 4096, max: Number.MAX_SAFE_INTEGER,
+    defaultHelp: '104857600 (100 MiB)', help: 'rotate the prediction log file at this size',
+  },
+  { key: 'predictionLogKeep', flag: '--prediction-log-keep', env: 'SLUICE_PREDICTION_LOG_KEEP', kind: 'int', min: 1, max: 10_000, help: 'rotated prediction log files kept' },
+  {
+    key: 'predictionLogRotateS', flag: '--prediction-log-rotate-s', env: 'SLUICE_PREDICTION_LOG_ROTATE_S', kind: 'int', min: 0, max: 31 * 86_400,
+    help: 'also rotate the prediction log file after N seconds; 0: by size only',
+  },
+  {
+    key: 'predictionLogBufferBytes', flag: '--prediction-log-buffer-bytes', env: 'SLUICE_PREDICTION_LOG_BUFFER_BYTES', kind: 'int', min: 4096, max: 1 << 30,
+    defaultHelp: '8388608 (8 MiB)', help: 'prediction log lines held while the destination is slow; beyond it lines are dropped and counted',
+  },
+  {
+    key: 'predictionLogInputSample', flag: '--prediction-log-input-sample', env: 'SLUICE_PREDICTION_LOG_INPUT_SAMPLE', kind: 'fraction', arg: 'RATE',
+    help: 'share of requests whose inputs are logged (model.json predictionLog.inputSampleRate overrides)',
+  },
+  { key: 'predictionLogMaxValues', flag: '--prediction-log-max-values', env: 'SLUICE_PREDICTION_LOG_MAX_VALUES', kind: 'int', min: 0, max: 1_000_000, help: 'most elements of each tensor logged' },
+  { key: 'metricsPublic', flag: '--metrics-public', env: 'SLUICE_METRICS_PUBLIC', kind: 'bool', help: 'serve /metrics on the admin listener without the admin token' },
+  { key: 'metricsOnDataPort', flag: '--metrics-on-data-port', env: 'SLUICE_METRICS_ON_DATA_PORT', kind: 'bool', help: 'also serve /metrics, without a token, on the data port' },
+  { key: 'accessLog', flag: '--access-log', env: 'SLUICE_ACCESS_LOG', kind: 'string', arg: 'PATH', help: 'access log: off, stdout or a file path (one line per inference request)' },
+  { key: 'logFormat', flag: '--log-format', env: 'SLUICE_LOG_FORMAT', kind: 'logFormat', arg: 'F', help: 'application log format' },
+  { key: 'debugHeaders', flag: '--debug-headers', env: 'SLUICE_DEBUG_HEADERS', kind: 'bool', help: 'answer with x-queue-us, x-compute-us and x-batch-size headers' },
 ];
 
 /**
@@ -193,6 +258,7 @@ const CHOICES: Partial<Record<Kind, readonly string[]>> = {
   level: LEVELS,
   ortLevel: ['verbose', 'info', 'warning', 'error', 'fatal'],
   readyWhen: ['all', 'any'],
+  logFormat: ['json', 'pretty'],
 };
 
 type OptionSpec = { readonly type: 'string' | 'boolean'; readonly short?: string };
@@ -217,8 +283,14 @@ function convert(field: Field, raw: string, source: string): unknown {
       if (['1', 'true', 'yes', 'on', ''].includes(raw)) return true;
       if (['0', 'false', 'no', 'off'].includes(raw)) return false;
       throw invalid(`${source} must be true or false, got "${raw}"`);
+    case 'fraction': {
+      const x = /^(0|1|0?\.\d+|1\.0*)$/.test(raw) ? Number(raw) : NaN;
+      if (!(x >= 0 && x <= 1)) throw invalid(`${source} must be a number in [0, 1], got "${raw}"`);
+      return x;
+    }
     case 'level':
     case 'ortLevel':
+    case 'logFormat':
     case 'readyWhen': {
       const choices = CHOICES[field.kind] ?? [];
       if (!choices.includes(raw)) throw invalid(`${source} must be one of ${choices.join(', ')}`);
@@ -344,7 +416,7 @@ export function formatSettingsHelp(): string {
     const arg = f.kind === 'bool' ? '' : ` ${f.arg ?? (choices ? 'L' : 'N')}`;
     const fallback = DEFAULT_CONFIG[f.key];
     const dflt = f.defaultHelp ?? (typeof fallback === 'boolean' ? (fallback ? 'on' : 'off') : String(fallback));
-    const domain = f.kind === 'int' ? `; ${f.min}..${f.max}` : choices ? `: ${choices.join(', ')}` : '';
+    const domain = f.kind === 'int' ? `; ${f.min}..${f.max}` : f.kind === 'fraction' ? '; 0..1' : choices ? `: ${choices.join(', ')}` : '';
     return `  ${f.flag}${arg}  ${f.env}  default: ${dflt}\n      ${f.help}${domain}\n`;
   }).join('');
 }

@@ -1,14 +1,16 @@
 // Transport-agnostic use cases (DESIGN §2 L3): server/model metadata, health, and infer.
 // HTTP and WebSocket both call this; it never sees a uWS object.
 //
-// Seams for later issues:
-// - route(): picks the primary version (and later, shadows) before the batcher.
-// - observers: run after the answer is handed back, on a later tick; they can neither
-//   delay nor fail the primary response (prediction log, drift, shadow comparison).
+// Observers (prediction log, metrics, drift) hear one PredictionEvent per answered request and
+// per shadow answer (prediction-event.ts): built after the answer was written, delivered on a
+// later tick, each call guarded, so an observer can neither delay nor fail an answer.
 import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
 import type { InferRequest, Tensor } from '../types.js';
+import type { BatchOutcome } from '../batching/batcher.js';
+import { DEFAULT_EVENT_POLICY, primaryEvent, shadowEvent, type EventPolicy, type PredictionEvent } from './prediction-event.js';
+import type { RequestTrace } from './trace.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import { mirror, type ShadowSink } from './mirror.js';
@@ -46,6 +48,8 @@ export interface InferOptions {
   allowBinary?: boolean;
   /** The client's request id from a transport header (HTTP x-request-id); the body's `id` wins. */
   requestId?: string;
+  /** Filled in along the way; the transport hands it back to answered() (trace.ts). */
+  trace?: RequestTrace;
 }
 
 export interface InferResult {
@@ -57,22 +61,10 @@ export interface InferResult {
   headerLength?: number;
 }
 
-/** What observers get for every answered prediction. */
-export interface PredictionEvent {
-  id: string;
-  model: string;
-  version: number;
-  sha256: string;
-  inputs: Tensor[];
-  outputs: Tensor[];
-  batchId: number;
-  batchRows: number;
-  queueUs: number;
-  computeUs: number;
-  totalUs: number;
-}
+export type { PredictionEvent } from './prediction-event.js';
 
-export type PredictionObserver = (event: PredictionEvent) => void;
+/** Hears every event; may be async (a rejection is reported like a throw, never propagated). */
+export type PredictionObserver = (event: PredictionEvent) => void | Promise<void>;
 
 export interface DataPlaneDeps {
   repository: ModelRepository<Servable>;
@@ -83,6 +75,10 @@ export interface DataPlaneDeps {
   /** The model's routing table (routing/ RoutingBook); absent: every model has the default. */
   routing?(model: string): RoutingTable;
   nowUs(): number;
+  /** Wall clock (ms since the epoch) for events; default Date.now. */
+  nowMs?(): number;
+  /** What a model's events copy (inputs sampled, redacted, tensor size); default: no inputs, 1024 values. */
+  eventPolicy?(model: string): EventPolicy;
   serverVersion: string;
   onError?(err: unknown, where: string): void;
 }
@@ -174,17 +170,43 @@ export class DataPlane {
   async predict(model: string, version: number | undefined, bytes: Uint8Array, opts: InferOptions): Promise<InferResult> {
     const primary = this.admit(model, version, opts);
     if (!primary.features) throw featuresNotDeclared(model);
-    const mapped = primary.features.map(parseJsonBody(bytes));
+    const t = opts.trace;
+    const t0 = this.deps.nowUs();
+    const body = parseJsonBody(bytes);
+    const t1 = this.deps.nowUs();
+    if (t) t.decodeUs = t1 - t0;
+    const mapped = primary.features.map(body);
     const request = this.requestOf(model, version, mapped, undefined, primary, opts);
+    if (t) t.validateUs = this.deps.nowUs() - t1;
     const plan = this.plan(request, primary);
-    const outputs = await this.run(plan, request);
+    const outputs = await this.run(plan, request, t);
     const id = request.id;
+    const t2 = this.deps.nowUs();
     const answer = encodePredictions(outputs, primary.version, primary.config.classes ? { classes: primary.config.classes, id } : { id });
-    return { id, version: primary.version, body: JSON.stringify(answer), contentType: 'application/json' };
+    const result: InferResult = { id, version: primary.version, body: JSON.stringify(answer), contentType: 'application/json' };
+    if (t) t.encodeUs = this.deps.nowUs() - t2;
+    return result;
   }
 
   addObserver(observer: PredictionObserver): void {
     this.observers.push(observer);
+  }
+
+  /**
+   * The transport wrote the answer to a traced request (`status`, `code` "OK" or the refusal's):
+   * builds its event, with bounded copies, and tells the observers on a later tick. Must be
+   * called once per answered request, after the answer was handed to the transport.
+   */
+  answered(trace: RequestTrace, model: string, status: number, code: string): void {
+    if (this.observers.length === 0) return;
+    try {
+      const modelKnown = this.deps.repository.get(model) !== undefined;
+      const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs() };
+      const event = primaryEvent(trace, facts, modelKnown ? this.policyOf(model) : DEFAULT_EVENT_POLICY);
+      setImmediate(() => this.notify(event));
+    } catch (err) {
+      this.deps.onError?.(err, 'prediction event');
+    }
   }
 
   /**
@@ -193,11 +215,24 @@ export class DataPlane {
    */
   async infer(model: string, version: number | undefined, payload: RequestPayload, opts: InferOptions): Promise<InferResult> {
     const primary = this.admit(model, version, opts);
-    const decoded = primary.validate(decodePayload(payload, primary));
+    const t = opts.trace;
+    if (t === undefined) {
+      const decoded = primary.validate(decodePayload(payload, primary));
+      const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
+      return encodeResult(primary, request.id, await this.run(this.plan(request, primary), request), decoded, opts);
+    }
+    const t0 = this.deps.nowUs();
+    const body = decodePayload(payload, primary);
+    const t1 = this.deps.nowUs();
+    t.decodeUs = t1 - t0;
+    const decoded = primary.validate(body);
     const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
-    const plan = this.plan(request, primary);
-    const outputs = await this.run(plan, request);
-    return encodeResult(plan.primary, request.id, outputs, decoded, opts);
+    t.validateUs = this.deps.nowUs() - t1;
+    const outputs = await this.run(this.plan(request, primary), request, t);
+    const t2 = this.deps.nowUs();
+    const result = encodeResult(primary, request.id, outputs, decoded, opts);
+    t.encodeUs = this.deps.nowUs() - t2;
+    return result;
   }
 
   /** The one InferRequest of a decoded, validated request: id, deadline and inputs fixed here. */
@@ -259,11 +294,13 @@ export class DataPlane {
     if (refusal) throw refusal;
   }
 
-  /** Refuses while draining, then routes. */
+  /** Refuses while draining, then routes; the trace learns the version that answers. */
   private admit(model: string, version: number | undefined, opts: InferOptions): Servable {
     this.lastRequestUs = opts.receivedUs;
     if (this.isDraining) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'server is shutting down', { retryAfterS: 1 });
-    return this.route(model, version);
+    const servable = this.route(model, version);
+    if (opts.trace) opts.trace.served = servable;
+    return servable;
   }
 
   /**
@@ -271,34 +308,56 @@ export class DataPlane {
    * (mirror.ts: they cannot delay or fail this answer); tells the observers after the caller has
    * its answer.
    */
-  private async run(plan: RoutePlan<Servable>, request: InferRequest): Promise<Tensor[]> {
+  private async run(plan: RoutePlan<Servable>, request: InferRequest, trace?: RequestTrace): Promise<Tensor[]> {
     const servable = plan.primary;
     const { inputs, rows, deadlineUs, receivedUs, isCancelled } = request;
+    if (trace) {
+      trace.id = request.id;
+      trace.rows = rows;
+      trace.inputs = inputs;
+    }
     this.inflight++;
     try {
       const pending = servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs, isCancelled });
-      if (plan.shadows.length > 0 && this.deps.shadows !== undefined) mirror(this.deps.shadows, servable, plan.shadows, request, pending);
-      const outcome = await pending;
-      if (this.observers.length > 0) {
-        const event: PredictionEvent = {
-          id: request.id,
-          model: servable.model,
-          version: servable.version,
-          sha256: servable.sha256,
-          inputs,
-          outputs: outcome.outputs,
-          batchId: outcome.batchId,
-          batchRows: outcome.batchRows,
-          queueUs: outcome.queueUs,
-          computeUs: outcome.computeUs,
-          totalUs: this.deps.nowUs() - receivedUs,
-        };
-        setImmediate(() => this.notify(event));
+      if (plan.shadows.length > 0 && this.deps.shadows !== undefined) {
+        mirror(this.deps.shadows, servable, plan.shadows, request, pending, (shadow, outcome) => this.shadowAnswered(shadow, request, outcome, trace));
       }
+      const outcome = await pending;
+      if (trace) trace.outcome = outcome;
       return outcome.outputs;
     } finally {
       if (--this.inflight === 0) this.wakeDrainers();
     }
+  }
+
+  /** A shadow answered a mirrored copy of `request`: its event (the comparison is mirror.ts's). */
+  private shadowAnswered(shadow: Servable, request: InferRequest, outcome: BatchOutcome, trace: RequestTrace | undefined): void {
+    if (this.observers.length === 0) return;
+    try {
+      const facts = {
+        model: shadow.model,
+        version: shadow.version,
+        sha256: shadow.sha256,
+        primaryId: request.id,
+        protocol: trace?.protocol ?? 'http_json',
+        ...(trace?.clientId === undefined ? {} : { clientId: trace.clientId }),
+        target: trace?.target ?? '',
+        rows: request.rows,
+        timeMs: this.nowMs(),
+      };
+      const event = shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model));
+      setImmediate(() => this.notify(event));
+    } catch (err) {
+      this.deps.onError?.(err, 'prediction event');
+    }
+  }
+
+  private policyOf(model: string): EventPolicy {
+    return this.deps.eventPolicy?.(model) ?? DEFAULT_EVENT_POLICY;
+  }
+
+  private nowMs(): number {
+    return this.deps.nowMs?.() ?? Date.now();
   }
 
 
@@ -356,7 +415,8 @@ export class DataPlane {
   private notify(event: PredictionEvent): void {
     for (const observer of this.observers) {
       try {
-        observer(event);
+        const done = observer(event);
+        if (done !== undefined) done.catch((err: unknown) => this.deps.onError?.(err, 'prediction observer'));
       } catch (err) {
         this.deps.onError?.(err, 'prediction observer');
       }

@@ -25,10 +25,18 @@ const DROP_OF: Partial<Record<SluiceError['code'], ShadowDrop>> = {
 
 /**
  * Sends `request` to every shadow and reports each outcome once `primary` (the primary's pending
- * answer) and the shadow's have settled. A primary that failed leaves nothing to compare: the
+ * answer) and the shadow's have settled; `onShadowAnswer` hears each shadow answer as it comes
+ * (the prediction log records it whatever the primary did). A primary that failed leaves nothing to compare: the
  * copy is then reported as dropped with reason "error" only if it failed too, else not compared.
  */
-export function mirror(sink: ShadowSink, primaryServable: Servable, shadows: readonly Servable[], request: InferRequest, primary: Promise<BatchOutcome>): void {
+export function mirror(
+  sink: ShadowSink,
+  primaryServable: Servable,
+  shadows: readonly Servable[],
+  request: InferRequest,
+  primary: Promise<BatchOutcome>,
+  onShadowAnswer?: (shadow: Servable, outcome: BatchOutcome) => void,
+): void {
   const model = primaryServable.model;
   const p = String(primaryServable.version);
   for (const shadow of shadows) {
@@ -41,6 +49,7 @@ export function mirror(sink: ShadowSink, primaryServable: Servable, shadows: rea
       receivedUs: request.receivedUs,
       priority: 1,
     });
+    if (onShadowAnswer) copy.then((outcome) => onShadowAnswer(shadow, outcome), () => undefined);
     Promise.allSettled([primary, copy]).then(([pr, sr]) => {
       if (sr.status === 'rejected') {
         const code = (sr.reason as SluiceError | undefined)?.code;

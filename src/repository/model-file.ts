@@ -42,6 +42,20 @@ export interface ModelSettings {
   readonly promotionGate?: PromotionGateConfig;
   /** Shadow comparison: also count top-k agreement (the primary's label among the shadow's k best). */
   readonly shadowTopK?: number;
+  /** This model's prediction log lines (docs/prediction-log.md); the flags give the defaults. */
+  readonly predictionLog?: PredictionLogSettings;
+}
+
+/** model.json `predictionLog`. */
+export interface PredictionLogSettings {
+  /** false: no lines for this model (the process-wide --prediction-log still applies to others). */
+  readonly enabled?: boolean;
+  /** Share of requests (0..1, stable per request id) whose inputs are logged. */
+  readonly inputSampleRate?: number;
+  /** Input tensors, or named features (their whole input tensor), never logged. */
+  readonly redact?: readonly string[];
+  /** Most elements logged per tensor. */
+  readonly maxValues?: number;
 }
 
 /** model.json `promotionGate`: shares are 0..1. */
@@ -157,6 +171,16 @@ const schema = {
       },
     },
     shadowTopK: { type: 'integer', minimum: 1, maximum: 1000 },
+    predictionLog: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        inputSampleRate: { type: 'number', minimum: 0, maximum: 1 },
+        redact: { type: 'array', maxItems: 65536, items: { type: 'string', minLength: 1, maxLength: 256 } },
+        maxValues: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+      },
+    },
     features: { type: 'array', minItems: 1, maxItems: 65536, items: featureSchema },
     featuresInput: { type: 'string' },
     classes: { type: 'array', minItems: 1, maxItems: 65536, items: { type: 'string', minLength: 1, maxLength: 256 } },
@@ -266,7 +290,7 @@ export function parseModelFile(raw: unknown, dirName: string, file = 'model.json
     defaultTimeoutMs: (c.defaultTimeoutMs as number | undefined) ?? 10_000,
     device: ((c.device as string | undefined) ?? 'cpu') as Device,
     versionPolicy: (c.versionPolicy as { latest: number } | undefined) ?? { latest: 1 },
-    ...pick(c, ['required', 'warmup', 'features', 'featuresInput', 'classes', 'promotionGate', 'shadowTopK']),
+    ...pick(c, ['required', 'warmup', 'features', 'featuresInput', 'classes', 'promotionGate', 'shadowTopK', 'predictionLog']),
   }) as ModelFile;
 }
 

@@ -301,8 +301,9 @@ export interface Prediction {
 export function recordPredictions(t: TestGateway): Prediction[] {
   const events: Prediction[] = [];
   t.gw.dataplane.addObserver((e) => {
+    if (e.shadow || e.code !== 'OK' || e.id === null || e.batchId === null || e.batchRows === null) return;
     const inputs: Prediction['inputs'] = {};
-    for (const x of e.inputs) inputs[x.name] = { shape: [...x.shape], ...(x.data.length <= 4 ? { values: Array.from(x.data as ArrayLike<number>, Number) } : {}) };
+    for (const x of e.inputs ?? []) inputs[x.name] = { shape: [...x.shape], ...(x.data.length <= 4 ? { values: x.data.map(Number) } : {}) };
     events.push({ model: e.model, id: e.id, batchId: e.batchId, batchRows: e.batchRows, inputs });
   });
   return events;

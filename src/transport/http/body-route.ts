@@ -32,10 +32,11 @@ export interface BodyRoute<Ctx> {
   /** The answer to a refusal (default: `errorAnswer(err)`). Must not throw. */
   fail?(ctx: Ctx, err: SluiceError): Answer;
   /**
-   * Told after each answer was handed to `send` (metrics): `code` is 'OK' or the error's code.
+   * Told after each answer was handed to `send` (metrics, the prediction log): `code` is 'OK' or
+   * the error's code, `status` the answer's HTTP status.
    * Not called when the client left before its body arrived. Must not throw.
    */
-  answered?(ctx: Ctx, code: string): void;
+  answered?(ctx: Ctx, code: string, status: number): void;
   /** Told of every SLUICE_ERR_SERVER_INTERNAL refusal with the original error (logging). */
   onInternalError?(err: unknown): void;
 }
@@ -59,7 +60,7 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
     const lengthHeader = req.getHeader('content-length');
     const answer = (a: Answer, code: string): void => {
       send(res, conn, a);
-      route.answered?.(ctx, code);
+      route.answered?.(ctx, code, a.status);
     };
     const fail = (err: unknown): void => {
       const e = toSluiceError(err);

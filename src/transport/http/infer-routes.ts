@@ -9,14 +9,15 @@
 //
 // Every answer of these routes carries x-request-id: the id the data plane answered with (the
 // body's `id`, else the client's x-request-id header, else a generated one); on a refusal, the
-// client's header or a generated id.
+// id the request had been given by then, else the client's header, else a generated one.
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from 'uWebSockets.js';
 import { SluiceError } from '../../errors.js';
 import type { DataPlane, InferOptions, InferResult, RequestPayload, ResponseFormat } from '../../dataplane/dataplane.js';
 import { bodyHandler, type BodyRoute, type Connection } from './body-route.js';
 import { decodeParam, parseVersion } from './params.js';
-import { clientRequestId } from './request-id.js';
+import { clientIdentity, clientRequestId } from './request-id.js';
+import { newTrace, type Protocol, type RequestTrace } from '../../dataplane/trace.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { RouteTable } from './routes.js';
 
@@ -32,6 +33,8 @@ const MSGPACK_TYPES = new Set(['application/msgpack', 'application/x-msgpack']);
 const JSON_TYPES = new Set(['application/json', '']);
 
 type BodyFormat = 'json' | 'msgpack' | 'binary';
+
+const PROTOCOL_OF: Record<BodyFormat, Protocol> = { json: 'http_json', msgpack: 'http_msgpack', binary: 'http_binary' };
 
 function bodyFormat(contentType: string, headerLength: string): BodyFormat {
   if (headerLength !== '') return 'binary';
@@ -75,6 +78,8 @@ interface InferCtx {
   /** The client's x-request-id, when usable (request-id.ts). */
   readonly clientId: string | undefined;
   readonly conn: Connection;
+  /** What the data plane learns about this request, handed back in answered(). */
+  readonly trace: RequestTrace;
   /** For metrics: the asked version, then the one that answered. */
   versionLabel: string;
   // Set by start():
@@ -87,7 +92,7 @@ interface InferCtx {
 type InferHandler = (ctx: InferCtx, bytes: Buffer) => Promise<InferResult>;
 
 export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, opts: InferRouteOptions): void {
-  const inferRoute = (params: (req: HttpRequest) => { model: string; rawVersion?: string }, run: InferHandler): BodyRoute<InferCtx> => ({
+  const inferRoute = (params: (req: HttpRequest) => { model: string; rawVersion?: string }, run: InferHandler, v1 = false): BodyRoute<InferCtx> => ({
     bodyLimitBytes: opts.bodyLimitBytes,
     read(req, conn) {
       const receivedUs = opts.nowUs();
@@ -102,6 +107,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
         timeoutHeader: req.getHeader('x-timeout-ms'),
         clientId: clientRequestId(req),
         conn,
+        trace: newTrace(v1 ? 'http_v1' : 'http_json', receivedUs, `POST ${req.getUrl()}`, clientIdentity(req)),
         versionLabel: rawVersion ?? '',
         version: undefined,
         format: 'json',
@@ -110,6 +116,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     },
     start(ctx) {
       ctx.format = bodyFormat(ctx.contentType, ctx.headerLength);
+      if (!v1) ctx.trace.protocol = PROTOCOL_OF[ctx.format];
       ctx.version = ctx.rawVersion === undefined ? undefined : parseVersion(ctx.rawVersion);
       ctx.opts = {
         receivedUs: ctx.receivedUs,
@@ -118,6 +125,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
         respondAs: answerFormat(ctx.accept, ctx.format),
         allowBinary: true,
         requestId: ctx.clientId,
+        trace: ctx.trace,
       };
       // Cheap refusal: when even a one-row request would be refused now, answer before the body
       // is read or decoded (a refusal then costs no parsing).
@@ -134,11 +142,15 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
       return closingWhileDraining({ status: 200, body: result.body, contentType: result.contentType, headers });
     },
     fail(ctx, err) {
-      // No id came back from the data plane: the client's header, else a fresh one.
-      return closingWhileDraining(errorAnswer(err, [['x-request-id', ctx.clientId ?? randomUUID()]]));
+      // The id the request got before it was refused (the one its log line has), else the
+      // client's header, else a fresh one.
+      const id = ctx.trace.id ?? ctx.clientId ?? randomUUID();
+      ctx.trace.id = id;
+      return closingWhileDraining(errorAnswer(err, [['x-request-id', id]]));
     },
-    answered(ctx, code) {
+    answered(ctx, code, status) {
       opts.onInferDone?.(ctx.model, ctx.versionLabel, code, (opts.nowUs() - ctx.receivedUs) / 1e6);
+      dataplane.answered(ctx.trace, ctx.model, status, code);
     },
     onInternalError: opts.onInternalError,
   });
@@ -160,7 +172,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
   routes.add('POST', '/v2/models/:model/infer', bodyHandler(inferRoute((req) => ({ model: model(req) }), infer)));
   routes.add('POST', '/v2/models/:model/versions/:version/infer', bodyHandler(inferRoute(versioned, infer)));
   // KServe V1: POST /v1/models/<name>:predict — the verb is part of the last path segment.
-  const predictHandler = bodyHandler(inferRoute((req) => ({ model: model(req).slice(0, -':predict'.length) }), predict));
+  const predictHandler = bodyHandler(inferRoute((req) => ({ model: model(req).slice(0, -':predict'.length) }), predict, true));
   routes.add('POST', '/v1/models/:target', (res, req) => {
     if (model(req).endsWith(':predict')) {
       predictHandler(res, req);

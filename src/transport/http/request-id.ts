@@ -1,4 +1,4 @@
-// The client's `x-request-id` header: honoured when it is a plausible id, ignored otherwise.
+// The client's `x-request-id` and `x-client-id` headers: honoured when plausible, ignored otherwise.
 import type { HttpRequest } from 'uWebSockets.js';
 
 /** Longest accepted header value, as the body's `id` (docs/protocol.md). */
@@ -12,6 +12,13 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
  */
 export function clientRequestId(req: HttpRequest): string | undefined {
   const raw = req.getHeader('x-request-id');
+  if (raw.length === 0 || raw.length > MAX_REQUEST_ID_CHARS || !PRINTABLE_ASCII.test(raw)) return undefined;
+  return raw;
+}
+
+/** The `x-client-id` header (who is calling, for the prediction log) under the same rule as x-request-id. */
+export function clientIdentity(req: HttpRequest): string | undefined {
+  const raw = req.getHeader('x-client-id');
   if (raw.length === 0 || raw.length > MAX_REQUEST_ID_CHARS || !PRINTABLE_ASCII.test(raw)) return undefined;
   return raw;
 }

@@ -16,6 +16,8 @@ import type { Uws } from '../http/uws.js';
 import { encodeMsgpackErrorBody } from '../../codec/msgpack-response.js';
 import { AnswerQueue, type ConnAnswers } from './answers.js';
 import type { FrameFormat } from '../../dataplane/frames.js';
+import { newTrace } from '../../dataplane/trace.js';
+import { clientIdentity } from '../http/request-id.js';
 
 export interface WsOptions {
   maxPayloadBytes: number;
@@ -32,6 +34,8 @@ export interface WsOptions {
 
 interface Conn {
   inflight: number;
+  /** The upgrade request's x-client-id: every request of the connection is logged with it. */
+  clientId: string | undefined;
   /** Closed (by the client, or by us for a slow reader) once `answers.socket` is undefined. */
   answers: ConnAnswers;
 }
@@ -50,7 +54,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
     compression: uws.DISABLED,
     upgrade(res, req, context) {
       res.upgrade<Conn>(
-        { inflight: 0, answers: AnswerQueue.newConn() },
+        { inflight: 0, clientId: clientIdentity(req), answers: AnswerQueue.newConn() },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -67,18 +71,24 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
       let id: string | undefined;
       let model = '';
       let versionLabel = '';
-      const answer = (data: string | Uint8Array, code: string): void => {
+      const trace = newTrace(isBinary ? 'ws_msgpack' : 'ws_json', receivedUs, 'WS /v2/ws', conn.clientId);
+      const answer = (data: string | Uint8Array, code: string, status: number): void => {
         conn.inflight--;
         queue.add(conn.answers, { data, binary: isBinary });
         opts.onInferDone?.(model, versionLabel, code, (opts.nowUs() - receivedUs) / 1e6);
+        if (trace.id === undefined && id !== undefined) trace.id = id;
+        dataplane.answered(trace, model, status, code);
       };
-      const fail = (err: unknown): void => answer(errorFrame(toSluiceError(err), id, format), toSluiceError(err).code);
+      const fail = (err: unknown): void => {
+        const e = toSluiceError(err);
+        answer(errorFrame(e, id, format), e.code, e.status);
+      };
       conn.inflight++;
       try {
         // The ArrayBuffer is only valid during this callback: copy it before anything else.
         const bytes = Buffer.from(new Uint8Array(message));
         dataplane
-          .inferFrame(bytes, format, { receivedUs, isCancelled: () => conn.answers.socket === undefined, respondAs: format }, (frameId, frameModel) => {
+          .inferFrame(bytes, format, { receivedUs, isCancelled: () => conn.answers.socket === undefined, respondAs: format, trace }, (frameId, frameModel) => {
             id = frameId;
             if (frameModel === undefined) return;
             model = frameModel;
@@ -90,7 +100,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
           })
           .then((result) => {
             versionLabel = String(result.version);
-            answer(result.body, 'OK');
+            answer(result.body, 'OK', 200);
           }, fail);
       } catch (err) {
         fail(err);

@@ -1,0 +1,181 @@
+// What observers get (DESIGN §8): one PredictionEvent per answered request — success or
+// refusal — and one per shadow answer. Built from a request's trace after its answer was
+// written, with bounded copies of the tensors: an observer may keep an event as long as it likes
+// (a log buffer does) without pinning a request body or a batch's output buffers.
+import { cohortPoint } from '../routing/index.js';
+import type { DataType, Tensor } from '../types.js';
+import type { Protocol, RequestTrace } from './trace.js';
+
+/** A tensor's first `maxValues` elements as JSON-ready values (INT64 as numbers, BOOL as booleans; a redacted column null). */
+export interface TensorCopy {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: readonly number[];
+  readonly data: readonly (number | boolean | null)[];
+  /** True when the tensor had more elements than were copied. */
+  readonly truncated: boolean;
+}
+
+/** µs per stage; null for a stage the request never reached. */
+export interface StageTimings {
+  readonly decodeUs: number | null;
+  readonly validateUs: number | null;
+  readonly queueUs: number | null;
+  readonly computeUs: number | null;
+  readonly encodeUs: number | null;
+  /** Transport read start to answer handed to the transport (shadows: their queue + compute). */
+  readonly totalUs: number;
+}
+
+export interface PredictionEvent {
+  /** Wall-clock ms when the answer was written (shadows: when the shadow answered). */
+  readonly timeMs: number;
+  /** The request id; for a shadow answer, the primary request's id (also `primaryId`). */
+  readonly id: string | null;
+  readonly shadow: boolean;
+  readonly primaryId?: string;
+  readonly model: string;
+  /** True when `model` names a model the repository knows (metrics make series only then). */
+  readonly modelKnown: boolean;
+  /** The version that answered; null when none was routed (unknown model, refused early). */
+  readonly version: number | null;
+  readonly sha256: string | null;
+  readonly protocol: Protocol;
+  /** HTTP status of the answer (WebSocket: the status the same refusal has over HTTP). */
+  readonly status: number;
+  /** "OK" or the SLUICE_ERR_* code of the refusal. */
+  readonly code: string;
+  readonly clientId?: string;
+  /** Method and path as the transport received them (trace.ts); shadows: the primary's. */
+  readonly target: string;
+  readonly batchId: number | null;
+  readonly batchRows: number | null;
+  /** Rows of this request; null when it was refused before decoding. */
+  readonly rows: number | null;
+  readonly timings: StageTimings;
+  readonly outputs: readonly TensorCopy[];
+  /** Sampled (EventPolicy.inputSampleRate), redacted inputs; absent when not sampled. */
+  readonly inputs?: readonly TensorCopy[];
+}
+
+/** Per model: what events copy. */
+export interface EventPolicy {
+  /** Share of requests (0..1, by a hash of the request id) whose inputs are copied. */
+  readonly inputSampleRate: number;
+  /** Input tensors never copied. */
+  readonly redact: readonly string[];
+  /** Columns (named features) of a 2-D input copied as null: tensor name → column indices. */
+  readonly redactColumns?: ReadonlyMap<string, readonly number[]>;
+  /** Most elements copied per tensor. */
+  readonly maxValues: number;
+}
+
+export const DEFAULT_EVENT_POLICY: EventPolicy = Object.freeze({ inputSampleRate: 0, redact: [], maxValues: 1024 });
+
+/** The first `maxValues` elements of `t`, copied (never a view). */
+export function copyTensor(t: Tensor, maxValues: number): TensorCopy {
+  const n = Math.min(t.data.length, Math.max(0, maxValues));
+  const data = new Array<number | boolean | null>(n);
+  const d = t.data;
+  if (d instanceof BigInt64Array) for (let i = 0; i < n; i++) data[i] = Number(d[i]!);
+  else if (t.datatype === 'BOOL') for (let i = 0; i < n; i++) data[i] = d[i] !== 0;
+  else for (let i = 0; i < n; i++) data[i] = d[i] as number;
+  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data, truncated: n < t.data.length };
+}
+
+/** Is request `id` in the sampled share? Stable per id (the routing step's cohort hash). */
+export function sampled(id: string, rate: number): boolean {
+  return rate > 0 && cohortPoint(id) < rate * 100;
+}
+
+function copyInputs(inputs: readonly Tensor[], policy: EventPolicy): TensorCopy[] {
+  return inputs.filter((t) => !policy.redact.includes(t.name)).map((t) => {
+    const copy = copyTensor(t, policy.maxValues);
+    const columns = policy.redactColumns?.get(t.name);
+    const width = t.shape.length === 2 ? t.shape[1]! : 0;
+    if (columns === undefined || width === 0) return copy;
+    const data = copy.data as (number | boolean | null)[];
+    for (let row = 0; row * width < data.length; row++) for (const c of columns) if (row * width + c < data.length) data[row * width + c] = null;
+    return copy;
+  });
+}
+
+export interface AnsweredFacts {
+  readonly model: string;
+  readonly modelKnown: boolean;
+  readonly status: number;
+  readonly code: string;
+  readonly nowUs: number;
+  readonly timeMs: number;
+}
+
+/** The event of a primary request's answer (success or refusal), from its trace. */
+export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy): PredictionEvent {
+  const o = trace.outcome;
+  const ok = facts.code === 'OK';
+  const id = trace.id ?? null;
+  return {
+    timeMs: facts.timeMs,
+    id,
+    shadow: false,
+    model: facts.model,
+    modelKnown: facts.modelKnown,
+    version: trace.served?.version ?? null,
+    sha256: trace.served?.sha256 ?? null,
+    protocol: trace.protocol,
+    status: facts.status,
+    code: facts.code,
+    ...(trace.clientId === undefined ? {} : { clientId: trace.clientId }),
+    target: trace.target,
+    batchId: o?.batchId ?? null,
+    batchRows: o?.batchRows ?? null,
+    rows: trace.rows ?? null,
+    timings: {
+      decodeUs: trace.decodeUs ?? null,
+      validateUs: trace.validateUs ?? null,
+      queueUs: o?.queueUs ?? null,
+      computeUs: o?.computeUs ?? null,
+      encodeUs: trace.encodeUs ?? null,
+      totalUs: facts.nowUs - trace.receivedUs,
+    },
+    outputs: ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
+    ...(trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? { inputs: copyInputs(trace.inputs, policy) } : {}),
+  };
+}
+
+export interface ShadowFacts {
+  readonly model: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly primaryId: string;
+  readonly protocol: Protocol;
+  readonly clientId?: string;
+  readonly target: string;
+  readonly rows: number;
+  readonly timeMs: number;
+}
+
+/** The event of a shadow's answer to a mirrored request (inputs: the primary's, sampled alike). */
+export function shadowEvent(facts: ShadowFacts, inputs: readonly Tensor[], outcome: { outputs: Tensor[]; batchId: number; batchRows: number; queueUs: number; computeUs: number }, policy: EventPolicy): PredictionEvent {
+  return {
+    timeMs: facts.timeMs,
+    id: facts.primaryId,
+    shadow: true,
+    primaryId: facts.primaryId,
+    model: facts.model,
+    modelKnown: true,
+    version: facts.version,
+    sha256: facts.sha256,
+    protocol: facts.protocol,
+    status: 200,
+    code: 'OK',
+    ...(facts.clientId === undefined ? {} : { clientId: facts.clientId }),
+    target: facts.target,
+    batchId: outcome.batchId,
+    batchRows: outcome.batchRows,
+    rows: facts.rows,
+    timings: { decodeUs: null, validateUs: null, queueUs: outcome.queueUs, computeUs: outcome.computeUs, encodeUs: null, totalUs: outcome.queueUs + outcome.computeUs },
+    outputs: outcome.outputs.map((t) => copyTensor(t, policy.maxValues)),
+    ...(sampled(facts.primaryId, policy.inputSampleRate) ? { inputs: copyInputs(inputs, policy) } : {}),
+  };
+}
