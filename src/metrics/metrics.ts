@@ -1,17 +1,60 @@
-// Every metric sluice exports, declared in this one module on one registry (DESIGN §2).
-// Engines never import prom-client; they receive the handles they need from the composition root.
+// Every metric sluice exports, declared in this one module on one registry (DESIGN §2), and
+// documented in docs/metrics.md. Engines never import prom-client; they receive the handles they
+// need from the composition root. This module imports no engine: what is read at scrape time
+// (queue depths, shadow agreement) comes through a source function the composition root sets.
+//
+// Cardinality: every label value is drawn from a bounded set — model names the repository knows
+// (an unknown name in a URL is counted under UNKNOWN_MODEL, see observe.ts), versions loaded,
+// the protocols, HTTP statuses and SLUICE_ERR_* codes, the stages below.
+import { performance } from 'node:perf_hooks';
 import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+
+/** The stages of one request, as `sluice_stage_seconds{stage}` (PredictionEvent timings). */
+export const STAGES = ['decode', 'validate', 'queue', 'compute', 'encode', 'total'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/**
+ * The `model` label of a request whose URL named no model the repository knows: no model
+ * directory can have an empty name, so it never collides with a real one, and a client cannot
+ * make series by inventing names.
+ */
+export const UNKNOWN_MODEL = '';
+
+/** One version's batcher queue, read at scrape time. */
+export interface QueueDepthSample {
+  readonly model: string;
+  readonly version: string;
+  /** Requests waiting (queued, or formed into a batch not yet handed to a worker). */
+  readonly depth: number;
+}
+
+/** One (primary, shadow) pair's agreement since its model's last routing change, read at scrape time. */
+export interface ShadowAgreementSample {
+  readonly model: string;
+  readonly primary: string;
+  readonly shadow: string;
+  /** Share (0..1) of compared rows on which both versions gave the same answer. */
+  readonly agreement: number;
+}
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Answered inference requests by model, version and outcome code ("OK" or SLUICE_ERR_*). */
-  readonly requests: Counter<'model' | 'version' | 'code'>;
-  /** End-to-end request latency inside the gateway (body read to answer written). */
-  readonly requestSeconds: Histogram<'model'>;
+  /**
+   * Answered primary inference requests (successes and refusals; shadow copies are not counted
+   * here) by model, version that answered ('' when none was routed), protocol, HTTP status and
+   * code ("OK" or SLUICE_ERR_*).
+   */
+  readonly requests: Counter<'model' | 'version' | 'protocol' | 'status' | 'code'>;
+  /** Seconds per stage of answered (200) primary requests; `stage="total"` is read start to answer handed over. */
+  readonly stageSeconds: Histogram<'model' | 'stage'>;
+  /** Answers 429, 503 and 504 by model and reason (their SLUICE_ERR_* code). */
+  readonly admissionRefusals: Counter<'model' | 'reason'>;
   /** Rows per executed batch. */
   readonly batchRows: Histogram<'model' | 'version'>;
+  /** Rows per executed batch over the version's maxBatchSize (not observed when it is 0). */
+  readonly batchFillRatio: Histogram<'model' | 'version'>;
   readonly batches: Counter<'model' | 'version' | 'where'>;
-  /** Requests waiting in a version's batcher queue. */
+  /** Requests waiting in a READY version's batcher queue; set at scrape time (setQueueDepthSource). */
   readonly queueDepth: Gauge<'model' | 'version'>;
   /** Worker threads that died and were replaced. */
   readonly workerRestarts: Counter<'device'>;
@@ -26,26 +69,118 @@ export interface Metrics {
    * errored (answers that could not be compared), dropped_queue_full|deadline|shutting_down|error.
    */
   readonly shadowCopies: Counter<'model' | 'primary' | 'shadow' | 'outcome'>;
+  /** Agreement of each compared shadow pair; set at scrape time (setShadowAgreementSource). */
+  readonly shadowAgreement: Gauge<'model' | 'primary' | 'shadow'>;
+  /** Prediction log lines formed, by kind (primary | shadow); written = formed − dropped. */
+  readonly predictionLogLines: Counter<'kind'>;
+  /** Prediction log lines lost, by reason: buffer_full, write_error, closed. */
+  readonly predictionLogDropped: Counter<'reason'>;
+  /** Bytes of prediction log lines written to the destination. */
+  readonly predictionLogBytes: Counter<string>;
+  /** Bytes of prediction log lines waiting for the destination now. */
+  readonly predictionLogBufferedBytes: Gauge<string>;
+  /** Share of wall time the event loop was busy since the previous scrape (0..1). */
+  readonly eventLoopUtilization: Gauge<string>;
+  /** What `sluice_queue_depth` reads at each scrape (replaces the previous source). */
+  setQueueDepthSource(read: () => Iterable<QueueDepthSample>): void;
+  /** What `sluice_shadow_agreement` reads at each scrape (replaces the previous source). */
+  setShadowAgreementSource(read: () => Iterable<ShadowAgreementSample>): void;
 }
 
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
-const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const FILL_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+/**
+ * Seconds, 10 µs to 10 s: a small model's decode, validate and encode stages take tens of µs,
+ * a request that waits out its deadline seconds.
+ */
+const STAGE_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  // Process metrics, event-loop delay included (sluice_process_nodejs_eventloop_lag_{min,max,mean,p50,p90,p99}_seconds,
+  // from monitorEventLoopDelay, reset at each scrape).
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
   const registers = [registry];
+  let queueDepthSource: () => Iterable<QueueDepthSample> = () => [];
+  let agreementSource: () => Iterable<ShadowAgreementSample> = () => [];
+  // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
+  let lastElu = performance.eventLoopUtilization();
   return {
     registry,
-    requests: new Counter({ name: 'sluice_requests_total', help: 'Inference requests answered', labelNames: ['model', 'version', 'code'], registers }),
-    requestSeconds: new Histogram({ name: 'sluice_request_seconds', help: 'Inference request latency in the gateway', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
+    requests: new Counter({
+      name: 'sluice_requests_total',
+      help: 'Primary inference requests answered, by model, version, protocol, HTTP status and code',
+      labelNames: ['model', 'version', 'protocol', 'status', 'code'],
+      registers,
+    }),
+    stageSeconds: new Histogram({
+      name: 'sluice_stage_seconds',
+      help: 'Seconds per stage (decode, validate, queue, compute, encode, total) of answered primary requests',
+      labelNames: ['model', 'stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    admissionRefusals: new Counter({
+      name: 'sluice_admission_refusals_total',
+      help: 'Requests answered 429, 503 or 504, by model and reason (error code)',
+      labelNames: ['model', 'reason'],
+      registers,
+    }),
     batchRows: new Histogram({ name: 'sluice_batch_rows', help: 'Rows per executed batch', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers }),
+    batchFillRatio: new Histogram({
+      name: 'sluice_batch_fill_ratio',
+      help: 'Rows per executed batch over the version maxBatchSize',
+      labelNames: ['model', 'version'],
+      buckets: FILL_BUCKETS,
+      registers,
+    }),
     batches: new Counter({ name: 'sluice_batches_total', help: 'Executed batches by where they ran: a pool worker, or inline on the main thread', labelNames: ['model', 'version', 'where'], registers }),
-    queueDepth: new Gauge({ name: 'sluice_queue_depth', help: 'Requests queued in a version batcher', labelNames: ['model', 'version'], registers }),
+    queueDepth: new Gauge({
+      name: 'sluice_queue_depth',
+      help: 'Requests waiting in a READY version batcher, at scrape time',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset(); // versions unloaded since the last scrape leave no stale series
+        for (const s of queueDepthSource()) this.set({ model: s.model, version: s.version }, s.depth);
+      },
+    }),
     shadowCopies: new Counter({ name: 'sluice_shadow_copies_total', help: 'Shadow copies of requests by outcome', labelNames: ['model', 'primary', 'shadow', 'outcome'], registers }),
+    shadowAgreement: new Gauge({
+      name: 'sluice_shadow_agreement',
+      help: 'Share of compared rows on which primary and shadow agree, since the last routing change',
+      labelNames: ['model', 'primary', 'shadow'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of agreementSource()) this.set({ model: s.model, primary: s.primary, shadow: s.shadow }, s.agreement);
+      },
+    }),
     workerRestarts: new Counter({ name: 'sluice_worker_restarts_total', help: 'Worker threads that died and were replaced', labelNames: ['device'], registers }),
     modelState: new Gauge({ name: 'sluice_model_state', help: '1 for the current state of a model version', labelNames: ['model', 'version', 'state'], registers }),
     wsSlowReadersClosed: new Counter({ name: 'sluice_ws_slow_readers_closed_total', help: 'WebSocket connections closed for not reading their answers', registers }),
+    predictionLogLines: new Counter({ name: 'sluice_prediction_log_lines_total', help: 'Prediction log lines formed, by kind', labelNames: ['kind'], registers }),
+    predictionLogDropped: new Counter({ name: 'sluice_prediction_log_dropped_total', help: 'Prediction log lines dropped, by reason', labelNames: ['reason'], registers }),
+    predictionLogBytes: new Counter({ name: 'sluice_prediction_log_bytes_total', help: 'Bytes of prediction log lines written', registers }),
+    predictionLogBufferedBytes: new Gauge({ name: 'sluice_prediction_log_buffered_bytes', help: 'Bytes of prediction log lines waiting for the destination', registers }),
     executionProvider: new Gauge({ name: 'sluice_execution_provider', help: 'Execution provider active per device pool', labelNames: ['device', 'provider'], registers }),
+    eventLoopUtilization: new Gauge({
+      name: 'sluice_event_loop_utilization_ratio',
+      help: 'Share of wall time the event loop was busy since the previous scrape',
+      registers,
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, lastElu).utilization);
+        lastElu = now;
+      },
+    }),
+    setQueueDepthSource(read) {
+      queueDepthSource = read;
+    },
+    setShadowAgreementSource(read) {
+      agreementSource = read;
+    },
   };
 }

@@ -5,7 +5,8 @@
 // reports a GET's empty body at once, and /metrics has to await the registry.
 //
 // Contracts:
-// - Every admin route needs the bearer token; a missing or wrong one answers 401
+// - Every admin route needs the bearer token (GET /metrics too, unless `metricsPublic`); a
+//   missing or wrong one answers 401
 //   SLUICE_ERR_ADMIN_UNAUTHORIZED with `www-authenticate: Bearer`, before the body is read and
 //   before any name is looked up (an unauthenticated client learns nothing about models).
 // - Path parameters are percent-decoded and handed to the use cases as strings; they validate
@@ -15,6 +16,7 @@ import type { AdminApi } from '../../dataplane/admin.js';
 import { SluiceError } from '../../errors.js';
 import { bodyHandler } from '../http/body-route.js';
 import { ok } from '../http/json-get.js';
+import { registerMetricsRoute, type MetricsSource } from '../http/metrics-route.js';
 import { decodeParam } from '../http/params.js';
 import { errorAnswer, type Answer } from '../http/respond.js';
 import type { HttpMethod, RouteTable } from '../http/routes.js';
@@ -24,15 +26,11 @@ export const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
 /** Routes that take no body (or `{}`), GETs included. */
 const NO_BODY_LIMIT_BYTES = 1024;
 
-/** What /metrics reads: prom-client's Registry is one. */
-export interface MetricsSource {
-  readonly contentType: string;
-  metrics(): Promise<string>;
-}
-
 export interface AdminRouteDeps {
   api: AdminApi;
   metrics: MetricsSource;
+  /** GET /metrics answers without the token (--metrics-public); every other route still needs it. */
+  metricsPublic?: boolean;
   /** The Authorization header check (auth.ts bearerCheck). */
   authorized(authorization: string): boolean;
   onInternalError?(err: unknown): void;
@@ -85,5 +83,5 @@ export function registerAdminRoutes(routes: RouteTable, deps: AdminRouteDeps): v
   add('POST', `${version}/unload`, NO_BODY_LIMIT_BYTES, async ([m, v], body) => ok(await api.unload(m!, v!, body)));
   add('GET', `${model}/shadow`, NO_BODY_LIMIT_BYTES, ([m]) => ok(api.shadow(m!)));
   add('GET', `${model}/events`, NO_BODY_LIMIT_BYTES, ([m]) => ok(api.events(m!)));
-  add('GET', '/metrics', NO_BODY_LIMIT_BYTES, async () => ({ status: 200, body: await deps.metrics.metrics(), contentType: deps.metrics.contentType }));
+  registerMetricsRoute(routes, deps.metrics, { authorized: deps.metricsPublic === true ? undefined : deps.authorized, onInternalError: deps.onInternalError });
 }

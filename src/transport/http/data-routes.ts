@@ -5,12 +5,19 @@ import type { DataPlane } from '../../dataplane/dataplane.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { registerInferRoutes, type InferRouteOptions } from './infer-routes.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
+import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import type { RouteTable } from './routes.js';
 
-export function registerDataRoutes(routes: RouteTable, dataplane: DataPlane, opts: InferRouteOptions): void {
+export interface DataRouteOptions extends InferRouteOptions {
+  /** Set (--metrics-on-data-port): GET /metrics is served here too, without a token; else it is a 404. */
+  metrics?: MetricsSource;
+}
+
+export function registerDataRoutes(routes: RouteTable, dataplane: DataPlane, opts: DataRouteOptions): void {
   registerMetadataRoutes(routes, dataplane);
   registerInferRoutes(routes, dataplane, opts);
   registerRepositoryRoutes(routes, dataplane);
   registerFeedbackRoutes(routes, dataplane);
+  if (opts.metrics !== undefined) registerMetricsRoute(routes, opts.metrics, { onInternalError: opts.onInternalError });
 }

@@ -1,0 +1,92 @@
+// What the metrics make of each answered request and each executed batch. The composition root
+// registers `observePredictions(metrics)` as a data-plane observer and calls `observeBatch` from
+// its servables' onBatch hook.
+//
+// The event type is declared here structurally (the fields read, nothing more): metrics/ sits
+// below dataplane/ (DESIGN §2) and imports nothing from it; dataplane's PredictionEvent fits it.
+import { UNKNOWN_MODEL, type Metrics, type Stage } from './metrics.js';
+
+/** The fields of a dataplane PredictionEvent that the metrics read. */
+export interface ObservedPrediction {
+  readonly shadow: boolean;
+  readonly model: string;
+  /** False: the URL named no model the repository knows; counted under UNKNOWN_MODEL. */
+  readonly modelKnown: boolean;
+  readonly version: number | null;
+  readonly protocol: string;
+  readonly status: number;
+  readonly code: string;
+  readonly timings: {
+    readonly decodeUs: number | null;
+    readonly validateUs: number | null;
+    readonly queueUs: number | null;
+    readonly computeUs: number | null;
+    readonly encodeUs: number | null;
+    readonly totalUs: number;
+  };
+}
+
+/** Timing field → stage label (metrics.ts STAGES). */
+const STAGE_KEYS = [
+  ['decodeUs', 'decode'],
+  ['validateUs', 'validate'],
+  ['queueUs', 'queue'],
+  ['computeUs', 'compute'],
+  ['encodeUs', 'encode'],
+  ['totalUs', 'total'],
+] as const satisfies readonly (readonly [keyof ObservedPrediction['timings'], Stage])[];
+
+/** Statuses counted as refusals under load (sluice_admission_refusals_total). */
+const REFUSAL_STATUSES = new Set([429, 503, 504]);
+
+/**
+ * The observer: counts every primary answer (`sluice_requests_total`, and 429/503/504 under
+ * `sluice_admission_refusals_total`), and records the stage timings of successful ones
+ * (`sluice_stage_seconds`; a refusal's stages would mix fast 400s into the latency). Shadow
+ * answers are skipped: their copies are counted by the shadow board (`sluice_shadow_copies_total`).
+ * Never throws on a well-formed event.
+ */
+export function observePredictions(metrics: Metrics): (event: ObservedPrediction) => void {
+  // Label objects per model (one per stage, in STAGE_KEYS order), made once: no per-request
+  // allocation for the six stage observations. Bounded: only known model names reach here.
+  const stageLabels = new Map<string, { model: string; stage: Stage }[]>();
+  const labelsOf = (model: string): { model: string; stage: Stage }[] => {
+    let l = stageLabels.get(model);
+    if (l === undefined) {
+      l = STAGE_KEYS.map(([, stage]) => ({ model, stage }));
+      stageLabels.set(model, l);
+    }
+    return l;
+  };
+  return (event) => {
+    if (event.shadow) return;
+    const model = event.modelKnown ? event.model : UNKNOWN_MODEL;
+    const version = event.version === null ? '' : String(event.version);
+    metrics.requests.inc({ model, version, protocol: event.protocol, status: String(event.status), code: event.code });
+    if (REFUSAL_STATUSES.has(event.status)) metrics.admissionRefusals.inc({ model, reason: event.code });
+    if (event.status !== 200 || !event.modelKnown) return;
+    const labels = labelsOf(model);
+    const t = event.timings;
+    for (let i = 0; i < STAGE_KEYS.length; i++) {
+      const us = t[STAGE_KEYS[i]![0]];
+      if (us !== null) metrics.stageSeconds.observe(labels[i]!, us / 1e6);
+    }
+  };
+}
+
+export interface ObservedBatch {
+  readonly model: string;
+  readonly version: number;
+  readonly rows: number;
+  readonly where: string;
+  /** The version's configured maxBatchSize; 0 (does not batch): no fill ratio. */
+  readonly maxBatchSize: number;
+}
+
+/** One executed batch: its rows, where it ran, and how full it was. */
+export function observeBatch(metrics: Metrics, batch: ObservedBatch): void {
+  const labels = { model: batch.model, version: String(batch.version) };
+  metrics.batchRows.observe(labels, batch.rows);
+  metrics.batches.inc({ ...labels, where: batch.where });
+  if (batch.maxBatchSize > 0) metrics.batchFillRatio.observe(labels, batch.rows / batch.maxBatchSize);
+}
