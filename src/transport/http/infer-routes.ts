@@ -23,6 +23,8 @@ import type { RouteTable } from './routes.js';
 
 export interface InferRouteOptions {
   bodyLimitBytes: number;
+  /** Answers carry x-queue-us, x-compute-us and x-batch-size (config.debugHeaders); off by default. */
+  debugHeaders?: boolean;
   nowUs(): number;
   /** Called for every answered inference request (metrics). Must not throw. */
   onInferDone?(model: string, version: string, code: string, seconds: number): void;
@@ -139,6 +141,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
         ['x-request-id', result.id],
       ];
       if (result.headerLength !== undefined) headers.push(['inference-header-content-length', String(result.headerLength)]);
+      if (opts.debugHeaders === true) pushDebugHeaders(headers, ctx.trace.outcome);
       return closingWhileDraining({ status: 200, body: result.body, contentType: result.contentType, headers });
     },
     fail(ctx, err) {
@@ -182,6 +185,16 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     const err = new SluiceError('SLUICE_ERR_HTTP_ROUTE_NOT_FOUND', `no endpoint POST ${req.getUrl().slice(0, 200)}`);
     send(res, { aborted: false }, errorAnswer(err, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
   });
+}
+
+/** How the batch that ran this request went: whole µs, and the batch's rows. */
+function pushDebugHeaders(headers: [string, string][], outcome: RequestTrace['outcome']): void {
+  if (outcome === undefined) return;
+  headers.push(
+    ['x-queue-us', String(Math.round(outcome.queueUs))],
+    ['x-compute-us', String(Math.round(outcome.computeUs))],
+    ['x-batch-size', String(outcome.batchRows)],
+  );
 }
 
 /** Placeholder until start() sets the request's options (read() must not throw, so it cannot parse). */
