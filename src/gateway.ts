@@ -15,6 +15,8 @@ import { inspectModel } from './inference/inspect.js';
 import { ORT_SEVERITY_LEVEL, type OrtLogLine } from './inference/ort-text.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { observeBatch } from './metrics/observe.js';
+import { startObservers } from './observers.js';
 import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
 import { RoutingBook } from './routing/book.js';
@@ -33,7 +35,7 @@ export const SLUICE_VERSION: string = pkg.version;
 
 export interface Gateway {
   readonly port: number;
-  /** The admin listener's bound port; undefined when the admin API is off (no SLUICE_ADMIN_TOKEN). */
+  /** The admin listener's bound port; undefined when it is off (no SLUICE_ADMIN_TOKEN, no --metrics-public). */
   readonly adminPort: number | undefined;
   /** Shadow comparisons per model (what GET /admin/models/{m}/shadow reports). */
   readonly shadows: ShadowBoard;
@@ -82,7 +84,7 @@ const ORT_TO_PINO = { verbose: 'debug', info: 'info', warning: 'warn', error: 'e
 const SHUTDOWN_QUIET_MS = 200;
 
 export async function startGateway(config: SluiceConfig, opts: GatewayOptions = {}): Promise<Gateway> {
-  const logger = createLogger(config.logLevel, opts.logDestination);
+  const logger = createLogger(config.logLevel, { format: config.logFormat, destination: opts.logDestination });
   for (const warning of config.warnings) logger.warn({}, warning);
   const metrics = createMetrics({ defaultMetrics: true });
   const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
@@ -166,10 +168,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           lowPriorityPool: () => poolOf(p.device, true),
           clock: systemClock,
           inlineMaxRunUs: config.inlineMaxRunUs,
-          onBatch: (model, v, meta, where) => {
-            metrics.batchRows.observe({ model, version: String(v) }, meta.rows);
-            metrics.batches.inc({ model, version: String(v), where });
-          },
+          onBatch: (model, v, meta, where) => observeBatch(metrics, { model, version: v, rows: meta.rows, where, maxBatchSize: modelConfig.batching.maxBatchSize }),
           onBatchFailed: (model, v, meta, where, err) => {
             const line = { model, version: v, rows: meta.rows, requests: meta.requests, where, code: err.code, err: err.message };
             if (err.status < 500) logger.warn(line, 'batch refused by the model');
@@ -221,6 +220,8 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     serverVersion: SLUICE_VERSION,
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
   });
+  // Metrics, the access log and the prediction log, all observers of the data plane.
+  const observers = startObservers({ config, logger, metrics, dataplane, repository, routing, shadowBoard });
 
   // Polls only while every pool is idle: a worker running a batch needs the cores more.
   const poller = new BusyPoller(config.busyPollUs, {
@@ -231,18 +232,19 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
       return true;
     },
   });
-  const onInferDone = (model: string, version: string, code: string, seconds: number): void => {
-    metrics.requests.inc({ model, version, code });
-    metrics.requestSeconds.observe({ model }, seconds);
+  // Requests are counted and timed by the metrics observer (metrics/observe.ts), from their events.
+  const onInferDone = (_model: string, _version: string, code: string): void => {
     // A served client may send its next request at once; a refused one was told to back off.
     if (code === 'OK') poller.kick();
   };
   const http = createListener(uws, 'http');
   registerDataRoutes(http.routes, dataplane, {
     bodyLimitBytes: config.bodyLimitBytes,
+    debugHeaders: config.debugHeaders,
     nowUs,
     onInferDone,
     onInternalError: (err) => logger.error({ err }, 'internal error answering a request'),
+    metrics: config.metricsOnDataPort ? metrics.registry : undefined,
   });
   registerWebSocket(uws, http.app, dataplane, {
     maxPayloadBytes: config.wsMaxPayloadBytes,
@@ -260,7 +262,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   // Every open listener, closed in one loop on shutdown.
   const listeners: OpenListener[] = [await http.listen(config.host, config.port, { reusePort: config.reusePort })];
   const port = listeners[0]!.port;
-  // `npm start` and the `sluice` bin run node with --single-threaded-gc (docs/operations.md): say
+  // `npm start` and the `sluice` bin run node with --single-threaded-gc (docs/shadow.md): say
   // which collector this event loop has, since the flag can only come from node's command line.
   const gc = process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel';
   logger.info({ host: config.host, port, models: config.modelsDir, workers: config.workers, gc }, 'listening');
@@ -298,6 +300,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
       for (const l of listeners) l.close();
       await repository.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
+      await observers.close();
       logger.info('stopped');
     })();
     return stopping;

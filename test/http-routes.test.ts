@@ -26,6 +26,8 @@ const refusingDataPlane = new Proxy({} as DataPlane, {
   get(_target, prop) {
     if (prop === 'draining') return false;
     if (prop === 'then') return undefined;
+    // Told of each answer (the observers' seam); the real one never throws.
+    if (prop === 'answered') return () => {};
     return () => {
       throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', `stub data plane: ${String(prop)}`);
     };

@@ -24,6 +24,8 @@ export interface SluiceOptions {
    * 60000, so no rescan disturbs a run; a scenario that changes routing mid-run sets it short.
    */
   pollIntervalMs?: number;
+  /** More sluice flags, e.g. ['--prediction-log', file]. */
+  args?: readonly string[];
 }
 
 /** models/<m>/routing.json as sluice reads it (src/routing/table-file.ts): versions are strings. */
@@ -84,6 +86,7 @@ export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): 
     '--poll-interval-ms', String(opts.pollIntervalMs ?? 60_000),
   ];
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
+  if (opts.args) args.push(...opts.args);
   if (opts.disableBatching) unbatch(modelsDir);
   return startServer({ name: 'sluice', args, readyPath: '/v2/health/ready', timeoutMs: 120_000 });
 }

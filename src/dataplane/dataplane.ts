@@ -22,6 +22,7 @@ import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
 import type { DecodedInfer } from '../validation/request-validator.js';
+import { MAX_REQUEST_ID_LENGTH } from '../validation/envelope.js';
 import { encodePredictions, featuresNotDeclared, type JsonSchema } from '../features/index.js';
 
 /** A request body as the transport received it; decoded here with the model's signature. */
@@ -117,6 +118,10 @@ export class DataPlane {
   private inflight = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly observers: PredictionObserver[] = [];
+  /** Observers that read tensors: without one, events copy none. */
+  private tensorObservers = 0;
+  /** Events waiting for the next turn: one setImmediate delivers all of them. */
+  private pendingEvents: PredictionEvent[] = [];
   /** Per model name, added once a request to it routed: bounded by the models that existed. */
   private readonly sources = new Map<string, VersionSource<Servable>>();
 
@@ -188,8 +193,13 @@ export class DataPlane {
     return result;
   }
 
-  addObserver(observer: PredictionObserver): void {
+  /**
+   * Adds an observer of every event. `tensors: false` (metrics, the access log): it reads no
+   * tensor, so for it alone events carry none (`outputs` empty, no `inputs`) and cost no copies.
+   */
+  addObserver(observer: PredictionObserver, opts: { tensors: boolean } = { tensors: true }): void {
     this.observers.push(observer);
+    if (opts.tensors) this.tensorObservers++;
   }
 
   /**
@@ -202,8 +212,7 @@ export class DataPlane {
     try {
       const modelKnown = this.deps.repository.get(model) !== undefined;
       const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs() };
-      const event = primaryEvent(trace, facts, modelKnown ? this.policyOf(model) : DEFAULT_EVENT_POLICY);
-      setImmediate(() => this.notify(event));
+      this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model) : DEFAULT_EVENT_POLICY, this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
@@ -225,6 +234,8 @@ export class DataPlane {
     const body = decodePayload(payload, primary);
     const t1 = this.deps.nowUs();
     t.decodeUs = t1 - t0;
+    // A refusal by the validator is logged under the body's id when it has a usable one.
+    if (typeof body.id === 'string' && body.id.length > 0 && body.id.length <= MAX_REQUEST_ID_LENGTH) t.id = body.id;
     const decoded = primary.validate(body);
     const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
     t.validateUs = this.deps.nowUs() - t1;
@@ -345,8 +356,7 @@ export class DataPlane {
         rows: request.rows,
         timeMs: this.nowMs(),
       };
-      const event = shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model));
-      setImmediate(() => this.notify(event));
+      this.enqueue(shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model), this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
@@ -410,6 +420,15 @@ export class DataPlane {
         return v?.state === 'READY' ? v.handle : undefined;
       },
     };
+  }
+
+  private enqueue(event: PredictionEvent): void {
+    if (this.pendingEvents.push(event) > 1) return;
+    setImmediate(() => {
+      const events = this.pendingEvents;
+      this.pendingEvents = [];
+      for (const e of events) this.notify(e);
+    });
   }
 
   private notify(event: PredictionEvent): void {

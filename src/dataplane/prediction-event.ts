@@ -3,17 +3,22 @@
 // written, with bounded copies of the tensors: an observer may keep an event as long as it likes
 // (a log buffer does) without pinning a request body or a batch's output buffers.
 import { cohortPoint } from '../routing/index.js';
-import type { DataType, Tensor } from '../types.js';
+import type { DataType, Tensor, TensorData } from '../types.js';
 import type { Protocol, RequestTrace } from './trace.js';
 
-/** A tensor's first `maxValues` elements as JSON-ready values (INT64 as numbers, BOOL as booleans; a redacted column null). */
+/**
+ * A tensor's first `maxValues` elements, copied into a typed array of its own (cheap to copy and
+ * to post to a worker; JSON is made where it is written).
+ */
 export interface TensorCopy {
   readonly name: string;
   readonly datatype: DataType;
   readonly shape: readonly number[];
-  readonly data: readonly (number | boolean | null)[];
+  readonly data: TensorData;
   /** True when the tensor had more elements than were copied. */
   readonly truncated: boolean;
+  /** Redacted columns of a 2-D tensor (named features): their values are to be written as null. */
+  readonly nullColumns?: readonly number[];
 }
 
 /** µs per stage; null for a stage the request never reached. */
@@ -75,12 +80,7 @@ export const DEFAULT_EVENT_POLICY: EventPolicy = Object.freeze({ inputSampleRate
 /** The first `maxValues` elements of `t`, copied (never a view). */
 export function copyTensor(t: Tensor, maxValues: number): TensorCopy {
   const n = Math.min(t.data.length, Math.max(0, maxValues));
-  const data = new Array<number | boolean | null>(n);
-  const d = t.data;
-  if (d instanceof BigInt64Array) for (let i = 0; i < n; i++) data[i] = Number(d[i]!);
-  else if (t.datatype === 'BOOL') for (let i = 0; i < n; i++) data[i] = d[i] !== 0;
-  else for (let i = 0; i < n; i++) data[i] = d[i] as number;
-  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data, truncated: n < t.data.length };
+  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data: t.data.slice(0, n), truncated: n < t.data.length };
 }
 
 /** Is request `id` in the sampled share? Stable per id (the routing step's cohort hash). */
@@ -92,11 +92,12 @@ function copyInputs(inputs: readonly Tensor[], policy: EventPolicy): TensorCopy[
   return inputs.filter((t) => !policy.redact.includes(t.name)).map((t) => {
     const copy = copyTensor(t, policy.maxValues);
     const columns = policy.redactColumns?.get(t.name);
-    const width = t.shape.length === 2 ? t.shape[1]! : 0;
-    if (columns === undefined || width === 0) return copy;
-    const data = copy.data as (number | boolean | null)[];
-    for (let row = 0; row * width < data.length; row++) for (const c of columns) if (row * width + c < data.length) data[row * width + c] = null;
-    return copy;
+    if (columns === undefined || t.shape.length !== 2) return copy;
+    // The values are zeroed here too, so no copy of the event holds them.
+    const width = t.shape[1]!;
+    const data = copy.data;
+    for (let row = 0; row * width < data.length; row++) for (const c of columns) if (row * width + c < data.length) data[row * width + c] = data instanceof BigInt64Array ? 0n : 0;
+    return { ...copy, nullColumns: columns };
   });
 }
 
@@ -110,7 +111,8 @@ export interface AnsweredFacts {
 }
 
 /** The event of a primary request's answer (success or refusal), from its trace. */
-export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy): PredictionEvent {
+/** `withTensors` false: no observer reads tensors, so none are copied (outputs empty, no inputs). */
+export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy, withTensors = true): PredictionEvent {
   const o = trace.outcome;
   const ok = facts.code === 'OK';
   const id = trace.id ?? null;
@@ -138,8 +140,8 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
       encodeUs: trace.encodeUs ?? null,
       totalUs: facts.nowUs - trace.receivedUs,
     },
-    outputs: ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
-    ...(trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? { inputs: copyInputs(trace.inputs, policy) } : {}),
+    outputs: withTensors && ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
+    ...(withTensors && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? { inputs: copyInputs(trace.inputs, policy) } : {}),
   };
 }
 
@@ -156,7 +158,13 @@ export interface ShadowFacts {
 }
 
 /** The event of a shadow's answer to a mirrored request (inputs: the primary's, sampled alike). */
-export function shadowEvent(facts: ShadowFacts, inputs: readonly Tensor[], outcome: { outputs: Tensor[]; batchId: number; batchRows: number; queueUs: number; computeUs: number }, policy: EventPolicy): PredictionEvent {
+export function shadowEvent(
+  facts: ShadowFacts,
+  inputs: readonly Tensor[],
+  outcome: { outputs: Tensor[]; batchId: number; batchRows: number; queueUs: number; computeUs: number },
+  policy: EventPolicy,
+  withTensors = true,
+): PredictionEvent {
   return {
     timeMs: facts.timeMs,
     id: facts.primaryId,
@@ -175,7 +183,7 @@ export function shadowEvent(facts: ShadowFacts, inputs: readonly Tensor[], outco
     batchRows: outcome.batchRows,
     rows: facts.rows,
     timings: { decodeUs: null, validateUs: null, queueUs: outcome.queueUs, computeUs: outcome.computeUs, encodeUs: null, totalUs: outcome.queueUs + outcome.computeUs },
-    outputs: outcome.outputs.map((t) => copyTensor(t, policy.maxValues)),
-    ...(sampled(facts.primaryId, policy.inputSampleRate) ? { inputs: copyInputs(inputs, policy) } : {}),
+    outputs: withTensors ? outcome.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
+    ...(withTensors && sampled(facts.primaryId, policy.inputSampleRate) ? { inputs: copyInputs(inputs, policy) } : {}),
   };
 }

@@ -303,7 +303,7 @@ export function recordPredictions(t: TestGateway): Prediction[] {
   t.gw.dataplane.addObserver((e) => {
     if (e.shadow || e.code !== 'OK' || e.id === null || e.batchId === null || e.batchRows === null) return;
     const inputs: Prediction['inputs'] = {};
-    for (const x of e.inputs ?? []) inputs[x.name] = { shape: [...x.shape], ...(x.data.length <= 4 ? { values: x.data.map(Number) } : {}) };
+    for (const x of e.inputs ?? []) inputs[x.name] = { shape: [...x.shape], ...(x.data.length <= 4 ? { values: Array.from(x.data as ArrayLike<number | bigint>, Number) } : {}) };
     events.push({ model: e.model, id: e.id, batchId: e.batchId, batchRows: e.batchRows, inputs });
   });
   return events;

@@ -1,0 +1,110 @@
+// The prediction log (DESIGN §8): one JSON line per prediction event — every answered request
+// and every shadow answer — in pino's line format, on its own destination, never the app log's.
+//
+// It observes the data plane, so it runs a tick after each answer and can neither delay nor fail
+// one. Per prediction the event loop pays for the record (typed-array copies of the tensors,
+// made by the data plane), its line (record.ts formatLine: a few µs, mostly printing numbers) and
+// a place in the file's buffer; the writes run on libuv's pool (line-file.ts). Nothing is lost
+// silently: a line is written or counted as dropped — `buffer_full` when the buffer is full,
+// `write_error` when a write fails, `closed` for what shutdown could not write in time — and
+// memory stays bounded. (Formatting in a worker thread was measured too: posting the records
+// there and the lines back cost more CPU than formatting here, on a box where CPU is the limit.)
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SluiceSettings } from '../config/config.js';
+import type { PredictionEvent } from '../dataplane/prediction-event.js';
+import { LineFile, type DropReason } from './line-file.js';
+import { formatLine, toRecord } from './record.js';
+
+export interface PredictionLogMeters {
+  /** A line was formed for the log (before it is buffered). */
+  formed(kind: 'primary' | 'shadow'): void;
+  dropped(reason: DropReason, lines: number): void;
+  written(lines: number, bytes: number): void;
+  buffered(bytes: number): void;
+}
+
+export interface PredictionLogDeps {
+  readonly settings: Pick<
+    SluiceSettings,
+    'predictionLog' | 'predictionLogMaxBytes' | 'predictionLogKeep' | 'predictionLogRotateS' | 'predictionLogBufferBytes' | 'drainTimeoutMs'
+  >;
+  /** False for a model whose model.json says `"predictionLog": {"enabled": false}`. */
+  enabledFor(model: string): boolean;
+  readonly meters: PredictionLogMeters;
+  /** The app log, for drops and destination trouble (drops rate-limited here). */
+  readonly appLog: Pick<Logger, 'warn'>;
+  nowMs(): number;
+}
+
+/** At most one app-log warning about dropped lines per this many ms (the metric counts each). */
+const DROP_WARN_EVERY_MS = 10_000;
+
+export class PredictionLog {
+  private seq = 0;
+  private readonly run = randomBytes(4).toString('hex');
+  private readonly file: LineFile;
+  private droppedSinceWarn = 0;
+  private lastWarnMs = Number.NEGATIVE_INFINITY;
+  /** The ISO time of the last line, reused within the same millisecond. */
+  private timeMs = Number.NaN;
+  private timeIso = '';
+
+  /** The log `settings.predictionLog` asks for; undefined when it is `off`. */
+  static open(deps: PredictionLogDeps): PredictionLog | undefined {
+    return deps.settings.predictionLog === 'off' ? undefined : new PredictionLog(deps);
+  }
+
+  private constructor(private readonly deps: PredictionLogDeps) {
+    const s = deps.settings;
+    this.file = new LineFile({
+      destination: s.predictionLog,
+      maxBytes: s.predictionLogMaxBytes,
+      keep: s.predictionLogKeep,
+      rotateMs: s.predictionLogRotateS * 1000,
+      bufferBytes: s.predictionLogBufferBytes,
+      closeTimeoutMs: Math.max(1000, s.drainTimeoutMs),
+      nowMs: deps.nowMs,
+      onDropped: (reason, lines, err) => {
+        this.dropped(reason, lines, err);
+        deps.meters.buffered(this.file.buffered);
+      },
+      onWritten: (lines, bytes) => {
+        deps.meters.written(lines, bytes);
+        deps.meters.buffered(this.file.buffered);
+      },
+      onTrouble: (message, err) => deps.appLog.warn({ err: err.message, destination: s.predictionLog }, message),
+    });
+  }
+
+  /** The data plane observer (DataPlane.addObserver). */
+  readonly observe = (event: PredictionEvent): void => {
+    if (event.modelKnown && !this.deps.enabledFor(event.model)) return;
+    this.deps.meters.formed(event.shadow ? 'shadow' : 'primary');
+    const now = this.deps.nowMs();
+    if (now !== this.timeMs) {
+      this.timeMs = now;
+      this.timeIso = new Date(now).toISOString();
+    }
+    this.file.write(formatLine(toRecord(event, this.seq++, this.run), this.timeIso));
+    this.deps.meters.buffered(this.file.buffered);
+  };
+
+  /** Writes what is buffered (bounded by max(1 s, drain timeout)) and closes; idempotent. */
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  private dropped(reason: DropReason, lines: number, err?: Error): void {
+    this.deps.meters.dropped(reason, lines);
+    this.droppedSinceWarn += lines;
+    const now = this.deps.nowMs();
+    if (now - this.lastWarnMs < DROP_WARN_EVERY_MS) return;
+    this.deps.appLog.warn(
+      { reason, dropped: this.droppedSinceWarn, destination: this.deps.settings.predictionLog, ...(err ? { err: err.message } : {}) },
+      'prediction log lines dropped (counted in sluice_prediction_log_dropped_total)',
+    );
+    this.droppedSinceWarn = 0;
+    this.lastWarnMs = now;
+  }
+}

@@ -1,0 +1,183 @@
+// The prediction log's record: one JSON line per prediction (primary answer, refusal, or shadow
+// answer). This module is the one definition of its fields: the builders below and the JSON
+// Schema published as docs/prediction-log.schema.json (a test checks the two agree and validates
+// real lines against it). pino adds `level` (30) and `time` (ISO 8601) in front of these fields.
+// toRecord runs on the main thread (cheap: typed-array tensors, posted to the log's worker);
+// toJsonRecord runs in the worker and makes the tensors JSON.
+import type { PredictionEvent, TensorCopy } from '../dataplane/prediction-event.js';
+import { PROTOCOLS } from '../dataplane/trace.js';
+
+export interface PredictionRecord {
+  /** Per process, from 0, one per line formed: a gap means lines were dropped (and counted). */
+  readonly seq: number;
+  /** Random per process start: (run, seq) is unique across restarts. */
+  readonly run: string;
+  readonly id: string | null;
+  readonly model: string;
+  readonly version: string | null;
+  readonly sha256: string | null;
+  readonly shadow: boolean;
+  readonly primary_id?: string;
+  readonly batch_id: number | null;
+  readonly batch_size: number | null;
+  readonly rows: number | null;
+  readonly queue_us: number | null;
+  readonly compute_us: number | null;
+  readonly total_us: number;
+  readonly protocol: string;
+  readonly status: number;
+  readonly code: string;
+  readonly client_id?: string;
+  readonly outputs: readonly TensorCopy[];
+  readonly inputs?: readonly TensorCopy[];
+}
+
+/** A tensor as a line holds it: values as JSON numbers (INT64 too), booleans, null when redacted. */
+export interface JsonTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly data: (number | boolean | null)[];
+  readonly truncated: boolean;
+}
+
+export function jsonTensor(t: TensorCopy): JsonTensor {
+  const d = t.data;
+  const data: (number | boolean | null)[] = new Array(d.length);
+  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) data[i] = Number(d[i]!);
+  else if (t.datatype === 'BOOL') for (let i = 0; i < d.length; i++) data[i] = d[i] !== 0;
+  else for (let i = 0; i < d.length; i++) data[i] = d[i] as number;
+  const width = t.shape[1] ?? 0;
+  if (t.nullColumns !== undefined && width > 0) {
+    for (let row = 0; row * width < data.length; row++) for (const c of t.nullColumns) if (row * width + c < data.length) data[row * width + c] = null;
+  }
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data, truncated: t.truncated };
+}
+
+/** The record with its tensors made JSON (what pino writes). */
+export function toJsonRecord(r: PredictionRecord): Omit<PredictionRecord, 'outputs' | 'inputs'> & { outputs: JsonTensor[]; inputs?: JsonTensor[] } {
+  const { outputs, inputs, ...rest } = r;
+  return { ...rest, outputs: outputs.map(jsonTensor), ...(inputs === undefined ? {} : { inputs: inputs.map(jsonTensor) }) };
+}
+
+/** Longest model name a record repeats from a URL (an unknown name is logged, shortened). */
+const MAX_MODEL_CHARS = 256;
+
+export function toRecord(event: PredictionEvent, seq: number, run: string): PredictionRecord {
+  const t = event.timings;
+  return {
+    seq,
+    run,
+    id: event.id,
+    model: event.model.length > MAX_MODEL_CHARS ? event.model.slice(0, MAX_MODEL_CHARS) : event.model,
+    version: event.version === null ? null : String(event.version),
+    sha256: event.sha256,
+    shadow: event.shadow,
+    ...(event.primaryId === undefined ? {} : { primary_id: event.primaryId }),
+    batch_id: event.batchId,
+    batch_size: event.batchRows,
+    rows: event.rows,
+    queue_us: t.queueUs === null ? null : Math.round(t.queueUs),
+    compute_us: t.computeUs === null ? null : Math.round(t.computeUs),
+    total_us: Math.round(t.totalUs),
+    protocol: event.protocol,
+    status: event.status,
+    code: event.code,
+    ...(event.clientId === undefined ? {} : { client_id: event.clientId }),
+    outputs: event.outputs,
+    ...(event.inputs === undefined ? {} : { inputs: event.inputs }),
+  };
+}
+
+const nullable = (type: string): { type: string[] } => ({ type: [type, 'null'] });
+
+const TENSOR_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'datatype', 'shape', 'data', 'truncated'],
+  properties: {
+    name: { type: 'string' },
+    datatype: { enum: ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] },
+    shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
+    data: { type: 'array', items: { type: ['number', 'boolean', 'null'] }, description: 'the first values, row-major; a redacted feature column is null' },
+    truncated: { type: 'boolean', description: 'true when the tensor had more values than were logged' },
+  },
+} as const;
+
+/** JSON Schema (2020-12) of one prediction log line. */
+export const PREDICTION_RECORD_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://github.com/sluice/sluice/docs/prediction-log.schema.json',
+  title: 'sluice prediction log line',
+  type: 'object',
+  additionalProperties: false,
+  required: ['level', 'time', 'seq', 'run', 'id', 'model', 'version', 'sha256', 'shadow', 'batch_id', 'batch_size', 'rows', 'queue_us', 'compute_us', 'total_us', 'protocol', 'status', 'code', 'outputs'],
+  properties: {
+    level: { const: 30, description: "pino's info level" },
+    time: { type: 'string', format: 'date-time', description: 'when the line was formed (just after the answer)' },
+    seq: { type: 'integer', minimum: 0, description: 'per process, from 0; a gap means dropped lines' },
+    run: { type: 'string', pattern: '^[0-9a-f]{8}$', description: 'random per process start' },
+    id: { ...nullable('string'), description: 'request id; a shadow line repeats the primary request id' },
+    model: { type: 'string', maxLength: MAX_MODEL_CHARS },
+    version: { ...nullable('string'), description: 'version that answered; null when none was routed' },
+    sha256: { ...nullable('string'), pattern: '^[0-9a-f]{64}$' },
+    shadow: { type: 'boolean' },
+    primary_id: { type: 'string', description: 'shadow lines only: the primary request id' },
+    batch_id: nullable('integer'),
+    batch_size: { ...nullable('integer'), description: 'rows in the batch that ran this request' },
+    rows: nullable('integer'),
+    queue_us: nullable('integer'),
+    compute_us: nullable('integer'),
+    total_us: { type: 'integer', minimum: 0 },
+    protocol: { enum: [...PROTOCOLS] },
+    status: { type: 'integer', minimum: 100, maximum: 599 },
+    code: { type: 'string', pattern: '^(OK|SLUICE_ERR_[A-Z0-9_]+)$' },
+    client_id: { type: 'string', description: 'the x-client-id header' },
+    outputs: { type: 'array', items: TENSOR_SCHEMA, description: 'empty for a refusal' },
+    inputs: { type: 'array', items: TENSOR_SCHEMA, description: 'present on sampled requests; redacted tensors left out' },
+  },
+} as const;
+
+const NON_FINITE = /[IN]/;
+
+/** A tensor's values as JSON array text: typed-array join (native), null for NaN, ±Infinity and redacted columns. */
+function dataJson(t: TensorCopy): string {
+  const d = t.data;
+  if (t.datatype === 'BOOL') return `[${Array.from(d as Uint8Array, (v) => (v !== 0 ? 'true' : 'false')).join(',')}]`;
+  let text = d.join(',');
+  if ((t.datatype === 'FP32' || t.datatype === 'FP64') && NON_FINITE.test(text)) text = Array.from(d as Float32Array, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
+  if (t.nullColumns === undefined || t.shape.length !== 2) return `[${text}]`;
+  const values = text.split(',');
+  const width = t.shape[1]!;
+  for (let row = 0; row * width < values.length; row++) for (const c of t.nullColumns) if (row * width + c < values.length) values[row * width + c] = 'null';
+  return `[${values.join(',')}]`;
+}
+
+function tensorsJson(ts: readonly TensorCopy[]): string {
+  let out = '[';
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]!;
+    if (i > 0) out += ',';
+    out += `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"data":${dataJson(t)},"truncated":${t.truncated}}`;
+  }
+  return `${out}]`;
+}
+
+const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+const num = (n: number | null): string => (n === null ? 'null' : String(n));
+
+/**
+ * One line of the log, as pino writes an info line (`level`, `time`, then the fields, then a
+ * newline): written out field by field because pino's generic serialiser costs several times
+ * more per line (bench `predlog`), and a line carries hundreds of numbers.
+ */
+export function formatLine(r: PredictionRecord, timeIso: string): string {
+  let line = `{"level":30,"time":"${timeIso}","seq":${r.seq},"run":"${r.run}","id":${str(r.id)},"model":${JSON.stringify(r.model)},"version":${str(r.version)},"sha256":${str(r.sha256)},"shadow":${r.shadow}`;
+  if (r.primary_id !== undefined) line += `,"primary_id":${JSON.stringify(r.primary_id)}`;
+  line += `,"batch_id":${num(r.batch_id)},"batch_size":${num(r.batch_size)},"rows":${num(r.rows)},"queue_us":${num(r.queue_us)},"compute_us":${num(r.compute_us)},"total_us":${r.total_us}`;
+  line += `,"protocol":"${r.protocol}","status":${r.status},"code":${JSON.stringify(r.code)}`;
+  if (r.client_id !== undefined) line += `,"client_id":${JSON.stringify(r.client_id)}`;
+  line += `,"outputs":${tensorsJson(r.outputs)}`;
+  if (r.inputs !== undefined) line += `,"inputs":${tensorsJson(r.inputs)}`;
+  return `${line}}\n`;
+}
