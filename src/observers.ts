@@ -50,7 +50,7 @@ export function startObservers(deps: ObserverDeps): Observers {
     settings: config,
     enabledFor: (model) => repository.get(model)?.file.predictionLog?.enabled !== false,
     meters: {
-      formed: (kind) => metrics.predictionLogLines.inc({ kind }),
+      formed: (kind, lines) => metrics.predictionLogLines.inc({ kind }, lines),
       dropped: (reason, lines) => metrics.predictionLogDropped.inc({ reason }, lines),
       written: (_lines, bytes) => metrics.predictionLogBytes.inc(bytes),
       buffered: (bytes) => metrics.predictionLogBufferedBytes.set(bytes),

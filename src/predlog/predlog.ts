@@ -17,8 +17,8 @@ import { LineFile, type DropReason } from './line-file.js';
 import { formatLine, toRecord } from './record.js';
 
 export interface PredictionLogMeters {
-  /** A line was formed for the log (before it is buffered). */
-  formed(kind: 'primary' | 'shadow'): void;
+  /** `lines` lines were formed for the log (told in bulk, before their writes or drops). */
+  formed(kind: 'primary' | 'shadow', lines: number): void;
   dropped(reason: DropReason, lines: number): void;
   written(lines: number, bytes: number): void;
   buffered(bytes: number): void;
@@ -39,6 +39,8 @@ export interface PredictionLogDeps {
 
 /** At most one app-log warning about dropped lines per this many ms (the metric counts each). */
 const DROP_WARN_EVERY_MS = 10_000;
+/** The meters are told at least this often while lines are formed. */
+const METERS_EVERY_MS = 100;
 
 export class PredictionLog {
   private seq = 0;
@@ -46,6 +48,10 @@ export class PredictionLog {
   private readonly file: LineFile;
   private droppedSinceWarn = 0;
   private lastWarnMs = Number.NEGATIVE_INFINITY;
+  /** Lines formed since the meters were last told (told in bulk: a metric update costs more than a line). */
+  private formedPrimary = 0;
+  private formedShadow = 0;
+  private lastMetersMs = 0;
   /** The ISO time of the last line, reused within the same millisecond. */
   private timeMs = Number.NaN;
   private timeIso = '';
@@ -66,10 +72,12 @@ export class PredictionLog {
       closeTimeoutMs: Math.max(1000, s.drainTimeoutMs),
       nowMs: deps.nowMs,
       onDropped: (reason, lines, err) => {
+        this.tellMeters();
         this.dropped(reason, lines, err);
         deps.meters.buffered(this.file.buffered);
       },
       onWritten: (lines, bytes) => {
+        this.tellMeters();
         deps.meters.written(lines, bytes);
         deps.meters.buffered(this.file.buffered);
       },
@@ -80,19 +88,32 @@ export class PredictionLog {
   /** The data plane observer (DataPlane.addObserver). */
   readonly observe = (event: PredictionEvent): void => {
     if (event.modelKnown && !this.deps.enabledFor(event.model)) return;
-    this.deps.meters.formed(event.shadow ? 'shadow' : 'primary');
+    if (event.shadow) this.formedShadow++;
+    else this.formedPrimary++;
     const now = this.deps.nowMs();
     if (now !== this.timeMs) {
       this.timeMs = now;
       this.timeIso = new Date(now).toISOString();
     }
     this.file.write(formatLine(toRecord(event, this.seq++, this.run), this.timeIso));
-    this.deps.meters.buffered(this.file.buffered);
+    if (now - this.lastMetersMs >= METERS_EVERY_MS) {
+      this.tellMeters();
+      this.deps.meters.buffered(this.file.buffered);
+    }
   };
 
+  /** Formed lines reach the meters before any write or drop of theirs is reported. */
+  private tellMeters(): void {
+    this.lastMetersMs = this.deps.nowMs();
+    if (this.formedPrimary > 0) this.deps.meters.formed('primary', this.formedPrimary);
+    if (this.formedShadow > 0) this.deps.meters.formed('shadow', this.formedShadow);
+    this.formedPrimary = this.formedShadow = 0;
+  }
+
   /** Writes what is buffered (bounded by max(1 s, drain timeout)) and closes; idempotent. */
-  close(): Promise<void> {
-    return this.file.close();
+  async close(): Promise<void> {
+    this.tellMeters();
+    await this.file.close();
   }
 
   private dropped(reason: DropReason, lines: number, err?: Error): void {
