@@ -36,10 +36,11 @@ export function startObservers(deps: ObserverDeps): Observers {
       [...m.versions.values()].flatMap((v) => (v.state === 'READY' && v.handle ? [{ model: m.name, version: String(v.version), depth: v.handle.batcher.queuedRequests }] : [])),
     ),
   );
-  // Only models routing to shadows have a comparison board.
+  // Only models routing to shadows that already have a comparison: a scrape must not start one
+  // (its report's `since` would become the scrape's time).
   metrics.setShadowAgreementSource(() =>
     repository.list().flatMap((m) =>
-      routing.table(m.name).shadows.length === 0
+      routing.table(m.name).shadows.length === 0 || !shadowBoard.has(m.name)
         ? []
         : shadowBoard.report(m.name).pairs.flatMap((p) => (p.agreement === null ? [] : [{ model: m.name, primary: p.primary, shadow: p.shadow, agreement: p.agreement }])),
     ),

@@ -109,6 +109,11 @@ export class ShadowBoard {
     return { model, since: new Date(board.sinceMs).toISOString(), pairs: [...board.pairs.values()].map((p) => p.report()), labels: board.labels.stats() };
   }
 
+  /** True once the model has a comparison (a copy was mirrored or a report asked for since the last reset). */
+  has(model: string): boolean {
+    return this.models.has(model);
+  }
+
   /** The model's routing changed (or its config): comparisons start over. */
   reset(model: string): void {
     this.models.delete(model);
