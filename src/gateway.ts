@@ -233,7 +233,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     },
   });
   // Requests are counted and timed by the metrics observer (metrics/observe.ts), from their events.
-  const onInferDone = (_model: string, _version: string, code: string): void => {
+  const onInferDone = (code: string): void => {
     // A served client may send its next request at once; a refused one was told to back off.
     if (code === 'OK') poller.kick();
   };

@@ -103,3 +103,14 @@ export interface FeatureSpec {
   /** Used when the feature is optional and absent from an instance. */
   readonly default?: number | string;
 }
+
+/** A request's time per stage of its path, µs (prediction events, metrics); null for a stage it never reached. */
+export interface StageTimings {
+  readonly decodeUs: number | null;
+  readonly validateUs: number | null;
+  readonly queueUs: number | null;
+  readonly computeUs: number | null;
+  readonly encodeUs: number | null;
+  /** Transport read start to answer handed to the transport (shadows: their queue + compute). */
+  readonly totalUs: number;
+}

@@ -225,24 +225,21 @@ export class DataPlane {
   async infer(model: string, version: number | undefined, payload: RequestPayload, opts: InferOptions): Promise<InferResult> {
     const primary = this.admit(model, version, opts);
     const t = opts.trace;
-    if (t === undefined) {
-      const decoded = primary.validate(decodePayload(payload, primary));
-      const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
-      return encodeResult(primary, request.id, await this.run(this.plan(request, primary), request), decoded, opts);
-    }
     const t0 = this.deps.nowUs();
     const body = decodePayload(payload, primary);
     const t1 = this.deps.nowUs();
-    t.decodeUs = t1 - t0;
-    // A refusal by the validator is logged under the body's id when it has a usable one.
-    if (typeof body.id === 'string' && body.id.length > 0 && body.id.length <= MAX_REQUEST_ID_LENGTH) t.id = body.id;
+    if (t) {
+      t.decodeUs = t1 - t0;
+      // A refusal by the validator is logged under the body's id when it has a usable one.
+      if (typeof body.id === 'string' && body.id.length > 0 && body.id.length <= MAX_REQUEST_ID_LENGTH) t.id = body.id;
+    }
     const decoded = primary.validate(body);
     const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
-    t.validateUs = this.deps.nowUs() - t1;
+    if (t) t.validateUs = this.deps.nowUs() - t1;
     const outputs = await this.run(this.plan(request, primary), request, t);
     const t2 = this.deps.nowUs();
     const result = encodeResult(primary, request.id, outputs, decoded, opts);
-    t.encodeUs = this.deps.nowUs() - t2;
+    if (t) t.encodeUs = this.deps.nowUs() - t2;
     return result;
   }
 
@@ -369,7 +366,6 @@ export class DataPlane {
   private nowMs(): number {
     return this.deps.nowMs?.() ?? Date.now();
   }
-
 
   /** Readiness turns false and new inference is refused; resolves when in-flight ones finished. */
   drain(): Promise<void> {

@@ -3,7 +3,9 @@
 // written, with bounded copies of the tensors: an observer may keep an event as long as it likes
 // (a log buffer does) without pinning a request body or a batch's output buffers.
 import { cohortPoint } from '../routing/index.js';
-import type { DataType, Tensor, TensorData } from '../types.js';
+import type { DataType, StageTimings, Tensor, TensorData } from '../types.js';
+
+export type { StageTimings } from '../types.js';
 import type { Protocol, RequestTrace } from './trace.js';
 
 /**
@@ -19,17 +21,6 @@ export interface TensorCopy {
   readonly truncated: boolean;
   /** Redacted columns of a 2-D tensor (named features): their values are to be written as null. */
   readonly nullColumns?: readonly number[];
-}
-
-/** µs per stage; null for a stage the request never reached. */
-export interface StageTimings {
-  readonly decodeUs: number | null;
-  readonly validateUs: number | null;
-  readonly queueUs: number | null;
-  readonly computeUs: number | null;
-  readonly encodeUs: number | null;
-  /** Transport read start to answer handed to the transport (shadows: their queue + compute). */
-  readonly totalUs: number;
 }
 
 export interface PredictionEvent {
@@ -110,8 +101,10 @@ export interface AnsweredFacts {
   readonly timeMs: number;
 }
 
-/** The event of a primary request's answer (success or refusal), from its trace. */
-/** `withTensors` false: no observer reads tensors, so none are copied (outputs empty, no inputs). */
+/**
+ * The event of a primary request's answer (success or refusal), from its trace. `withTensors`
+ * false: no observer reads tensors, so none are copied (outputs empty, no inputs).
+ */
 export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy, withTensors = true): PredictionEvent {
   const o = trace.outcome;
   const ok = facts.code === 'OK';

@@ -4,6 +4,7 @@
 //
 // The event type is declared here structurally (the fields read, nothing more): metrics/ sits
 // below dataplane/ (DESIGN §2) and imports nothing from it; dataplane's PredictionEvent fits it.
+import type { StageTimings } from '../types.js';
 import { UNKNOWN_MODEL, type Metrics, type Stage } from './metrics.js';
 
 /** The fields of a dataplane PredictionEvent that the metrics read. */
@@ -16,14 +17,7 @@ export interface ObservedPrediction {
   readonly protocol: string;
   readonly status: number;
   readonly code: string;
-  readonly timings: {
-    readonly decodeUs: number | null;
-    readonly validateUs: number | null;
-    readonly queueUs: number | null;
-    readonly computeUs: number | null;
-    readonly encodeUs: number | null;
-    readonly totalUs: number;
-  };
+  readonly timings: StageTimings;
 }
 
 /** Timing field → stage label (metrics.ts STAGES). */

@@ -2,9 +2,8 @@
 // without ever blocking the event loop or holding unbounded memory (DESIGN §8).
 //
 // Contract:
-// - write(text, lines) is synchronous and O(1): the text (`lines` whole lines) joins a buffer of
-//   at most `bufferBytes`; when it does not fit its lines are dropped and counted (`buffer_full`).
-//   Nothing else can make write() fail.
+// - write(line) is synchronous and O(1): the line joins a buffer of at most `bufferBytes`; when it
+//   does not fit it is dropped and counted (`buffer_full`). Nothing else can make write() fail.
 // - One write to the destination at a time (fs.write on libuv's pool), lines in order, whole
 //   lines only. A failed write (ENOSPC on /dev/full, EIO, a closed fd) drops the lines it held,
 //   counted as `write_error`; the next batch tries again (reopening a file that could not be
@@ -84,15 +83,15 @@ export class LineFile {
     return this.bufferedBytes;
   }
 
-  /** Takes `lines` whole lines (each with its newline) as one text. Never throws, never blocks. */
-  write(text: string, lines = 1): void {
+  /** Takes one whole line (with its newline). Never throws, never blocks. */
+  write(line: string): void {
     if (this.closed) {
-      this.opts.onDropped('closed', lines);
+      this.opts.onDropped('closed', 1);
       return;
     }
-    const bytes = Buffer.byteLength(text);
+    const bytes = Buffer.byteLength(line);
     if (this.bufferedBytes + bytes > this.opts.bufferBytes) {
-      this.opts.onDropped('buffer_full', lines);
+      this.opts.onDropped('buffer_full', 1);
       return;
     }
     let slab = this.current;
@@ -102,14 +101,14 @@ export class LineFile {
       if (reuse) this.spare = undefined;
       slab = this.current = { buf: reuse ?? Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, bytes)), used: 0, lines: 0 };
     }
-    slab.used += slab.buf.write(text, slab.used);
-    slab.lines += lines;
+    slab.used += slab.buf.write(line, slab.used);
+    slab.lines++;
     this.bufferedBytes += bytes;
     if (!this.writing) void this.pump();
   }
 
   /** Resolves once everything buffered so far was written (or dropped). */
-  flush(): Promise<void> {
+  private flush(): Promise<void> {
     if (!this.writing && this.bufferedBytes === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }

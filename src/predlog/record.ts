@@ -1,9 +1,8 @@
 // The prediction log's record: one JSON line per prediction (primary answer, refusal, or shadow
 // answer). This module is the one definition of its fields: the builders below and the JSON
 // Schema published as docs/prediction-log.schema.json (a test checks the two agree and validates
-// real lines against it). pino adds `level` (30) and `time` (ISO 8601) in front of these fields.
-// toRecord runs on the main thread (cheap: typed-array tensors, posted to the log's worker);
-// toJsonRecord runs in the worker and makes the tensors JSON.
+// real lines against it). Lines have pino's format: `level` (30) and `time` (ISO 8601) in front
+// of these fields (formatLine).
 import type { PredictionEvent, TensorCopy } from '../dataplane/prediction-event.js';
 import { PROTOCOLS } from '../dataplane/trace.js';
 
@@ -30,34 +29,6 @@ export interface PredictionRecord {
   readonly client_id?: string;
   readonly outputs: readonly TensorCopy[];
   readonly inputs?: readonly TensorCopy[];
-}
-
-/** A tensor as a line holds it: values as JSON numbers (INT64 too), booleans, null when redacted. */
-export interface JsonTensor {
-  readonly name: string;
-  readonly datatype: string;
-  readonly shape: readonly number[];
-  readonly data: (number | boolean | null)[];
-  readonly truncated: boolean;
-}
-
-export function jsonTensor(t: TensorCopy): JsonTensor {
-  const d = t.data;
-  const data: (number | boolean | null)[] = new Array(d.length);
-  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) data[i] = Number(d[i]!);
-  else if (t.datatype === 'BOOL') for (let i = 0; i < d.length; i++) data[i] = d[i] !== 0;
-  else for (let i = 0; i < d.length; i++) data[i] = d[i] as number;
-  const width = t.shape[1] ?? 0;
-  if (t.nullColumns !== undefined && width > 0) {
-    for (let row = 0; row * width < data.length; row++) for (const c of t.nullColumns) if (row * width + c < data.length) data[row * width + c] = null;
-  }
-  return { name: t.name, datatype: t.datatype, shape: t.shape, data, truncated: t.truncated };
-}
-
-/** The record with its tensors made JSON (what pino writes). */
-export function toJsonRecord(r: PredictionRecord): Omit<PredictionRecord, 'outputs' | 'inputs'> & { outputs: JsonTensor[]; inputs?: JsonTensor[] } {
-  const { outputs, inputs, ...rest } = r;
-  return { ...rest, outputs: outputs.map(jsonTensor), ...(inputs === undefined ? {} : { inputs: inputs.map(jsonTensor) }) };
 }
 
 /** Longest model name a record repeats from a URL (an unknown name is logged, shortened). */

@@ -26,8 +26,12 @@ export interface InferRouteOptions {
   /** Answers carry x-queue-us, x-compute-us and x-batch-size (config.debugHeaders); off by default. */
   debugHeaders?: boolean;
   nowUs(): number;
-  /** Called for every answered inference request (metrics). Must not throw. */
-  onInferDone?(model: string, version: string, code: string, seconds: number): void;
+  /**
+   * Told after every answered inference request, with "OK" or the refusal's code (the gateway's
+   * busy polling: a served client may send its next request at once). Must not throw. Metrics
+   * and logs hear the answer from the data plane's events instead.
+   */
+  onInferDone?(code: string): void;
   onInternalError?(err: unknown): void;
 }
 
@@ -82,8 +86,6 @@ interface InferCtx {
   readonly conn: Connection;
   /** What the data plane learns about this request, handed back in answered(). */
   readonly trace: RequestTrace;
-  /** For metrics: the asked version, then the one that answered. */
-  versionLabel: string;
   // Set by start():
   version: number | undefined;
   format: BodyFormat;
@@ -110,7 +112,6 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
         clientId: clientRequestId(req),
         conn,
         trace: newTrace(v1 ? 'http_v1' : 'http_json', receivedUs, `POST ${req.getUrl()}`, clientIdentity(req)),
-        versionLabel: rawVersion ?? '',
         version: undefined,
         format: 'json',
         opts: NO_OPTS,
@@ -135,9 +136,8 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     },
     async handle(ctx, bytes) {
       const result = await run(ctx, bytes);
-      ctx.versionLabel = String(result.version);
       const headers: [string, string][] = [
-        ['x-model-version', ctx.versionLabel],
+        ['x-model-version', String(result.version)],
         ['x-request-id', result.id],
       ];
       if (result.headerLength !== undefined) headers.push(['inference-header-content-length', String(result.headerLength)]);
@@ -152,7 +152,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
       return closingWhileDraining(errorAnswer(err, [['x-request-id', id]]));
     },
     answered(ctx, code, status) {
-      opts.onInferDone?.(ctx.model, ctx.versionLabel, code, (opts.nowUs() - ctx.receivedUs) / 1e6);
+      opts.onInferDone?.(code);
       dataplane.answered(ctx.trace, ctx.model, status, code);
     },
     onInternalError: opts.onInternalError,

@@ -26,8 +26,8 @@ export interface WsOptions {
   maxPendingBytes: number;
   idleTimeoutS: number;
   nowUs(): number;
-  /** Called for every answered request (metrics). */
-  onInferDone?(model: string, version: string, code: string, seconds: number): void;
+  /** Told after every answered request, with "OK" or the refusal's code (as infer-routes.ts's). */
+  onInferDone?(code: string): void;
   /** A connection closed because it did not read its answers. */
   onSlowReaderClosed?(): void;
 }
@@ -70,12 +70,11 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
       const format: FrameFormat = isBinary ? 'msgpack' : 'json';
       let id: string | undefined;
       let model = '';
-      let versionLabel = '';
       const trace = newTrace(isBinary ? 'ws_msgpack' : 'ws_json', receivedUs, 'WS /v2/ws', conn.clientId);
       const answer = (data: string | Uint8Array, code: string, status: number): void => {
         conn.inflight--;
         queue.add(conn.answers, { data, binary: isBinary });
-        opts.onInferDone?.(model, versionLabel, code, (opts.nowUs() - receivedUs) / 1e6);
+        opts.onInferDone?.(code);
         if (trace.id === undefined && id !== undefined) trace.id = id;
         dataplane.answered(trace, model, status, code);
       };
@@ -98,10 +97,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
               });
             }
           })
-          .then((result) => {
-            versionLabel = String(result.version);
-            answer(result.body, 'OK', 200);
-          }, fail);
+          .then((result) => answer(result.body, 'OK', 200), fail);
       } catch (err) {
         fail(err);
       }
