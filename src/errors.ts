@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   SLUICE_ERR_ADMIN_UNAUTHORIZED: { status: 401, meaning: 'admin call without `Authorization: Bearer <token>` matching SLUICE_ADMIN_TOKEN' },
   SLUICE_ERR_ADMIN_REQUEST_INVALID: { status: 400, meaning: 'admin path parameter or body malformed: version not a positive integer, unknown key, not a JSON object' },
   SLUICE_ERR_ADMIN_REFUSED: { status: 409, meaning: 'the admin change conflicts with what serves: unloading the primary or a shadow, promoting a version that is not READY, rollback without a READY previous primary' },
+  SLUICE_ERR_RETRAIN_NOT_CONFIGURED: { status: 409, meaning: 'retrain asked of a model whose model.json has no `retrain` section' },
+  SLUICE_ERR_RETRAIN_COOLDOWN: { status: 409, meaning: 'retrain asked within the model cooldown after its last retrain event (Retry-After says when)' },
   // Process
   SLUICE_ERR_CONFIG_INVALID: { status: 500, meaning: 'invalid command line or SLUICE_* setting' },
   SLUICE_ERR_HTTP_NATIVE_MISSING: { status: 500, meaning: 'uWebSockets.js native binary did not load' },

@@ -16,6 +16,7 @@ import { ORT_SEVERITY_LEVEL, type OrtLogLine } from './inference/ort-text.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { observeBatch } from './metrics/observe.js';
+import { startLoop } from './loop.js';
 import { startObservers } from './observers.js';
 import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
@@ -208,20 +209,31 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   await repository.checkRoot();
 
   // The admin use cases: behind the admin listener, and the promotion gate's way to promote.
-  const adminApi = new AdminApi({ repository, routing, events, nowMs: () => performance.now(), shadowReport: (model) => shadowBoard.report(model) });
+  // Drift, live accuracy, feedback labels and the retrain trigger (loop.ts).
+  const loop = startLoop({ config, logger, metrics, repository, routing, shadowBoard });
+  const adminApi = new AdminApi({
+    repository,
+    routing,
+    events,
+    nowMs: () => performance.now(),
+    shadowReport: (model) => shadowBoard.report(model),
+    retrain: { now: (model) => loop.retrainNow(model), events: () => loop.retrainEvents() },
+  });
   const eventPolicy = cachedEventPolicy(config);
   const dataplane = new DataPlane({
     repository,
-    eventPolicy: (model) => eventPolicy(repository.get(model)?.file),
+    eventPolicy: (model) => eventPolicy(repository.get(model)?.file, loop.tracks(model)),
     routing: (model) => routing.table(model),
     shadows: shadowBoard,
-    feedback: shadowBoard,
+    feedback: loop.feedback,
+    driftReport: (model) => loop.driftReport(model),
     nowUs,
     serverVersion: SLUICE_VERSION,
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
   });
   // Metrics, the access log and the prediction log, all observers of the data plane.
   const observers = startObservers({ config, logger, metrics, dataplane, repository, routing, shadowBoard });
+  dataplane.addObserver(loop.observe);
 
   // Polls only while every pool is idle: a worker running a batch needs the cores more.
   const poller = new BusyPoller(config.busyPollUs, {
@@ -301,6 +313,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
       await repository.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
       await observers.close();
+      await loop.close();
       logger.info('stopped');
     })();
     return stopping;

@@ -154,7 +154,44 @@ export const COMMANDS: readonly AdminCommand[] = [
       return show(ctx, await ctx.client.get(`${modelPath(model)}/events`), (a: EventsWire) => renderEvents(model, a));
     },
   },
+  {
+    name: 'retrain',
+    operands: ['<model>'],
+    summary: "fire the model's retrain trigger now: its webhook and command run (docs/drift.md)",
+    options: ['json'],
+    about: 'Refused (exit 1) when the model.json has no "retrain" section, or within its cooldown.\n',
+    run: async (ctx) => {
+      const [model] = ctx.operands as [string];
+      return show(ctx, await ctx.client.post(`${modelPath(model)}/retrain`), (a: { event: RetrainEventWire }) => `${renderRetrainEvent(a.event)}\n`);
+    },
+  },
+  {
+    name: 'retrain-events',
+    operands: [],
+    summary: 'every retrain event (the last 1000): when, which model, why, what its actions did',
+    options: ['json'],
+    run: async (ctx) =>
+      show(ctx, await ctx.client.get('/admin/retrain/events'), (a: { events: RetrainEventWire[] }) =>
+        a.events.length === 0 ? 'no retrain events\n' : `${a.events.map(renderRetrainEvent).join('\n')}\n`,
+      ),
+  },
 ];
+
+interface RetrainEventWire {
+  time: string;
+  model: string;
+  version: string | null;
+  reason: string;
+  detail: string;
+  actions: { action: string; outcome: string }[];
+  pending: number;
+}
+
+function renderRetrainEvent(e: RetrainEventWire): string {
+  const actions = e.actions.map((a) => `${a.action} ${a.outcome}`);
+  if (e.pending > 0) actions.push(`${e.pending} running`);
+  return `${e.time}  ${e.model} v${e.version ?? '-'}  ${e.reason}: ${e.detail}${actions.length > 0 ? `  [${actions.join(', ')}]` : ''}`;
+}
 
 /** load and unload answer the version as it is now (`{model, version, state, ...}`). */
 async function versionAction(ctx: CommandContext, action: 'load' | 'unload', done: string): Promise<string> {

@@ -22,6 +22,7 @@ export interface CliIo {
 }
 
 const SERVE = { name: 'serve', operands: [] as string[], summary: 'start the server (what npm start runs); sluice serve --help lists its settings' };
+const TRAIN = { name: 'train', operands: ['<model>'], summary: 'run the reference retraining job on the prediction and feedback logs (docs/drift.md); sluice train --help' };
 const TOP_OPTIONS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
 
 /** Every option any command takes, so the lenient pass that finds the command skips option values. */
@@ -36,7 +37,7 @@ function usageLine(c: Pick<AdminCommand, 'name' | 'operands'>): string {
 }
 
 export function topHelp(): string {
-  const rows = [SERVE, ...COMMANDS].map((c) => [[c.name, ...c.operands].join(' '), c.summary] as const);
+  const rows = [SERVE, TRAIN, ...COMMANDS].map((c) => [[c.name, ...c.operands].join(' '), c.summary] as const);
   const w = Math.max(...rows.map(([u]) => u.length));
   return (
     'usage: sluice <command> [options]\n\n' +
@@ -69,7 +70,7 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
 }
 
 function unknownCommand(name: string): CliFailure {
-  const names = [SERVE.name, ...COMMANDS.map((c) => c.name)];
+  const names = [SERVE.name, TRAIN.name, ...COMMANDS.map((c) => c.name)];
   const near = names.find((n) => editDistance(name, n, 2) <= 2);
   return usageError(`unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}`, ['sluice --help lists the commands']);
 }
@@ -87,6 +88,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { serve } = await import('./serve.js');
       await serve(rest, { command: 'sluice serve', argvErrorExitCode: 2 }, io.env);
       return undefined;
+    }
+    if (name === TRAIN.name) {
+      // Offline: the job reads the logs and writes the repository; it needs no server.
+      const { retrainMain } = await import('../train/retrain-cli.js');
+      return await retrainMain(rest, io.env, (l) => io.stdout(`${l}\n`), (l) => io.stderr(`${l}\n`));
     }
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw unknownCommand(name);

@@ -102,6 +102,20 @@ export interface SluiceSettings {
   readonly logFormat: LogFormat;
   /** Answer with x-queue-us, x-compute-us and x-batch-size headers (debugging; off by default). */
   readonly debugHeaders: boolean;
+  /**
+   * Where feedback labels are recorded for the retraining job (docs/drift.md): `off`, `stdout` or
+   * a file path (rotated like the prediction log). One JSON line per labelled request.
+   */
+  readonly feedbackLog: string;
+  /** Turn drift tracking off for every model (it is on for each version with a reference.json). */
+  readonly disableDrift: boolean;
+  /**
+   * URL prefixes a model's retrain webhook may post to, comma-separated (docs/drift.md). Empty: no
+   * webhook is ever called. A model.json names its webhook, this list (static config) allows it.
+   */
+  readonly retrainWebhookAllow: string;
+  /** HMAC-SHA256 key of retrain webhook bodies, from SLUICE_RETRAIN_WEBHOOK_SECRET only (never a flag). */
+  readonly retrainWebhookSecret: string | undefined;
 }
 
 export interface SluiceConfig extends SluiceSettings {
@@ -151,6 +165,10 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   accessLog: 'off',
   logFormat: 'json',
   debugHeaders: false,
+  feedbackLog: 'off',
+  disableDrift: false,
+  retrainWebhookAllow: '',
+  retrainWebhookSecret: undefined,
   warnings: Object.freeze([]),
 });
 
@@ -237,6 +255,12 @@ const FIELDS: readonly Field[] = [
   { key: 'accessLog', flag: '--access-log', env: 'SLUICE_ACCESS_LOG', kind: 'string', arg: 'PATH', help: 'access log: off, stdout or a file path (one line per inference request)' },
   { key: 'logFormat', flag: '--log-format', env: 'SLUICE_LOG_FORMAT', kind: 'logFormat', arg: 'F', help: 'application log format' },
   { key: 'debugHeaders', flag: '--debug-headers', env: 'SLUICE_DEBUG_HEADERS', kind: 'bool', help: 'answer with x-queue-us, x-compute-us and x-batch-size headers' },
+  { key: 'feedbackLog', flag: '--feedback-log', env: 'SLUICE_FEEDBACK_LOG', kind: 'string', arg: 'PATH', help: 'feedback log: off, stdout or a file path (labels the retraining job reads, docs/drift.md)' },
+  { key: 'disableDrift', flag: '--disable-drift', env: 'SLUICE_DISABLE_DRIFT', kind: 'bool', help: 'no drift tracking (it is on for every version with a reference.json)' },
+  {
+    key: 'retrainWebhookAllow', flag: '--retrain-webhook-allow', env: 'SLUICE_RETRAIN_WEBHOOK_ALLOW', kind: 'string', arg: 'URLS', defaultHelp: 'none',
+    help: 'comma-separated URL prefixes retrain webhooks may post to; none: no webhook is called',
+  },
 ];
 
 /**
@@ -244,8 +268,11 @@ const FIELDS: readonly Field[] = [
  * A variable set to the empty string is refused (unset it instead), so a blank line in an env
  * file cannot turn a secret into "", and so is one with whitespace (a bearer token is one word).
  */
-type SecretKey = 'adminToken';
-const SECRET_FIELDS: readonly { key: SecretKey; env: string }[] = [{ key: 'adminToken', env: 'SLUICE_ADMIN_TOKEN' }];
+type SecretKey = 'adminToken' | 'retrainWebhookSecret';
+const SECRET_FIELDS: readonly { key: SecretKey; env: string }[] = [
+  { key: 'adminToken', env: 'SLUICE_ADMIN_TOKEN' },
+  { key: 'retrainWebhookSecret', env: 'SLUICE_RETRAIN_WEBHOOK_SECRET' },
+];
 
 /**
  * SLUICE_* variables that are not settings here but are read elsewhere (documented with their

@@ -66,6 +66,8 @@ export interface AdminDeps {
   /** Monotonic ms (how long a load or unload took, in its event's numbers). */
   nowMs(): number;
   shadowReport?: ShadowReportProvider;
+  /** Retrain: fire a model's trigger now (throws 409 when unconfigured or cooling down), and the recorded events. */
+  retrain?: { now(model: string): unknown; events(model?: string): unknown[] };
 }
 
 /** A version as the admin API lists it. */
@@ -243,6 +245,19 @@ export class AdminApi {
   shadow(model: string): ShadowReport {
     this.entry(model);
     return this.deps.shadowReport?.(model) ?? { model, pairs: [] };
+  }
+
+  /** POST /admin/models/{m}/retrain (body empty or `{}`): the event, its actions still running. */
+  retrain(model: string, body: Uint8Array): { event: unknown } {
+    this.entry(model);
+    parseEmptyBody(body, 'retrain');
+    if (this.deps.retrain === undefined) throw new SluiceError('SLUICE_ERR_RETRAIN_NOT_CONFIGURED', 'retraining is not wired in this gateway');
+    return { event: this.deps.retrain.now(model) };
+  }
+
+  /** GET /admin/retrain/events: every model's retrain events, oldest first (the last 1000). */
+  retrainEvents(): { events: unknown[] } {
+    return { events: this.deps.retrain?.events() ?? [] };
   }
 
   /** GET /admin/models/{m}/events: newest last. */

@@ -71,8 +71,10 @@ export interface DataPlaneDeps {
   repository: ModelRepository<Servable>;
   /** Where shadow copies report (the shadow board); absent: plans with shadows mirror nothing. */
   shadows?: ShadowSink;
-  /** Where feedback labels are credited (the shadow board). */
+  /** Where feedback labels are credited (the shadow board and live accuracy). */
   feedback?: FeedbackSink;
+  /** The model's drift report (GET /v2/models/{m}/drift); absent: drift tracking is not wired. */
+  driftReport?(model: string): unknown;
   /** The model's routing table (routing/ RoutingBook); absent: every model has the default. */
   routing?(model: string): RoutingTable;
   nowUs(): number;
@@ -147,6 +149,12 @@ export class DataPlane {
   /** OIP model metadata; versioned form adds sluice's state, sha256 and execution provider. */
   modelMetadata(model: string, version?: number): Record<string, unknown> {
     return modelMetadata(this.deps.repository, model, version);
+  }
+
+  /** GET /v2/models/{m}/drift: 404 for an unknown model; the report says when a version has no reference. */
+  drift(model: string): unknown {
+    if (this.deps.repository.get(model) === undefined) this.modelReady(model);
+    return this.deps.driftReport?.(model) ?? { model, versions: [], reason: 'drift tracking is off (--disable-drift)' };
   }
 
   /** Ground-truth labels by request id (POST /v2/models/{m}/feedback). */

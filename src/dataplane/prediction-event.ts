@@ -52,7 +52,15 @@ export interface PredictionEvent {
   readonly outputs: readonly TensorCopy[];
   /** Sampled (EventPolicy.inputSampleRate), redacted inputs; absent when not sampled. */
   readonly inputs?: readonly TensorCopy[];
+  /**
+   * EventPolicy.trackInput's tensor of every successful answer, whole and unredacted (up to
+   * MAX_TRACKED_VALUES): what the drift monitor bins. Observers other than drift must not log it.
+   */
+  readonly tracked?: TensorCopy;
 }
+
+/** Most elements of a tracked input copied (a batch of 64 rows of 16k features). */
+export const MAX_TRACKED_VALUES = 1 << 20;
 
 /** Per model: what events copy. */
 export interface EventPolicy {
@@ -64,6 +72,8 @@ export interface EventPolicy {
   readonly redactColumns?: ReadonlyMap<string, readonly number[]>;
   /** Most elements copied per tensor. */
   readonly maxValues: number;
+  /** The input copied whole into every successful event's `tracked` (drift tracking). */
+  readonly trackInput?: string;
 }
 
 export const DEFAULT_EVENT_POLICY: EventPolicy = Object.freeze({ inputSampleRate: 0, redact: [], maxValues: 1024 });
@@ -135,7 +145,14 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
     },
     outputs: withTensors && ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
     ...(withTensors && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? { inputs: copyInputs(trace.inputs, policy) } : {}),
+    ...(withTensors && ok ? trackedCopy(trace.inputs, policy) : {}),
   };
+}
+
+function trackedCopy(inputs: readonly Tensor[] | undefined, policy: EventPolicy): { tracked?: TensorCopy } {
+  if (policy.trackInput === undefined || inputs === undefined) return {};
+  const t = inputs.find((i) => i.name === policy.trackInput);
+  return t === undefined ? {} : { tracked: copyTensor(t, MAX_TRACKED_VALUES) };
 }
 
 export interface ShadowFacts {
@@ -178,5 +195,6 @@ export function shadowEvent(
     timings: { decodeUs: null, validateUs: null, queueUs: outcome.queueUs, computeUs: outcome.computeUs, encodeUs: null, totalUs: outcome.queueUs + outcome.computeUs },
     outputs: withTensors ? outcome.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
     ...(withTensors && sampled(facts.primaryId, policy.inputSampleRate) ? { inputs: copyInputs(inputs, policy) } : {}),
+    ...(withTensors ? trackedCopy(inputs, policy) : {}),
   };
 }

@@ -37,6 +37,18 @@ export interface ShadowAgreementSample {
   readonly agreement: number;
 }
 
+/** What the drift and accuracy series read at each scrape (the composition root sets it). */
+export interface DriftSample {
+  /** Overall drift score per version and window (count | time). */
+  readonly scores: readonly { model: string; version: string; window: string; score: number }[];
+  /** Per input feature (and `output:label`, `output:probabilities`), PSI over the count window. */
+  readonly psi: readonly { model: string; version: string; feature: string; psi: number }[];
+  /** Rows binned since the version loaded, per feature and bin: Prometheus sums a fleet's. */
+  readonly bins: readonly { model: string; version: string; feature: string; bin: string; rows: number }[];
+  /** Live accuracy over each version's window of labelled rows. */
+  readonly accuracy: readonly { model: string; version: string; accuracy: number }[];
+}
+
 export interface Metrics {
   readonly registry: Registry;
   /**
@@ -81,6 +93,23 @@ export interface Metrics {
   readonly predictionLogBufferedBytes: Gauge<string>;
   /** Share of wall time the event loop was busy since the previous scrape (0..1). */
   readonly eventLoopUtilization: Gauge<string>;
+  /** sluice_drift_score{model,version,window}: mean PSI over input features (docs/drift.md). */
+  readonly driftScore: Gauge<'model' | 'version' | 'window'>;
+  readonly driftFeaturePsi: Gauge<'model' | 'version' | 'feature'>;
+  /** Counter, set from the monitors' cumulative counts at each scrape (restarts at a version load). */
+  readonly driftBinRows: Counter<'model' | 'version' | 'feature' | 'bin'>;
+  readonly liveAccuracy: Gauge<'model' | 'version'>;
+  /** Feedback labels by outcome: accepted (joined an answer) or refused (its reason). */
+  readonly feedbackLabels: Counter<'model' | 'outcome'>;
+  readonly feedbackLogDropped: Counter<'reason'>;
+  /** Retrain events fired, by reason (drift | accuracy | schedule | admin). */
+  readonly retrainEvents: Counter<'model' | 'reason'>;
+  /** Conditions that would have fired but for the cooldown. */
+  readonly retrainSuppressed: Counter<'model' | 'reason'>;
+  /** Retrain actions by kind (webhook | command) and outcome (ok | failed | not_allowed | busy). */
+  readonly retrainActions: Counter<'model' | 'action' | 'outcome'>;
+  /** What the drift and accuracy series read at each scrape (replaces the previous source). */
+  setDriftSource(read: () => DriftSample): void;
   /** What `sluice_queue_depth` reads at each scrape (replaces the previous source). */
   setQueueDepthSource(read: () => Iterable<QueueDepthSample>): void;
   /** What `sluice_shadow_agreement` reads at each scrape (replaces the previous source). */
@@ -105,6 +134,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registers = [registry];
   let queueDepthSource: () => Iterable<QueueDepthSample> = () => [];
   let agreementSource: () => Iterable<ShadowAgreementSample> = () => [];
+  const noDrift: DriftSample = { scores: [], psi: [], bins: [], accuracy: [] };
+  let driftSource: () => DriftSample = () => noDrift;
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
   return {
@@ -176,6 +207,54 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
         lastElu = now;
       },
     }),
+    driftScore: new Gauge({
+      name: 'sluice_drift_score',
+      help: 'Drift score (mean PSI over the input features) per version and window',
+      labelNames: ['model', 'version', 'window'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of driftSource().scores) this.set({ model: s.model, version: s.version, window: s.window }, s.score);
+      },
+    }),
+    driftFeaturePsi: new Gauge({
+      name: 'sluice_drift_feature_psi',
+      help: 'Population stability index of each feature over the count window',
+      labelNames: ['model', 'version', 'feature'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of driftSource().psi) this.set({ model: s.model, version: s.version, feature: s.feature }, s.psi);
+      },
+    }),
+    driftBinRows: new Counter({
+      name: 'sluice_drift_bin_rows_total',
+      help: 'Rows binned per feature and reference bin since the version loaded',
+      labelNames: ['model', 'version', 'feature', 'bin'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of driftSource().bins) this.inc({ model: s.model, version: s.version, feature: s.feature, bin: s.bin }, s.rows);
+      },
+    }),
+    liveAccuracy: new Gauge({
+      name: 'sluice_live_accuracy',
+      help: 'Accuracy over the last labelled rows of each version (feedback labels)',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of driftSource().accuracy) this.set({ model: s.model, version: s.version }, s.accuracy);
+      },
+    }),
+    feedbackLabels: new Counter({ name: 'sluice_feedback_labels_total', help: 'Feedback labels by outcome', labelNames: ['model', 'outcome'], registers }),
+    feedbackLogDropped: new Counter({ name: 'sluice_feedback_log_dropped_total', help: 'Feedback log lines dropped, by reason', labelNames: ['reason'], registers }),
+    retrainEvents: new Counter({ name: 'sluice_retrain_events_total', help: 'Retrain events fired, by reason', labelNames: ['model', 'reason'], registers }),
+    retrainSuppressed: new Counter({ name: 'sluice_retrain_suppressed_total', help: 'Retrain conditions held back by the cooldown', labelNames: ['model', 'reason'], registers }),
+    retrainActions: new Counter({ name: 'sluice_retrain_actions_total', help: 'Retrain actions run, by kind and outcome', labelNames: ['model', 'action', 'outcome'], registers }),
+    setDriftSource(read) {
+      driftSource = read;
+    },
     setQueueDepthSource(read) {
       queueDepthSource = read;
     },

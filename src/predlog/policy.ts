@@ -7,7 +7,8 @@ import type { ModelFile } from '../repository/model-file.js';
 
 type Flags = Pick<SluiceSettings, 'predictionLogInputSample' | 'predictionLogMaxValues'>;
 
-export function eventPolicyOf(file: ModelFile | undefined, flags: Flags): EventPolicy {
+/** `track`: copy the features input whole into every event, for the drift monitor. */
+export function eventPolicyOf(file: ModelFile | undefined, flags: Flags, track = false): EventPolicy {
   const own = file?.predictionLog;
   const redact = own?.redact ?? [];
   const features = file?.features ?? [];
@@ -18,17 +19,19 @@ export function eventPolicyOf(file: ModelFile | undefined, flags: Flags): EventP
     redact: redact.filter((name) => !features.some((f) => f.name === name)),
     ...(columns.length > 0 && featuresInput !== undefined ? { redactColumns: new Map([[featuresInput, columns]]) } : {}),
     maxValues: own?.maxValues ?? flags.predictionLogMaxValues,
+    ...(track && featuresInput !== undefined ? { trackInput: featuresInput } : {}),
   });
 }
 
-/** Per model file (a new object after every reload), the policy built once. */
-export function cachedEventPolicy(flags: Flags): (file: ModelFile | undefined) => EventPolicy {
-  const cache = new WeakMap<ModelFile, EventPolicy>();
+/** Per model file (a new object after every reload) and tracking choice, the policy built once. */
+export function cachedEventPolicy(flags: Flags): (file: ModelFile | undefined, track?: boolean) => EventPolicy {
+  const cache = new WeakMap<ModelFile, [EventPolicy | undefined, EventPolicy | undefined]>();
   const none = eventPolicyOf(undefined, flags);
-  return (file) => {
+  return (file, track = false) => {
     if (file === undefined) return none;
-    let p = cache.get(file);
-    if (p === undefined) cache.set(file, (p = eventPolicyOf(file, flags)));
-    return p;
+    let pair = cache.get(file);
+    if (pair === undefined) cache.set(file, (pair = [undefined, undefined]));
+    const i = track ? 1 : 0;
+    return (pair[i] ??= eventPolicyOf(file, flags, track));
   };
 }

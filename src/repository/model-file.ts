@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { SluiceError } from '../errors.js';
 import type { BatchingConfig, DataType, Device } from '../types.js';
 import type { RawFeature } from './feature-config.js';
+import { DRIFT_SCHEMA, RETRAIN_SCHEMA, driftSettings, retrainSettings, type DriftSettings, type RetrainSettings } from './mlops-config.js';
 
 /** Inputs to warm a version up with: zero-filled tensors of these full shapes, or a request file. */
 export type WarmupConfig =
@@ -74,6 +75,10 @@ export interface ModelFile extends ModelSettings {
   /** As given; resolve-config fills maxBatchSize from the graph when absent. */
   readonly batching: Readonly<Partial<BatchingConfig>>;
   readonly features?: readonly RawFeature[];
+  /** Drift tracking against each version's reference.json (docs/drift.md); defaults filled. */
+  readonly drift: DriftSettings;
+  /** What fires a retrain and what it runs (docs/drift.md); absent: no trigger. */
+  readonly retrain?: RetrainSettings;
 }
 
 export const DATATYPES: readonly DataType[] = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'];
@@ -181,6 +186,8 @@ const schema = {
         maxValues: { type: 'integer', minimum: 0, maximum: 1_000_000 },
       },
     },
+    drift: DRIFT_SCHEMA,
+    retrain: RETRAIN_SCHEMA,
     features: { type: 'array', minItems: 1, maxItems: 65536, items: featureSchema },
     featuresInput: { type: 'string' },
     classes: { type: 'array', minItems: 1, maxItems: 65536, items: { type: 'string', minLength: 1, maxLength: 256 } },
@@ -291,6 +298,8 @@ export function parseModelFile(raw: unknown, dirName: string, file = 'model.json
     device: ((c.device as string | undefined) ?? 'cpu') as Device,
     versionPolicy: (c.versionPolicy as { latest: number } | undefined) ?? { latest: 1 },
     ...pick(c, ['required', 'warmup', 'features', 'featuresInput', 'classes', 'promotionGate', 'shadowTopK', 'predictionLog']),
+    drift: driftSettings(c.drift as Partial<DriftSettings> | undefined),
+    ...(c.retrain === undefined ? {} : { retrain: retrainSettings(c.retrain as Parameters<typeof retrainSettings>[0]) }),
   }) as ModelFile;
 }
 

@@ -8,7 +8,10 @@
 // Edges are data values at the k-quantiles, deduplicated, and never the minimum, so no
 // reference bin is empty; a constant feature has edges [] and a single bin.
 
+import { binIndex } from '../drift/bins.js';
 import type { Dataset } from './dataset.js';
+
+export { binIndex };
 
 export const BINNING_RULE = 'left-closed';
 
@@ -49,18 +52,6 @@ export function quantileEdges(values: ArrayLike<number>, bins: number): number[]
     }
   }
   return edges;
-}
-
-/** Bin index of `v` under the left-closed rule: the count of edges ≤ v. */
-export function binIndex(edges: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (edges[mid]! <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export function histogram(values: ArrayLike<number>, edges: readonly number[]): HistogramProfile {

@@ -83,5 +83,7 @@ export function registerAdminRoutes(routes: RouteTable, deps: AdminRouteDeps): v
   add('POST', `${version}/unload`, NO_BODY_LIMIT_BYTES, async ([m, v], body) => ok(await api.unload(m!, v!, body)));
   add('GET', `${model}/shadow`, NO_BODY_LIMIT_BYTES, ([m]) => ok(api.shadow(m!)));
   add('GET', `${model}/events`, NO_BODY_LIMIT_BYTES, ([m]) => ok(api.events(m!)));
+  add('POST', `${model}/retrain`, NO_BODY_LIMIT_BYTES, ([m], body) => ok(api.retrain(m!, body)));
+  add('GET', '/admin/retrain/events', NO_BODY_LIMIT_BYTES, () => ok(api.retrainEvents()));
   registerMetricsRoute(routes, deps.metrics, { authorized: deps.metricsPublic === true ? undefined : deps.authorized, onInternalError: deps.onInternalError });
 }

@@ -1,7 +1,9 @@
-// POST /v2/models/{m}/feedback on the data port: ground-truth labels by request id (dataplane/feedback.ts).
+// The data port's MLOps endpoints: POST /v2/models/{m}/feedback (ground-truth labels by request id,
+// dataplane/feedback.ts) and GET /v2/models/{m}/drift (the model's drift report, docs/drift.md).
 import type { DataPlane } from '../../dataplane/dataplane.js';
 import { SluiceError } from '../../errors.js';
 import { bodyHandler } from './body-route.js';
+import { jsonGet, ok } from './json-get.js';
 import { decodeParam } from './params.js';
 import type { RouteTable } from './routes.js';
 
@@ -24,4 +26,5 @@ export function registerFeedbackRoutes(routes: RouteTable, dataplane: DataPlane)
       handle: (ctx, body) => ({ status: 200, body: JSON.stringify(dataplane.feedback(ctx.model, body)) }),
     }),
   );
+  jsonGet(routes, '/v2/models/:model/drift', (req) => ok(dataplane.drift(decodeParam(req.getParameter(0) ?? ''))));
 }

@@ -1,0 +1,77 @@
+// Issue "Drift statistics that trigger retraining": what drift tracking costs on the request path.
+// Two sluice servers on the same private digits repository (its version has a reference.json):
+// one with --disable-drift, one tracking drift as served by default (every answer's 64 inputs and
+// its outputs binned on the reference edges, windows closed every 1,000 rows). Runs alternate
+// between them at 64 connections (a light model: tracking's share of each request is as large as
+// it gets). Goal: throughput with drift tracking on ≥ 0.95x off.
+import { pairedRatio, type Target } from '../lib/compare.js';
+import { benchModel, inferBodies, loadRows } from '../lib/data.js';
+import type { ServerHandle } from '../lib/procs.js';
+import { defineScenario, type Goal } from '../lib/registry.js';
+import { privateRepository, removeRepository, startSluice } from '../lib/servers.js';
+import { compareAt, fx, planFor, targetTable } from '../lib/side-by-side.js';
+import { formatSpread } from '../lib/stats.js';
+
+const MODEL = 'digits';
+const THROUGHPUT_MIN = 0.95;
+
+export default defineScenario({
+  name: 'drift',
+  order: 76,
+  description: 'Drift tracking on (default: inputs and outputs binned per answer) vs --disable-drift: digits over HTTP JSON at 64 connections.',
+  async run(ctx) {
+    const model = benchModel(MODEL);
+    const bodies = inferBodies(model, loadRows(model), 1);
+    const plan = planFor(ctx, 64);
+    const repo = privateRepository([MODEL]);
+    const servers: ServerHandle[] = [];
+    try {
+      const off = await startSluice(repo, { args: ['--disable-drift'] });
+      servers.push(off);
+      const on = await startSluice(repo);
+      servers.push(on);
+      const target = (label: string, server: ServerHandle): Target => ({ label, server, path: `/v2/models/${MODEL}/infer`, bodies, rowsPerRequest: 1, batchStatsModel: MODEL });
+      const { summaries, samples } = await compareAt([target('drift off', off), target('drift on', on)], plan);
+      const report = (await (await fetch(`${on.origin}/v2/models/${MODEL}/drift`)).json()) as { versions: { tracking: boolean; rows?: number }[] };
+      const tracked = report.versions.find((v) => v.tracking);
+      const offS = samples.get('drift off')!;
+      const onS = samples.get('drift on')!;
+      const throughput = pairedRatio(onS, offS, (s) => s.reqPerSec);
+      const p99 = pairedRatio(onS, offS, (s) => s.p99Us);
+      const answered = onS.reduce((n, s) => n + s.requests, 0);
+      const goals: Goal[] = [
+        { name: 'throughput with drift tracking on ÷ off', target: `≥ ${THROUGHPUT_MIN}x`, measured: `${fx(throughput.median)} (${fx(throughput.min)}–${fx(throughput.max)})`, met: throughput.median >= THROUGHPUT_MIN },
+        {
+          name: 'the server tracking drift binned every answered row',
+          target: 'rows in its drift report ≥ requests answered in the timed runs',
+          measured: `${(tracked?.rows ?? 0).toLocaleString('en-US')} rows binned, ${answered.toLocaleString('en-US')} answered in timed runs`,
+          met: (tracked?.rows ?? 0) >= answered,
+        },
+      ];
+      return {
+        summary:
+          `Two sluice servers (defaults: 1 worker) on one private digits repository, one row per request (256 distinct bodies), ` +
+          `${plan.connections} connections by ${plan.generator}; warm-up ${plan.warmupS} s each, then ${plan.repeats} rounds of ${plan.durationS} s ` +
+          `alternating drift off → drift on. "drift off": --disable-drift; "drift on": the default (each answer's 64 inputs, its label ` +
+          `and its top probability binned on the reference edges). Ratios are medians of per-round ratios; p99 is reported, not a goal.`,
+        tables: [
+          targetTable(`${MODEL}, HTTP JSON, ${plan.connections} connections: drift tracking off vs on`, summaries),
+          {
+            title: 'drift on ÷ drift off, per round pair (median (min–max))',
+            columns: ['ratio', 'median (min–max)'],
+            rows: [
+              ['req/s', formatSpread(throughput, 2)],
+              ['p99', formatSpread(p99, 2)],
+            ],
+          },
+        ],
+        goals,
+        charts: [],
+        data: { plan, summaries, samples: Object.fromEntries(samples), rowsBinned: tracked?.rows ?? 0 },
+      };
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      removeRepository(repo);
+    }
+  },
+});

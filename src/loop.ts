@@ -1,0 +1,242 @@
+// The MLOps loop, wired in one place (DESIGN §8): drift monitors and live accuracy fed by the data
+// plane's events, feedback labels credited and logged for the retraining job, the retrain trigger
+// and the runner of its actions. Part of the composition root (like observers.ts): the only other
+// module that knows these layers.
+//
+// Per event (a tick after its answer, on the event loop): the answer's predicted classes are kept
+// by request id for late labels, and the tracked input is binned on the version's reference edges
+// (drift/monitor.ts). Every `drift.windowRows` rows a version's count window closes; a primary's
+// closed window goes to the trigger.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SluiceConfig } from './config/config.js';
+import { effectivePrimary } from './dataplane/admin-routing.js';
+import type { FeedbackSink } from './dataplane/feedback.js';
+import type { PredictionEvent, TensorCopy } from './dataplane/prediction-event.js';
+import type { Servable } from './dataplane/servable.js';
+import { LiveAccuracy } from './drift/accuracy.js';
+import { DriftBook, type Tracked } from './drift/book.js';
+import type { Logger } from './logging/logger.js';
+import type { DriftSample, Metrics } from './metrics/metrics.js';
+import { FeedbackLog } from './predlog/feedback-log.js';
+import { driftSettings } from './repository/mlops-config.js';
+import type { ModelRepository } from './repository/repository.js';
+import { RetrainRunner, type RecordedEvent } from './retrain/runner.js';
+import { RetrainTrigger } from './retrain/trigger.js';
+import type { RoutingBook } from './routing/book.js';
+import type { ShadowBoard } from './shadow/board.js';
+import { createComparer } from './shadow/compare.js';
+import type { GroundTruth } from './shadow/label-store.js';
+import type { Tensor } from './types.js';
+
+export interface LoopDeps {
+  readonly config: SluiceConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly repository: ModelRepository<Servable>;
+  readonly routing: RoutingBook;
+  readonly shadowBoard: ShadowBoard;
+}
+
+export interface Loop {
+  /** The data plane observer (with tensors). */
+  observe(event: PredictionEvent): void;
+  /** True when the model's events should carry its features input (EventPolicy.trackInput). */
+  tracks(model: string): boolean;
+  /** Where feedback labels go: the shadow board, live accuracy, the feedback log. */
+  readonly feedback: FeedbackSink;
+  driftReport(model: string): unknown;
+  retrainNow(model: string): RecordedEvent;
+  retrainEvents(model?: string): RecordedEvent[];
+  /** Flushes the feedback log; running retrain actions are left to finish on their own. */
+  close(): Promise<void>;
+}
+
+/** Answers kept for late labels (live accuracy): at most this many requests, this long. */
+const LABELS_MAX = 100_000;
+const LABELS_MAX_AGE_MS = 3_600_000;
+const TICK_MS = 1000;
+
+export function startLoop(deps: LoopDeps): Loop {
+  const { config, logger, metrics, repository, routing, shadowBoard } = deps;
+  const fileOf = (model: string) => repository.get(model)?.file;
+  const driftOf = (model: string) => fileOf(model)?.drift ?? driftSettings(undefined);
+  const primaryOf = (model: string): string | null => {
+    const entry = repository.get(model);
+    const v = entry === undefined ? undefined : effectivePrimary(entry, routing.table(model));
+    return v === undefined ? null : String(v);
+  };
+  const comparer = createComparer({});
+  const accuracy = new LiveAccuracy({
+    maxEntries: LABELS_MAX,
+    maxAgeMs: LABELS_MAX_AGE_MS,
+    windowRows: (model) => fileOf(model)?.retrain?.accuracyWindowRows ?? 500,
+    classes: (model) => fileOf(model)?.classes,
+  });
+  const book = new DriftBook({
+    readReference(model, version) {
+      try {
+        return readFileSync(path.join(config.modelsDir, model, String(version), 'reference.json'), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    settingsOf: driftOf,
+    onRefused: (model, version, reason) => logger.warn({ model, version }, `drift tracking off for this version: ${reason}`),
+  });
+  const runner = new RetrainRunner({
+    log: logger,
+    webhookAllow: config.retrainWebhookAllow.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    webhookSecret: config.retrainWebhookSecret,
+    settingsOf: (model) => fileOf(model)?.retrain,
+    commandEnv: { ...process.env, SLUICE_MODELS: config.modelsDir, SLUICE_PREDICTION_LOG: config.predictionLog, SLUICE_FEEDBACK_LOG: config.feedbackLog },
+    onEvent: (e) => metrics.retrainEvents.inc({ model: e.model, reason: e.reason }),
+    onAction: (model, action, outcome) => metrics.retrainActions.inc({ model, action, outcome }),
+  });
+  const trigger = new RetrainTrigger({
+    nowMs: Date.now,
+    policyOf(model) {
+      const f = fileOf(model);
+      return f?.retrain === undefined ? undefined : { drift: f.drift, retrain: f.retrain };
+    },
+    primaryOf,
+    fire: (event) => runner.fire(event),
+    suppressed: (model, reason) => metrics.retrainSuppressed.inc({ model, reason }),
+  });
+  const feedbackLog = FeedbackLog.open({
+    settings: config,
+    appLog: logger,
+    nowMs: Date.now,
+    onDropped: (reason, lines) => metrics.feedbackLogDropped.inc({ reason }, lines),
+  });
+
+  const observe = (e: PredictionEvent): void => {
+    if (!e.modelKnown || e.code !== 'OK' || e.version === null || e.id === null) return;
+    const now = Date.now();
+    const version = String(e.version);
+    const predicted = e.outputs.length > 0 ? comparer.predictedLabels(e.outputs as unknown as Tensor[]) : null;
+    if (predicted !== null) accuracy.record(e.model, version, e.shadow ? 'shadow' : 'primary', e.id, predicted, now);
+    if (e.tracked === undefined || e.tracked.truncated || config.disableDrift) return;
+    const t = book.entry(e.model, e.version, e.sha256);
+    if (t.monitor === null) return;
+    const [rows, cols] = e.tracked.shape.length === 2 ? [e.tracked.shape[0]!, e.tracked.shape[1]!] : [1, e.tracked.data.length];
+    const out = t.reference.outputs;
+    const labels = find(e.outputs, out?.label?.tensor ?? 'label');
+    const probs = find(e.outputs, out?.probabilities?.tensor ?? 'probabilities');
+    t.monitor.observe(e.tracked.data as ArrayLike<number>, rows, cols, now, {
+      ...(labels ? { labels: labels.data as ArrayLike<number | bigint> } : {}),
+      ...(probs ? { probabilities: probs.data as ArrayLike<number>, classes: probs.shape[1] ?? 0 } : {}),
+    });
+    t.rows += rows;
+    const windowRows = driftOf(e.model).windowRows;
+    if (t.monitor.rowsSinceEvaluation < windowRows) return;
+    const w = t.monitor.takeWindow(now);
+    DriftBook.remember(t, { time: new Date(now).toISOString(), rows: t.rows, score: w.score });
+    if (!e.shadow) trigger.driftWindow(e.model, version, w.score, windowRows);
+  };
+
+  const feedback: FeedbackSink = {
+    label(model, id, truth) {
+      const now = Date.now();
+      const board = shadowBoard.label(model, id, truth);
+      const live = accuracy.label(model, id, truth, now);
+      if (live.ok) for (const v of live.credited) trigger.accuracy(model, v.version, v.accuracy, v.labeled);
+      const indices = classIndices(truth, fileOf(model)?.classes);
+      if (indices !== null) feedbackLog?.write(model, id, indices);
+      const result = live.ok || board.ok ? ({ ok: true } as const) : { ok: false as const, reason: live.ok ? 'unknown_id' : live.reason };
+      metrics.feedbackLabels.inc({ model, outcome: result.ok ? 'accepted' : result.reason });
+      return result;
+    },
+  };
+
+  metrics.setDriftSource(() => driftSample(repository, book, accuracy));
+  const tick = setInterval(() => {
+    const models = repository.list().map((m) => m.name);
+    trigger.tick(models);
+    book.prune((model, version) => repository.get(model)?.versions.get(version)?.state === 'READY');
+  }, TICK_MS);
+  tick.unref();
+
+  return {
+    observe,
+    tracks: (model) => !config.disableDrift && driftOf(model).enabled,
+    feedback,
+    driftReport: (model) => driftReport(model, { repository, book, accuracy, primaryOf, shadowsOf: (m) => routing.table(m).shadows.map((s) => s.version), driftOf, hasRetrain: (m) => fileOf(m)?.retrain !== undefined, disabled: config.disableDrift }),
+    retrainNow(model) {
+      const id = trigger.manual(model).id;
+      return runner.list(model).find((e) => e.id === id)!;
+    },
+    retrainEvents: (model) => runner.list(model),
+    async close() {
+      clearInterval(tick);
+      await feedbackLog?.close();
+    },
+  };
+}
+
+function find(outputs: readonly TensorCopy[], name: string): TensorCopy | undefined {
+  return outputs.find((t) => t.name === name);
+}
+
+/** A label as class indices (names through `classes`); null when one cannot be mapped. */
+function classIndices(truth: GroundTruth | readonly GroundTruth[], classes: readonly string[] | undefined): number[] | null {
+  const list: readonly GroundTruth[] = Array.isArray(truth) ? truth : [truth as GroundTruth];
+  const out: number[] = [];
+  for (const v of list) {
+    const i = typeof v === 'number' ? v : (classes?.indexOf(v) ?? -1);
+    if (!Number.isInteger(i) || i < 0) return null;
+    out.push(i);
+  }
+  return out;
+}
+
+interface ReportDeps {
+  repository: ModelRepository<Servable>;
+  book: DriftBook;
+  accuracy: LiveAccuracy;
+  primaryOf(model: string): string | null;
+  shadowsOf(model: string): number[];
+  driftOf(model: string): ReturnType<typeof driftSettings>;
+  hasRetrain(model: string): boolean;
+  disabled: boolean;
+}
+
+/** GET /v2/models/{m}/drift: every READY version, primary first role-wise, with why one has no monitor. */
+function driftReport(model: string, d: ReportDeps): unknown {
+  const now = Date.now();
+  const primary = d.primaryOf(model);
+  const settings = d.driftOf(model);
+  const tracked = new Map(d.book.versions(model));
+  const shadows = new Set(d.shadowsOf(model));
+  const ready = [...(d.repository.get(model)?.versions.values() ?? [])].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
+  const versions = ready.map((version) => {
+    const t: Tracked | undefined = tracked.get(version);
+    const role = String(version) === primary ? 'primary' : shadows.has(version) ? 'shadow' : 'idle';
+    const base = { version: String(version), role, accuracy: d.accuracy.reportOf(model, String(version)) };
+    if (d.disabled) return { ...base, tracking: false, reason: 'drift tracking is off (--disable-drift)' };
+    if (t === undefined) return { ...base, tracking: false, reason: 'no prediction seen yet since the version loaded' };
+    if (t.monitor === null) return { ...base, tracking: false, reason: t.reason };
+    return { ...base, tracking: true, rows: t.rows, ...t.monitor.report(now), history: t.history };
+  });
+  return { model, primary, settings, retrain: d.hasRetrain(model), versions };
+}
+
+function driftSample(repository: ModelRepository<Servable>, book: DriftBook, accuracy: LiveAccuracy): DriftSample {
+  const now = Date.now();
+  const sample: { scores: DriftSample['scores'][number][]; psi: DriftSample['psi'][number][]; bins: DriftSample['bins'][number][]; accuracy: DriftSample['accuracy'][number][] } = { scores: [], psi: [], bins: [], accuracy: [] };
+  for (const m of repository.list()) {
+    for (const a of accuracy.report(m.name)) if (a.accuracy !== null) sample.accuracy.push({ model: m.name, version: a.version, accuracy: a.accuracy });
+    for (const [v, t] of book.versions(m.name)) {
+      if (t.monitor === null) continue;
+      const version = String(v);
+      const r = t.monitor.report(now);
+      for (const w of [r.windows.count, r.windows.time]) if (w.score !== null) sample.scores.push({ model: m.name, version, window: w.kind, score: w.score });
+      for (const f of r.windows.count.features) if (f.psi !== null) sample.psi.push({ model: m.name, version, feature: f.name, psi: f.psi });
+      for (const [name, p] of Object.entries(r.windows.count.outputs)) if (p && p.psi !== null) sample.psi.push({ model: m.name, version, feature: `output:${name}`, psi: p.psi });
+      for (const c of t.monitor.cumulativeCounts()) c.counts.forEach((rows, bin) => sample.bins.push({ model: m.name, version, feature: c.feature, bin: String(bin), rows }));
+    }
+  }
+  return sample;
+}
+
