@@ -8,6 +8,7 @@
 // (drift/monitor.ts). Every `drift.windowRows` rows a version's count window closes; a primary's
 // closed window goes to the trigger.
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { SluiceConfig } from './config/config.js';
 import { effectivePrimary } from './dataplane/admin-routing.js';
@@ -111,6 +112,8 @@ export function startLoop(deps: LoopDeps): Loop {
     onDropped: (reason, lines) => metrics.feedbackLogDropped.inc({ reason }, lines),
   });
 
+  const sampler = new DriftSampler(() => performance.now());
+
   const observe = (e: PredictionEvent): void => {
     if (!e.modelKnown || e.code !== 'OK' || e.version === null || e.id === null) return;
     const now = Date.now();
@@ -160,7 +163,7 @@ export function startLoop(deps: LoopDeps): Loop {
 
   return {
     observe,
-    tracks: (model) => !config.disableDrift && driftOf(model).enabled,
+    tracks: (model) => !config.disableDrift && sampler.take(model, driftOf(model)),
     feedback,
     driftReport: (model) => driftReport(model, { repository, book, accuracy, primaryOf, shadowsOf: (m) => routing.table(m).shadows.map((s) => s.version), driftOf, hasRetrain: (m) => fileOf(m)?.retrain !== undefined, disabled: config.disableDrift }),
     retrainNow(model) {
@@ -173,6 +176,31 @@ export function startLoop(deps: LoopDeps): Loop {
       await feedbackLog?.close();
     },
   };
+}
+
+/**
+ * drift.maxSampledPerSecond as a token bucket per model, one second deep: under the cap every
+ * request is binned; over it, an even share of them (tokens accrue continuously, so the admitted
+ * requests are spread through each second, not its first ones).
+ */
+class DriftSampler {
+  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
+
+  constructor(private readonly nowMs: () => number) {}
+
+  take(model: string, s: { enabled: boolean; maxSampledPerSecond: number }): boolean {
+    if (!s.enabled) return false;
+    const cap = s.maxSampledPerSecond;
+    if (cap === 0) return true;
+    const now = this.nowMs();
+    let b = this.buckets.get(model);
+    if (b === undefined) this.buckets.set(model, (b = { tokens: cap, atMs: now }));
+    b.tokens = Math.min(cap, b.tokens + ((now - b.atMs) * cap) / 1000);
+    b.atMs = now;
+    if (b.tokens < 1) return false;
+    b.tokens--;
+    return true;
+  }
 }
 
 function find(outputs: readonly TensorCopy[], name: string): TensorCopy | undefined {

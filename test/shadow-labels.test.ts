@@ -128,6 +128,23 @@ describe('bounds', () => {
     expect(store.label('c', 1, 4).ok).toBe(true);
   });
 
+  it('the oldest live id is evicted, whatever was labelled (and relabelled) before it, over many rounds', () => {
+    const cap = 50;
+    const store = new LabelStore({ maxEntries: cap, maxAgeMs: 1e12 });
+    const live: string[] = []; // what must be held, oldest first
+    for (let i = 0; i < 20_000; i++) {
+      const id = `r${i % 3000}`; // ids come back after they were labelled or evicted
+      if (live.includes(id)) continue;
+      store.record(id, P1, [1], i);
+      live.push(id);
+      if (live.length > cap) live.shift();
+      if (i % 3 === 0) expect(store.label(live.splice(live.length >> 1, 1)[0]!, 1, i).ok).toBe(true);
+    }
+    expect(store.size).toBe(live.length);
+    for (const id of live) expect(store.label(id, 1, 0).ok).toBe(true);
+    expect(store.size).toBe(0);
+  });
+
   it('age: an id lives maxAgeMs after its first record on the injected clock, counted', () => {
     const c = clock();
     const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });

@@ -7,6 +7,7 @@
 // 30 breast-cancer features and 1.2 µs for the 64 digits pixels, binning and both windows included
 // (a binary search over ≤ 9 edges per feature, no allocation: one scratch row of bin indices).
 import { binIndex } from './bins.js';
+
 import type { DriftReference } from './reference.js';
 import { js, ks, psi } from './stats.js';
 import { CountWindow, TimeWindow } from './window.js';
@@ -75,10 +76,14 @@ export class DriftMonitor {
   private readonly probColumn: number;
   private readonly classIndex: Map<number, number>;
   private readonly scratch: Int32Array;
+  /** Per feature, hoisted out of the reference for the per-row loop: its input column and edges. */
+  private readonly featureColumn: Int32Array;
+  private readonly featureEdges: Float64Array[];
+  private readonly cumulativeOffset: Int32Array;
   private readonly count: CountWindow;
   private readonly time: TimeWindow;
-  /** Rows per bin since the monitor started, per column (Prometheus counters). */
-  private readonly cumulative: Float64Array[];
+  /** Rows per bin since the monitor started, all columns in one array (cumulativeOffset). */
+  private readonly cumulative: Float64Array;
 
   constructor(reference: DriftReference, opts: { windowRows: number; windowMs: number; slices?: number }) {
     this.features = reference.features;
@@ -91,7 +96,15 @@ export class DriftMonitor {
     this.scratch = new Int32Array(this.columns.length);
     this.count = new CountWindow(opts.windowRows, bins);
     this.time = new TimeWindow(opts.windowMs, opts.slices ?? 10, bins);
-    this.cumulative = bins.map((b) => new Float64Array(b));
+    this.featureColumn = Int32Array.from(reference.features, (f) => f.index);
+    this.featureEdges = this.columns.slice(0, reference.features.length).map((c) => c.edges!);
+    this.cumulativeOffset = new Int32Array(bins.length);
+    let offset = 0;
+    bins.forEach((b, c) => {
+      this.cumulativeOffset[c] = offset;
+      offset += b;
+    });
+    this.cumulative = new Float64Array(offset);
   }
 
   /** Rows observed since the last takeWindow() (the trigger evaluates every windowRows rows). */
@@ -112,12 +125,14 @@ export class DriftMonitor {
     outputs: { labels?: ArrayLike<number | bigint>; probabilities?: ArrayLike<number>; classes?: number } = {},
   ): void {
     const row = this.scratch;
-    const nf = this.features.length;
+    const nf = this.featureColumn.length;
+    const nc = row.length;
     for (let r = 0; r < rows; r++) {
+      const base = r * cols;
       for (let f = 0; f < nf; f++) {
-        const idx = this.features[f]!.index;
-        const v = idx < cols ? input[r * cols + idx]! : Number.NaN;
-        if (Number.isFinite(v)) row[f] = binIndex(this.columns[f]!.edges!, v);
+        const idx = this.featureColumn[f]!;
+        const v = idx < cols ? input[base + idx]! : Number.NaN;
+        if (v - v === 0) row[f] = binIndex(this.featureEdges[f]!, v); // finite
         else {
           row[f] = -1;
           this.skippedValues++;
@@ -130,7 +145,7 @@ export class DriftMonitor {
       if (this.probColumn >= 0) row[this.probColumn] = this.topProbabilityBin(outputs.probabilities, outputs.classes ?? 0, r);
       this.count.add(row);
       this.time.add(row, nowMs);
-      for (let c = 0; c < row.length; c++) if (row[c]! >= 0) this.cumulative[c]![row[c]!]!++;
+      for (let c = 0; c < nc; c++) if (row[c]! >= 0) this.cumulative[this.cumulativeOffset[c]! + row[c]!]!++;
     }
     this.sinceEvaluation += rows;
   }
@@ -147,7 +162,7 @@ export class DriftMonitor {
 
   /** Per column (features, then `output:label`, `output:probabilities`), rows per bin since start. */
   cumulativeCounts(): { feature: string; counts: Float64Array }[] {
-    return this.columns.map((c, i) => ({ feature: c.name, counts: this.cumulative[i]! }));
+    return this.columns.map((c, i) => ({ feature: c.name, counts: this.cumulative.subarray(this.cumulativeOffset[i]!, this.cumulativeOffset[i]! + c.shares.length) }));
   }
 
   private topProbabilityBin(p: ArrayLike<number> | undefined, classes: number, r: number): number {

@@ -19,6 +19,12 @@ export interface DriftSettings {
   readonly consecutiveWindows: number;
   /** ...and re-arms only after a window scores under this (default threshold / 2). */
   readonly rearmBelow: number;
+  /**
+   * At most this many requests a second are binned (a token bucket, one second deep); beyond it
+   * drift is measured on an even sample of the traffic, so its cost stays bounded under any load.
+   * 0: every request.
+   */
+  readonly maxSampledPerSecond: number;
 }
 
 export interface WebhookSettings {
@@ -70,6 +76,7 @@ export const DRIFT_SCHEMA = {
     threshold: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
     consecutiveWindows: { type: 'integer', minimum: 1, maximum: 1000 },
     rearmBelow: { type: 'number', minimum: 0, maximum: 100 },
+    maxSampledPerSecond: { type: 'integer', minimum: 0, maximum: 10_000_000 },
   },
 } as const;
 
@@ -108,7 +115,7 @@ export const RETRAIN_SCHEMA = {
   },
 } as const;
 
-export const DRIFT_DEFAULTS = Object.freeze({ enabled: true, windowRows: 1000, windowSeconds: 300, threshold: 0.25, consecutiveWindows: 3 });
+export const DRIFT_DEFAULTS = Object.freeze({ enabled: true, windowRows: 1000, windowSeconds: 300, threshold: 0.25, consecutiveWindows: 3, maxSampledPerSecond: 2000 });
 
 export function driftSettings(raw: Partial<DriftSettings> | undefined): DriftSettings {
   const d = { ...DRIFT_DEFAULTS, ...raw };
