@@ -6,6 +6,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerOf, copyModels, postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
@@ -71,6 +72,17 @@ describe('drift report, accuracy and metrics', () => {
     expect(typeof v.windows.count.score).toBe('number');
     expect(v.history).toHaveLength(3); // 60 rows in windows of 20
     expect(v.accuracy).toEqual({ version: '1', labeled: 60, correct: 45, accuracy: 0.75, windowRows: 500, totalLabeled: 60 });
+  });
+
+  it('a NaN never reaches the monitor: 400 before batching, and nothing is binned', async () => {
+    const data = [...rows[0]!];
+    data[0] = Number.NaN;
+    const body = new Packr({ useRecords: false }).pack({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data }] });
+    const r = await answerOf(await fetch(`${t.url}/v2/models/breast-cancer/infer`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body }));
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe('SLUICE_ERR_INPUT_NON_FINITE');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await get(`${t.url}/v2/models/breast-cancer/drift`)).json.versions[0].rows).toBe(rows.length);
   });
 
   it('a version without a reference.json serves and says why it has no drift report; an unknown model is 404', async () => {

@@ -34,10 +34,12 @@ export interface SeedResult {
   readonly falseAlarms: number;
   /** Highest window score of the unshifted replay. */
   readonly maxUnshiftedScore: number;
+  /** Lowest window score once the shift started (until the trigger fired). */
+  readonly minShiftedScore: number;
   readonly delayRequests: number | null;
 }
 
-export const DEMO_DRIFT: Partial<DriftSettings> = Object.freeze({ windowRows: 250, threshold: 0.5, consecutiveWindows: 3 });
+export const DEMO_DRIFT: Partial<DriftSettings> = Object.freeze({ windowRows: 250, threshold: 0.45, consecutiveWindows: 3 });
 
 export function measureAlarms(opts: AlarmOptions): SeedResult[] {
   const data = loadCsvDataset(opts.dataPath, BREAST_CANCER.format).dataset;
@@ -52,6 +54,7 @@ export function measureAlarms(opts: AlarmOptions): SeedResult[] {
       seed,
       falseAlarms: quiet.fired.length + shifted.fired.filter((at) => at <= opts.warmupRequests).length,
       maxUnshiftedScore: quiet.maxScore,
+      minShiftedScore: shifted.minShiftedScore,
       delayRequests: detected === undefined ? null : detected - opts.warmupRequests,
     });
   }
@@ -68,12 +71,13 @@ function referenceOf(train: Dataset): DriftReference {
 }
 
 /** `unshifted` requests, then `shifted` ones (stopping at the first event after the shift); request numbers of events. */
-function replay(reference: DriftReference, traffic: Dataset, opts: AlarmOptions, seed: number, unshifted: number, shifted: number): { fired: number[]; maxScore: number } {
+function replay(reference: DriftReference, traffic: Dataset, opts: AlarmOptions, seed: number, unshifted: number, shifted: number): { fired: number[]; maxScore: number; minShiftedScore: number } {
   const drift = driftSettings(opts.drift);
   const monitor = new DriftMonitor(reference, { windowRows: drift.windowRows, windowMs: 300_000 });
   const fired: number[] = [];
   let sent = 0;
   let maxScore = 0;
+  let minShiftedScore = Number.POSITIVE_INFINITY;
   const trigger = new RetrainTrigger({
     nowMs: () => sent * 10, // 100 requests/s
     policyOf: () => ({ drift, retrain: retrainSettings({ cooldownSeconds: 0 })! }),
@@ -90,8 +94,9 @@ function replay(reference: DriftReference, traffic: Dataset, opts: AlarmOptions,
     if (monitor.rowsSinceEvaluation < drift.windowRows) continue;
     const w = monitor.takeWindow(sent * 10);
     if (!isShifted && w.score !== null) maxScore = Math.max(maxScore, w.score);
+    if (isShifted && w.score !== null) minShiftedScore = Math.min(minShiftedScore, w.score);
     trigger.driftWindow('m', '1', w.score, drift.windowRows);
     if (isShifted && fired.some((at) => at > unshifted)) break;
   }
-  return { fired, maxScore };
+  return { fired, maxScore, minShiftedScore };
 }
