@@ -1,11 +1,11 @@
-// PSI, KS and JS (drift/stats.ts) and the windows (drift/window.ts) against an offline computation
-// written here from raw values — a seeded generator, a naive linear-scan binning, the textbook
-// formulas — to 1e-9; and the edge cases: empty bins, a window smaller than the bin count,
-// a constant feature, an empty window.
+// PSI, KS and JS (drift/stats.ts) and the binning (drift/bins.ts) against an offline computation
+// written here from raw values: a seeded generator (mulberry32), a naive linear-scan binning and
+// the textbook formulas, to 1e-9. And the edge cases: empty live bins, empty reference bins (PSI's
+// floor), a window smaller than the bin count, a constant feature, an empty window, identical
+// distributions, and a two-bin case by hand.
 import { describe, expect, it } from 'vitest';
-import { binIndex } from '../src/drift/bins.js';
+import { binCounts, binIndex } from '../src/drift/bins.js';
 import { js, ks, PSI_EPSILON, psi } from '../src/drift/stats.js';
-import { CountWindow, TimeWindow } from '../src/drift/window.js';
 
 /** mulberry32: a tiny seeded generator, independent of the project's PRNG. */
 function rng(seed: number): () => number {
@@ -25,168 +25,154 @@ function naiveBin(edges: number[], v: number): number {
   return edges.length;
 }
 
-function counts(values: number[], edges: number[]): number[] {
+function naiveCounts(values: number[], edges: number[]): number[] {
   const c = new Array<number>(edges.length + 1).fill(0);
   for (const v of values) c[naiveBin(edges, v)]!++;
   return c;
 }
 
+const sum = (a: number[]): number => a.reduce((s, x) => s + x, 0);
+
+/** The formulas as written in docs/drift.md, term by term, no shortcuts. */
 const offline = {
   psi(p: number[], c: number[]): number {
-    const n = c.reduce((a, b) => a + b, 0);
-    return p.reduce((s, pi, i) => {
-      const pe = Math.max(pi, 1e-4);
+    const n = sum(c);
+    let s = 0;
+    for (let i = 0; i < p.length; i++) {
+      const pe = Math.max(p[i]!, 1e-4);
       const qe = Math.max(c[i]! / n, 1e-4);
-      return s + (qe - pe) * Math.log(qe / pe);
-    }, 0);
+      s += (qe - pe) * Math.log(qe / pe);
+    }
+    return s;
   },
   ks(p: number[], c: number[]): number {
-    const n = c.reduce((a, b) => a + b, 0);
+    const n = sum(c);
     let best = 0;
-    for (let i = 0; i < p.length; i++) {
-      const cp = p.slice(0, i + 1).reduce((a, b) => a + b, 0);
-      const cq = c.slice(0, i + 1).reduce((a, b) => a + b, 0) / n;
-      best = Math.max(best, Math.abs(cp - cq));
-    }
+    for (let i = 0; i < p.length; i++) best = Math.max(best, Math.abs(sum(p.slice(0, i + 1)) - sum(c.slice(0, i + 1)) / n));
     return best;
   },
   js(p: number[], c: number[]): number {
-    const n = c.reduce((a, b) => a + b, 0);
-    const q = c.map((x) => x / n);
-    const kl = (a: number[], m: number[]) => a.reduce((s, ai, i) => (ai === 0 ? s : s + ai * Math.log2(ai / m[i]!)), 0);
+    const q = c.map((x) => x / sum(c));
     const m = p.map((pi, i) => (pi + q[i]!) / 2);
-    return 0.5 * kl(p, m) + 0.5 * kl(q, m);
+    const kl = (a: number[]) => a.reduce((s, ai, i) => (ai === 0 ? s : s + ai * Math.log2(ai / m[i]!)), 0);
+    return 0.5 * kl(p) + 0.5 * kl(q);
   },
 };
 
-/** A reference from `n` standard-normal-ish training values: decile edges and their shares. */
-function reference(seed: number, n: number): { edges: number[]; shares: number[] } {
-  const r = rng(seed);
-  const values = Array.from({ length: n }, () => r() + r() + r());
-  const sorted = [...values].sort((a, b) => a - b);
-  const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => sorted[Math.floor((k * n) / 10)]!))];
-  return { edges, shares: counts(values, edges).map((c) => c / n) };
+function expectAgrees(p: number[], c: number[]): void {
+  for (const [name, got, want] of [
+    ['psi', psi(p, c), offline.psi(p, c)],
+    ['ks', ks(p, c), offline.ks(p, c)],
+    ['js', js(p, c), offline.js(p, c)],
+  ] as const) {
+    expect(got, name).not.toBeNull();
+    expect(Math.abs(got! - want), `${name}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-9);
+  }
 }
 
-describe('drift statistics against an offline computation', () => {
+/** Decile edges of raw training values (deduplicated, never the minimum) and their shares. */
+function decileReference(values: number[]): { edges: number[]; shares: number[] } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const edges: number[] = [];
+  for (let k = 1; k < 10; k++) {
+    const v = sorted[Math.floor((k * values.length) / 10)]!;
+    if (v > (edges.at(-1) ?? sorted[0]!)) edges.push(v);
+  }
+  return { edges, shares: naiveCounts(values, edges).map((x) => x / values.length) };
+}
+
+const sumOf3 = (r: () => number): number => r() + r() + r();
+
+describe('binning', () => {
+  it('binIndex and binCounts agree with a linear scan, edges and out-of-range values included', () => {
+    const r = rng(11);
+    for (let trial = 0; trial < 50; trial++) {
+      const edges = [...new Set(Array.from({ length: Math.floor(r() * 12) }, () => Math.round(r() * 20) / 2))].sort((a, b) => a - b);
+      // Values on the edges themselves, between them, and outside: a 0.5 grid from -2 to 12.
+      const values = Array.from({ length: 300 }, () => Math.round(r() * 28 - 4) / 2);
+      for (const v of values) expect(binIndex(edges, v)).toBe(naiveBin(edges, v));
+      expect(Array.from(binCounts(values, edges))).toEqual(naiveCounts(values, edges));
+    }
+    expect([-Infinity, Infinity].map((v) => binIndex([1, 2], v))).toEqual([0, 2]);
+    expect(Array.from(binCounts([Number.NaN, Infinity, 1.5], [1, 2]))).toEqual([0, 1, 0]);
+    expect(Array.from(binCounts([3, 4], []))).toEqual([2]);
+  });
+});
+
+describe('drift statistics against an offline computation from raw values', () => {
   it.each([
-    ['same distribution', 0],
-    ['shifted by 0.4', 0.4],
-    ['scaled by 1.3', -1],
-  ])('%s: psi, ks and js agree to 1e-9 on the binned data', (_name, shift) => {
-    const ref = reference(1, 2000);
+    ['the same distribution', (v: number) => v],
+    ['shifted by 0.4', (v: number) => v + 0.4],
+    ['scaled by 1.3', (v: number) => v * 1.3],
+  ])('%s: psi, ks and js agree to 1e-9', (_name, transform) => {
+    const ref = decileReference(Array.from({ length: 2000 }, ((r) => () => sumOf3(r))(rng(1))));
     const r = rng(2);
-    const live = Array.from({ length: 1000 }, () => {
-      const v = r() + r() + r();
-      return shift === -1 ? v * 1.3 : v + shift;
-    });
-    const c = counts(live, ref.edges);
-    // The project's binary search bins exactly like the naive scan.
-    for (const v of live) expect(binIndex(ref.edges, v)).toBe(naiveBin(ref.edges, v));
-    expect(psi(ref.shares, c)).toBeCloseTo(offline.psi(ref.shares, c), 9);
-    expect(ks(ref.shares, c)).toBeCloseTo(offline.ks(ref.shares, c), 9);
-    expect(js(ref.shares, c)).toBeCloseTo(offline.js(ref.shares, c), 9);
-    if (shift !== 0) expect(psi(ref.shares, c)!).toBeGreaterThan(0.2);
+    const live = Array.from({ length: 1000 }, () => transform(sumOf3(r)));
+    const c = Array.from(binCounts(live, ref.edges));
+    expect(c).toEqual(naiveCounts(live, ref.edges));
+    expectAgrees(ref.shares, c);
+    if (transform(1) !== 1) expect(psi(ref.shares, c)!).toBeGreaterThan(0.2);
+    else expect(psi(ref.shares, c)!).toBeLessThan(0.05);
   });
 
-  it('a two-bin case by hand', () => {
-    // p = (0.5, 0.5), q = (0.8, 0.2)
-    expect(psi([0.5, 0.5], [8, 2])).toBeCloseTo(0.3 * Math.log(1.6) + -0.3 * Math.log(0.4), 12);
+  it('random bins and windows over 200 seeds, empty reference and live bins included', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(seed);
+      // Random cut points (not quantiles): some reference bins come out empty, exercising the floor.
+      const edges = [...new Set(Array.from({ length: 1 + Math.floor(r() * 15) }, () => r() * 3))].sort((a, b) => a - b);
+      const train = Array.from({ length: 50 + Math.floor(r() * 500) }, () => sumOf3(r));
+      const shares = naiveCounts(train, edges).map((x) => x / train.length);
+      const shift = r() - 0.5;
+      const live = Array.from({ length: 1 + Math.floor(r() * 300) }, () => sumOf3(r) + shift);
+      expectAgrees(shares, naiveCounts(live, edges));
+    }
+  });
+
+  it('a two-bin case by hand: p = (0.5, 0.5), q = (0.8, 0.2)', () => {
+    // PSI: 0.3·ln(1.6) − 0.3·ln(0.4) = 0.3·ln 4; KS: |0.5 − 0.8|; JS with m = (0.65, 0.35).
+    expect(psi([0.5, 0.5], [8, 2])).toBeCloseTo(0.41588830833596724, 12);
+    expect(psi([0.5, 0.5], [8, 2])).toBeCloseTo(0.3 * Math.log(4), 12);
     expect(ks([0.5, 0.5], [8, 2])).toBeCloseTo(0.3, 12);
-    const m = [0.65, 0.35];
-    const expected = 0.5 * (0.5 * Math.log2(0.5 / m[0]!) + 0.5 * Math.log2(0.5 / m[1]!)) + 0.5 * (0.8 * Math.log2(0.8 / m[0]!) + 0.2 * Math.log2(0.2 / m[1]!));
-    expect(js([0.5, 0.5], [8, 2])).toBeCloseTo(expected, 12);
+    expect(js([0.5, 0.5], [8, 2])).toBeCloseTo(0.07310400793180985, 12);
   });
 
-  it('identical shares give 0; disjoint ones give JS 1 and KS 1', () => {
-    expect(psi([0.25, 0.25, 0.5], [1, 1, 2])).toBeCloseTo(0, 12);
-    expect(ks([0.25, 0.25, 0.5], [1, 1, 2])).toBeCloseTo(0, 12);
-    expect(js([0.25, 0.25, 0.5], [1, 1, 2])).toBeCloseTo(0, 12);
+  it('identical distributions give 0; disjoint ones give JS 1 and KS 1', () => {
+    // The reference is the very values observed: q = p bin for bin.
+    const values = Array.from({ length: 777 }, ((r) => () => sumOf3(r))(rng(5)));
+    const ref = decileReference(values);
+    const c = Array.from(binCounts(values, ref.edges));
+    for (const f of [psi, ks, js]) expect(Math.abs(f(ref.shares, c)!)).toBeLessThanOrEqual(1e-12);
+    expect([psi([0.25, 0.25, 0.5], [1, 1, 2]), ks([0.25, 0.25, 0.5], [1, 1, 2]), js([0.25, 0.25, 0.5], [1, 1, 2])]).toEqual([0, 0, 0]);
     expect(js([1, 0], [0, 5])).toBeCloseTo(1, 12);
     expect(ks([1, 0], [0, 5])).toBeCloseTo(1, 12);
   });
 
-  it('empty live bins and empty reference bins are floored for PSI only', () => {
+  it('empty live bins and empty reference bins: floored at PSI_EPSILON for PSI only, no renormalisation', () => {
+    expect(PSI_EPSILON).toBe(1e-4);
     const p = [0, 0.5, 0.5];
     const c = [4, 0, 6];
-    const q = [0.4, 0, 0.6];
-    const want = q.reduce((s, qi, i) => {
-      const pe = Math.max(p[i]!, PSI_EPSILON);
-      const qe = Math.max(qi, PSI_EPSILON);
-      return s + (qe - pe) * Math.log(qe / pe);
-    }, 0);
+    // By hand: q = (0.4, 0, 0.6) floored to (0.4, 1e-4, 0.6), p to (1e-4, 0.5, 0.5), not renormalised.
+    const want = (0.4 - 1e-4) * Math.log(0.4 / 1e-4) + (1e-4 - 0.5) * Math.log(1e-4 / 0.5) + 0.1 * Math.log(0.6 / 0.5);
     expect(psi(p, c)).toBeCloseTo(want, 12);
     expect(Number.isFinite(psi(p, c)!)).toBe(true);
-    expect(js(p, c)).toBeCloseTo(offline.js(p, c), 12);
-    expect(ks(p, c)).toBeCloseTo(offline.ks(p, c), 12);
+    expectAgrees(p, c);
+    // JS: the p = 0 and q = 0 terms contribute 0, no floor.
+    const m = [0.2, 0.25, 0.55];
+    expect(js(p, c)).toBeCloseTo(0.5 * (0.5 * Math.log2(0.5 / 0.25) + 0.5 * Math.log2(0.5 / 0.55)) + 0.5 * (0.4 * Math.log2(0.4 / m[0]!) + 0.6 * Math.log2(0.6 / 0.55)), 12);
   });
 
   it('a window smaller than the bin count (3 rows, 10 bins) is computed, not refused', () => {
-    const ref = reference(3, 500);
-    const c = counts([1.2, 1.5, 2.9], ref.edges);
-    expect(c.reduce((a, b) => a + b, 0)).toBe(3);
-    expect(psi(ref.shares, c)).toBeCloseTo(offline.psi(ref.shares, c), 9);
-    expect(ks(ref.shares, c)).toBeCloseTo(offline.ks(ref.shares, c), 9);
-    expect(js(ref.shares, c)).toBeCloseTo(offline.js(ref.shares, c), 9);
+    const ref = decileReference(Array.from({ length: 500 }, ((r) => () => sumOf3(r))(rng(3))));
+    expect(ref.shares).toHaveLength(10);
+    const c = naiveCounts([1.2, 1.5, 2.9], ref.edges);
+    expect(sum(c)).toBe(3);
+    expectAgrees(ref.shares, c);
   });
 
-  it('a constant feature (one bin) is 0 for every statistic; an empty window is null', () => {
+  it('a constant feature (one bin) is 0 for every statistic; an empty window is null; mismatched lengths throw', () => {
     expect([psi([1], [7]), ks([1], [7]), js([1], [7])]).toEqual([0, 0, 0]);
-    expect([psi([0.5, 0.5], [0, 0]), ks([0.5, 0.5], [0, 0]), js([0.5, 0.5], [0, 0])]).toEqual([null, null, null]);
-    expect(() => psi([0.5, 0.5], [1, 2, 3])).toThrow(RangeError);
-  });
-});
-
-describe('windows against a brute-force recount', () => {
-  const bins = [3, 5, 2];
-  const randomRow = (r: () => number): number[] => bins.map((b) => (r() < 0.1 ? -1 : Math.floor(r() * b)));
-
-  it('the count window holds exactly the last N rows, across wrap-around and missing values', () => {
-    for (const capacity of [1, 7, 50]) {
-      const w = new CountWindow(capacity, bins);
-      const r = rng(capacity);
-      const rows: number[][] = [];
-      for (let i = 0; i < 333; i++) {
-        const row = randomRow(r);
-        rows.push(row);
-        w.add(row);
-        if (i % 37 !== 0) continue;
-        const last = rows.slice(-capacity);
-        expect(w.rows).toBe(last.length);
-        bins.forEach((b, c) => {
-          const want = new Array<number>(b).fill(0);
-          for (const row2 of last) if (row2[c]! >= 0) want[row2[c]!]!++;
-          expect(Array.from(w.counts(c))).toEqual(want);
-        });
-      }
-      expect(w.total).toBe(333);
-    }
-  });
-
-  it('the time window holds the rows of its live slices; a clock stepping back adds to the newest', () => {
-    const w = new TimeWindow(1000, 10, bins);
-    const r = rng(9);
-    const rows: { t: number; row: number[] }[] = [];
-    let t = 0;
-    for (let i = 0; i < 500; i++) {
-      t += Math.floor(r() * 20);
-      const row = randomRow(r);
-      rows.push({ t, row });
-      w.add(row, t);
-      if (i % 41 !== 0) continue;
-      // Live: rows whose 100 ms slice is among the last 10 slices.
-      const slice = Math.floor(t / 100);
-      const live = rows.filter((x) => Math.floor(x.t / 100) > slice - 10);
-      expect(w.rows(t)).toBe(live.length);
-      bins.forEach((b, c) => {
-        const want = new Array<number>(b).fill(0);
-        for (const x of live) if (x.row[c]! >= 0) want[x.row[c]!]!++;
-        expect(Array.from(w.counts(c, t))).toEqual(want);
-      });
-    }
-    const before = w.rows(t);
-    w.add([0, 0, 0], t - 5000);
-    expect(w.rows(t)).toBe(before + 1);
-    expect(w.rows(t + 10_000)).toBe(0);
+    expect([psi([1], [0]), ks([1], [0]), js([1], [0])]).toEqual([null, null, null]);
+    expect([psi([0.5, 0.5], [0, 0]), ks([0.5, 0.5], Uint32Array.from([0, 0])), js([0.5, 0.5], [0, 0])]).toEqual([null, null, null]);
+    for (const f of [psi, ks, js]) expect(() => f([0.5, 0.5], [1, 2, 3])).toThrow(RangeError);
   });
 });

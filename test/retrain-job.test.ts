@@ -2,10 +2,12 @@
 // on half the real breast-cancer rows; a prediction log and a feedback log in the gateway's formats
 // holding the other rows with the scanner shift (a rotated file, a cut last line). Checked: what it
 // writes (routing first, the version directory with its lineage), that the new model is better on
-// shifted rows it never saw (direct onnxruntime run), that it refuses with too few rows, and the
-// CLI's exit codes.
+// shifted rows it never saw (direct onnxruntime run), that it refuses with too few rows or a worse
+// candidate, a full routing table, the log reader's join rules, its row bound and rotated files
+// mid-rotation, and the CLI's exit codes.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -15,6 +17,7 @@ import { loadCsvDataset, type Dataset } from '../src/train/dataset.js';
 import { writeVersionDir } from '../src/train/files.js';
 import { buildModel } from '../src/train/pipeline.js';
 import { retrainModel } from '../src/train/retrain.js';
+import { readLoggedData, rowsSha256 } from '../src/train/retrain-data.js';
 import { BREAST_CANCER } from '../src/train/specs.js';
 import { ROOT } from './helpers/gateway.js';
 
@@ -97,6 +100,11 @@ describe('retrainModel', () => {
       metrics: { holdoutRows: 150 },
       trigger,
     });
+    // The hashes: the model file's bytes, and the 600 joined rows exactly (log order, shifted).
+    expect(meta.modelSha256).toBe(createHash('sha256').update(readFileSync(path.join(modelDir, '2/model.onnx'))).digest('hex'));
+    const joined = Array.from({ length: 600 }, (_, i) => (i % 300) % split.traffic.rows); // logLines' rows, twice
+    expect(meta.trainingData.logged.sha256).toBe(rowsSha256(Float64Array.from(joined.flatMap((r) => rowOf(split.traffic, r, true))), Int32Array.from(joined, (r) => split.traffic.y[r]!)));
+    expect(meta.metrics).toMatchObject({ holdoutAccuracy: expect.any(Number), parentHoldoutAccuracy: expect.any(Number), trainAccuracy: expect.any(Number) });
     const reference = JSON.parse(readFileSync(path.join(modelDir, '2/reference.json'), 'utf8'));
     expect(reference.rows).toBe(200); // the most recent live rows
     const test = shiftedCopy(split.test);
@@ -119,6 +127,82 @@ describe('retrainModel', () => {
     expect(r.reason).toMatch(/^candidate accuracy 0\.\d+ < primary's 0\.\d+ on the held-out rows$/);
     expect(existsSync(path.join(models, 'breast-cancer/3'))).toBe(false);
     expect(JSON.parse(readFileSync(path.join(models, 'breast-cancer/routing.json'), 'utf8')).shadows).toEqual([{ version: '2', percent: 40 }]);
+  });
+});
+
+describe('retrainModel with a busy routing table', () => {
+  it('keeps the primary, previousPrimary and shadows, drops the oldest shadow past MAX_SHADOWS, numbers above an incomplete directory', async () => {
+    const copy = path.join(dir, 'busy');
+    cpSync(models, copy, { recursive: true });
+    const modelDir = path.join(copy, 'breast-cancer');
+    mkdirSync(path.join(modelDir, '5')); // no model.onnx (say a copy in progress): never written into
+    const shadows = Array.from({ length: 8 }, (_, i) => ({ version: String(10 + i), percent: 10 }));
+    writeFileSync(path.join(modelDir, 'routing.json'), JSON.stringify({ primary: '1', previousPrimary: '2', shadows }));
+    const r = await retrainModel({ modelsDir: copy, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test' });
+    expect(r).toMatchObject({ ok: true, version: 18, parentVersion: 1 });
+    // Version 18: one above every numbered directory and routed version (17 is a routed shadow without a directory).
+    expect(JSON.parse(readFileSync(path.join(modelDir, 'routing.json'), 'utf8'))).toEqual({
+      primary: '1',
+      shadows: [...shadows.slice(1), { version: '18', percent: 100 }],
+      previousPrimary: '2',
+    });
+    expect(existsSync(path.join(modelDir, '18/meta.json'))).toBe(true);
+  });
+});
+
+describe('readLoggedData', () => {
+  const rowsOf = (first: number, n: number): number[] => Array.from(data.x.subarray(first * 30, (first + n) * 30));
+  const pred = (id: string, first: number, n: number, extra: Record<string, unknown> = {}, input: Record<string, unknown> = {}): string =>
+    JSON.stringify({ level: 30, time: '2026-12-02T00:00:00.000Z', id, model: 'breast-cancer', version: '1', shadow: false, code: 'OK', status: 200, outputs: [], ...extra, inputs: [{ name: 'features', datatype: 'FP32', shape: [n, 30], data: rowsOf(first, n), truncated: false, ...input }] });
+  const fb = (id: string, label: number[]): string => JSON.stringify({ level: 30, time: '2026-12-02T00:00:01.000Z', model: 'breast-cancer', id, label });
+  const read = (p: string, f: string, maxRows?: number) =>
+    readLoggedData({ predictionLog: p, feedbackLog: f, model: 'breast-cancer', inputName: 'features', cols: 30, classCount: 2, ...(maxRows === undefined ? {} : { maxRows }) });
+
+  it('joins whole primary OK inputs with one label per row, once per id; skips everything else', async () => {
+    const p = path.join(dir, 'join-pred.log');
+    const f = path.join(dir, 'join-fb.log');
+    writeFileSync(p, [
+      pred('multi', 0, 3), // joined: rows 0..2
+      pred('multi', 0, 3), // the same id again: joined once
+      pred('count', 3, 2), // 2 rows, 1 label: skipped
+      pred('cut', 5, 1, {}, { truncated: true }),
+      pred('redacted', 6, 1, {}, { data: [null, ...rowsOf(6, 1).slice(1)] }),
+      pred('refused', 7, 1, { code: 'SLUICE_ERR_OVERLOADED', status: 503 }),
+      pred('other', 8, 1, { model: 'digits' }),
+      pred('fp64', 9, 1, {}, { datatype: 'FP64' }),
+      pred('one', 10, 1, { shadow: true }), // a shadow's copy first: ignored, the primary's line joins
+      pred('one', 10, 1),
+      'not json',
+    ].join('\n'));
+    writeFileSync(f, [fb('multi', [data.y[0]!, data.y[1]!, data.y[2]!]), fb('count', [1]), fb('cut', [1]), fb('redacted', [1]), fb('refused', [1]), fb('other', [1]), fb('fp64', [1]), fb('one', [0]), fb('one', [data.y[10]!]), fb('bad', [7]), '{"model":'].join('\n'));
+    const d = await read(p, f);
+    expect(d.rows).toBe(4);
+    expect(Array.from(d.x)).toEqual([...rowsOf(0, 3), ...rowsOf(10, 1)]);
+    expect(Array.from(d.y)).toEqual([data.y[0], data.y[1], data.y[2], data.y[10]]); // a later label replaces an earlier one
+    // count, cut, redacted, refused, other (its answer is digits'), fp64: labelled, no usable input; bad is no label.
+    expect(d.counts).toEqual({ predictionLines: 11, feedbackLines: 11, unparsable: 2, labelsWithoutInput: 6, droppedRows: 0 });
+    expect(d.sha256).toBe(rowsSha256(d.x, d.y));
+  });
+
+  it('keeps the most recent maxRows rows in log order, rotated files oldest first, a file under two names once', async () => {
+    const p = path.join(dir, 'ring-pred.log');
+    const f = path.join(dir, 'ring-fb.log');
+    const ids = Array.from({ length: 9 }, (_, i) => `g${i}`);
+    // Mid-rotation: PATH.1 already moved to PATH.2, PATH not yet to PATH.1 (a gap), and PATH.3 is
+    // a second name of PATH.2 (as if seen before and after a rename): read once.
+    writeFileSync(`${p}.2`, `${ids.slice(0, 3).map((id, i) => pred(id, i, 1)).join('\n')}\n`);
+    linkSync(`${p}.2`, `${p}.3`);
+    writeFileSync(p, `${ids.slice(3).map((id, i) => pred(id, i + 3, 1)).join('\n')}\n`);
+    writeFileSync(f, `${ids.map((id, i) => fb(id, [data.y[i]!])).join('\n')}\n`);
+    const all = await read(p, f);
+    expect(all.rows).toBe(9);
+    expect(Array.from(all.x)).toEqual(rowsOf(0, 9));
+    const recent = await read(p, f, 4);
+    expect(recent.rows).toBe(4);
+    expect(Array.from(recent.x)).toEqual(rowsOf(5, 4));
+    expect(Array.from(recent.y)).toEqual(Array.from(data.y.subarray(5, 9)));
+    expect(recent.counts.droppedRows).toBe(5);
+    expect(recent.sha256).toBe(rowsSha256(Float64Array.from(rowsOf(5, 4)), data.y.slice(5, 9)));
   });
 });
 

@@ -14,7 +14,7 @@ import {
   startBaseline,
   startSluice,
 } from './servers.js';
-import { formatSpread } from './stats.js';
+import { formatSpread, type Spread } from './stats.js';
 
 /** Seconds per run: full runs for the README, quick ones for CI and smoke tests. */
 export function planFor(ctx: ScenarioContext, connections: number, overrides: Partial<RunPlan> = {}): RunPlan {
@@ -111,3 +111,8 @@ export function rawTable(title: string, raw: readonly RawResult[]): Table {
 }
 
 export const fx = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
+
+/** The table of two paired ratios, `b ÷ a` per round pair: req/s and p99 (median (min–max)). */
+export function ratioTable(title: string, throughput: Spread, p99: Spread): Table {
+  return { title, columns: ['ratio', 'median (min–max)'], rows: [['req/s', formatSpread(throughput, 2)], ['p99', formatSpread(p99, 2)]] };
+}

@@ -10,8 +10,7 @@ import { benchModel, inferBodies, loadRows } from '../lib/data.js';
 import type { ServerHandle } from '../lib/procs.js';
 import { defineScenario, type Goal } from '../lib/registry.js';
 import { privateRepository, removeRepository, startSluice } from '../lib/servers.js';
-import { compareAt, fx, planFor, targetTable } from '../lib/side-by-side.js';
-import { formatSpread } from '../lib/stats.js';
+import { compareAt, fx, planFor, ratioTable, targetTable } from '../lib/side-by-side.js';
 
 const MODEL = 'digits';
 const THROUGHPUT_MIN = 0.95;
@@ -59,14 +58,7 @@ export default defineScenario({
           `and its top probability binned on the reference edges). Ratios are medians of per-round ratios; p99 is reported, not a goal.`,
         tables: [
           targetTable(`${MODEL}, HTTP JSON, ${plan.connections} connections: drift tracking off vs on`, summaries),
-          {
-            title: 'drift on ÷ drift off, per round pair (median (min–max))',
-            columns: ['ratio', 'median (min–max)'],
-            rows: [
-              ['req/s', formatSpread(throughput, 2)],
-              ['p99', formatSpread(p99, 2)],
-            ],
-          },
+          ratioTable('drift on ÷ drift off, per round pair (median (min–max))', throughput, p99),
         ],
         goals,
         charts: [],

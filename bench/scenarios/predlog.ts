@@ -11,8 +11,7 @@ import { benchModel, inferBodies, loadRows } from '../lib/data.js';
 import type { ServerHandle } from '../lib/procs.js';
 import { defineScenario, type Goal } from '../lib/registry.js';
 import { privateRepository, removeRepository, startSluice } from '../lib/servers.js';
-import { compareAt, fx, planFor, targetTable } from '../lib/side-by-side.js';
-import { formatSpread } from '../lib/stats.js';
+import { compareAt, fx, planFor, ratioTable, targetTable } from '../lib/side-by-side.js';
 
 const MODEL = 'digits';
 const THROUGHPUT_MIN = 0.85;
@@ -66,14 +65,7 @@ export default defineScenario({
           `64 input values and both outputs, ~${Math.round(bytesPerLine)} bytes). Ratios are medians of per-round ratios.`,
         tables: [
           targetTable(`${MODEL}, HTTP JSON, ${plan.connections} connections: prediction log off vs on`, summaries),
-          {
-            title: 'log on ÷ log off, per round pair (median (min–max))',
-            columns: ['ratio', 'median (min–max)'],
-            rows: [
-              ['req/s', formatSpread(throughput, 2)],
-              ['p99', formatSpread(p99, 2)],
-            ],
-          },
+          ratioTable('log on ÷ log off, per round pair (median (min–max))', throughput, p99),
         ],
         goals,
         charts: [],

@@ -9,10 +9,10 @@
 // Every well-formed label is logged, matched or not: the job can join one whose answer the
 // gateway no longer holds in memory (the prediction log still has it).
 import type { SluiceSettings } from '../config/config.js';
-import { LineFile, type DropReason } from './line-file.js';
+import { LineFile, rotationOf, type DropReason, type RotationSettings } from './line-file.js';
 
 export interface FeedbackLogDeps {
-  readonly settings: Pick<SluiceSettings, 'feedbackLog' | 'predictionLogMaxBytes' | 'predictionLogKeep' | 'predictionLogRotateS' | 'predictionLogBufferBytes' | 'drainTimeoutMs'>;
+  readonly settings: Pick<SluiceSettings, 'feedbackLog'> & RotationSettings;
   readonly appLog: { warn(obj: object, msg: string): void };
   onDropped(reason: DropReason, lines: number): void;
   nowMs(): number;
@@ -30,11 +30,7 @@ export class FeedbackLog {
     const s = deps.settings;
     this.file = new LineFile({
       destination: s.feedbackLog,
-      maxBytes: s.predictionLogMaxBytes,
-      keep: s.predictionLogKeep,
-      rotateMs: s.predictionLogRotateS * 1000,
-      bufferBytes: s.predictionLogBufferBytes,
-      closeTimeoutMs: Math.max(1000, s.drainTimeoutMs),
+      ...rotationOf(s),
       nowMs: deps.nowMs,
       onDropped: (reason, lines, err) => {
         deps.onDropped(reason, lines);

@@ -19,7 +19,17 @@ import { constants, promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type { SluiceSettings } from '../config/config.js';
+
 export type DropReason = 'buffer_full' | 'write_error' | 'closed';
+
+/** The --prediction-log-* size, keep, age and buffer flags, which the feedback log shares. */
+export type RotationSettings = Pick<SluiceSettings, 'predictionLogMaxBytes' | 'predictionLogKeep' | 'predictionLogRotateS' | 'predictionLogBufferBytes' | 'drainTimeoutMs'>;
+
+/** LineFileOptions' sizes from the flags; close waits max(1 s, the drain timeout). */
+export function rotationOf(s: RotationSettings): Pick<LineFileOptions, 'maxBytes' | 'keep' | 'rotateMs' | 'bufferBytes' | 'closeTimeoutMs'> {
+  return { maxBytes: s.predictionLogMaxBytes, keep: s.predictionLogKeep, rotateMs: s.predictionLogRotateS * 1000, bufferBytes: s.predictionLogBufferBytes, closeTimeoutMs: Math.max(1000, s.drainTimeoutMs) };
+}
 
 export interface LineFileOptions {
   /** A file path, or 'stdout'. */

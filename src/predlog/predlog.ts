@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SluiceSettings } from '../config/config.js';
 import type { PredictionEvent } from '../dataplane/prediction-event.js';
-import { LineFile, type DropReason } from './line-file.js';
+import { LineFile, rotationOf, type DropReason } from './line-file.js';
 import { formatLine, toRecord } from './record.js';
 
 export interface PredictionLogMeters {
@@ -65,11 +65,7 @@ export class PredictionLog {
     const s = deps.settings;
     this.file = new LineFile({
       destination: s.predictionLog,
-      maxBytes: s.predictionLogMaxBytes,
-      keep: s.predictionLogKeep,
-      rotateMs: s.predictionLogRotateS * 1000,
-      bufferBytes: s.predictionLogBufferBytes,
-      closeTimeoutMs: Math.max(1000, s.drainTimeoutMs),
+      ...rotationOf(s),
       nowMs: deps.nowMs,
       onDropped: (reason, lines, err) => {
         this.tellMeters();

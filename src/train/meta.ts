@@ -74,3 +74,55 @@ export function buildLineageMeta(input: LineageInput): LineageMeta {
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
+
+/** The logged half of a retrained version's training data (train/retrain-data.ts). */
+export interface LoggedTrainingData {
+  /** The log paths as the job was given them (rotated PATH.N files were read too). */
+  predictionLog: string;
+  feedbackLog: string;
+  /** retrain-data.ts rowsSha256 of every joined row used (training and holdout). */
+  sha256: string;
+  /** Joined rows: trainRows (the older) + holdoutRows (the most recent, never trained on). */
+  rows: number;
+  trainRows: number;
+  holdoutRows: number;
+  /** How many times each logged training row was repeated in the training set. */
+  recentWeight: number;
+}
+
+/**
+ * meta.json of a version the retraining job wrote: the trainer's fields, except that
+ * `trainingData` has the base file and the logged rows, `metrics` the holdout check instead of
+ * cross-validation, `parentVersion` is always set, and `trigger` is the retrain event, if any.
+ */
+export interface RetrainLineageMeta extends Omit<LineageMeta, 'trainingData' | 'metrics' | 'parentVersion'> {
+  trainingData: { base: LineageMeta['trainingData']; logged: LoggedTrainingData };
+  metrics: { holdoutAccuracy: number; parentHoldoutAccuracy: number; holdoutRows: number; trainAccuracy: number };
+  parentVersion: number;
+  trigger?: unknown;
+}
+
+export interface RetrainLineageInput extends Omit<LineageInput, 'cvAccuracy' | 'cvFoldAccuracies' | 'parentVersion'> {
+  logged: LoggedTrainingData;
+  holdoutAccuracy: number;
+  parentHoldoutAccuracy: number;
+  parentVersion: number;
+  trigger?: unknown;
+}
+
+export function buildRetrainLineageMeta(input: RetrainLineageInput): RetrainLineageMeta {
+  const base = buildLineageMeta({ ...input, cvAccuracy: 0, cvFoldAccuracies: [] });
+  // Spread then replace: the keys keep the trainer's order.
+  return {
+    ...base,
+    trainingData: { base: base.trainingData, logged: { ...input.logged } },
+    metrics: {
+      holdoutAccuracy: round6(input.holdoutAccuracy),
+      parentHoldoutAccuracy: round6(input.parentHoldoutAccuracy),
+      holdoutRows: input.logged.holdoutRows,
+      trainAccuracy: base.metrics.trainAccuracy,
+    },
+    parentVersion: input.parentVersion,
+    ...(input.trigger === undefined ? {} : { trigger: input.trigger }),
+  };
+}

@@ -12,7 +12,7 @@ import { readCodeVersion } from './pipeline.js';
 import { retrainModel } from './retrain.js';
 
 export const RETRAIN_USAGE =
-  'usage: sluice train <model> [--models DIR] [--prediction-log PATH] [--feedback-log PATH] [--shadow-percent N] [--holdout-share X] [--min-labeled N] [--dry-run]';
+  'usage: sluice train <model> [--models DIR] [--prediction-log PATH] [--feedback-log PATH] [--shadow-percent N] [--holdout-share X] [--min-labeled N] [--max-logged-rows N] [--dry-run]';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -28,6 +28,7 @@ export async function retrainMain(argv: readonly string[], env: NodeJS.ProcessEn
         'shadow-percent': { type: 'string' },
         'holdout-share': { type: 'string' },
         'min-labeled': { type: 'string' },
+        'max-logged-rows': { type: 'string' },
         'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -60,9 +61,11 @@ export async function retrainMain(argv: readonly string[], env: NodeJS.ProcessEn
   const shadowPercent = number('--shadow-percent', v['shadow-percent'], 0, 100);
   const holdoutShare = number('--holdout-share', v['holdout-share'], 0.01, 0.9);
   const minLabeled = number('--min-labeled', v['min-labeled'], 1, 1e9, true);
+  const maxLogged = number('--max-logged-rows', v['max-logged-rows'], 1, 1e9, true);
   if (shadowPercent === null) return usage('--shadow-percent must be a number from 0 to 100');
   if (holdoutShare === null) return usage('--holdout-share must be a number from 0.01 to 0.9');
   if (minLabeled === null) return usage('--min-labeled must be a positive integer');
+  if (maxLogged === null) return usage('--max-logged-rows must be a positive integer');
   let trigger: unknown;
   try {
     trigger = env.SLUICE_RETRAIN_EVENT === undefined ? undefined : JSON.parse(env.SLUICE_RETRAIN_EVENT);
@@ -73,11 +76,13 @@ export async function retrainMain(argv: readonly string[], env: NodeJS.ProcessEn
     const result = await retrainModel({
       modelsDir: path.resolve(v.models ?? env.SLUICE_MODELS ?? 'models'),
       model: parsed.positionals[0]!,
-      predictionLog,
-      feedbackLog,
+      // Absolute: they are recorded in the new version's lineage.
+      predictionLog: path.resolve(predictionLog),
+      feedbackLog: path.resolve(feedbackLog),
       ...(shadowPercent === undefined ? {} : { shadowPercent }),
       ...(holdoutShare === undefined ? {} : { holdoutShare }),
       ...(minLabeled === undefined ? {} : { minLabeledRows: minLabeled }),
+      ...(maxLogged === undefined ? {} : { maxLoggedRows: maxLogged }),
       created: new Date().toISOString(),
       codeVersion: readCodeVersion(PROJECT_ROOT),
       ...(trigger === undefined ? {} : { trigger }),

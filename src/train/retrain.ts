@@ -8,6 +8,11 @@
 // - routing.json first, naming the current primary explicitly and adding the new version as a
 //   shadow; then the version directory, atomically (files.ts). The repository's default primary is
 //   the newest version, so the other order could make an unchecked version primary for a scan.
+//   A crash between the two leaves a shadow naming a missing version, which routing skips.
+// - The current primary is routing.json's `primary`, else the highest version with a model.onnx
+//   (the gateway's default). The new version is one above every numbered directory, complete or
+//   not, and every version routing.json names: the job never writes into a directory it did not
+//   create, and a stale routing entry (a rollback target, a shadow) never names the new version.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +24,7 @@ import { accuracy, argmaxRows, predictProba, roundToFloat32 } from './dense.js';
 import { encodeDenseNet } from './export-onnx.js';
 import { writeVersionDir } from './files.js';
 import { formatJson } from './json.js';
-import { buildLineageMeta, FRAMEWORK } from './meta.js';
+import { buildRetrainLineageMeta, FRAMEWORK, type RetrainLineageMeta } from './meta.js';
 import { META_FILE, MODEL_FILE, REFERENCE_FILE } from './pipeline.js';
 import { buildReferenceProfile } from './reference.js';
 import { readLoggedData, type LoggedData } from './retrain-data.js';
@@ -33,12 +38,16 @@ export interface RetrainOptions {
   readonly shadowPercent?: number;
   readonly holdoutShare?: number;
   readonly minLabeledRows?: number;
+  /** Joined log rows kept, the most recent (retrain-data.ts; default 50,000). */
+  readonly maxLoggedRows?: number;
   readonly created: string;
   readonly codeVersion: string;
   /** The retrain event that started the job (lineage), when there was one. */
   readonly trigger?: unknown;
+  /** Do everything but write: the result says what would have been written (dir null). */
   readonly dryRun?: boolean;
-  say(line: string): void;
+  /** Progress, one human line at a time (default: none). */
+  say?(line: string): void;
 }
 
 export interface RetrainResult {
@@ -49,7 +58,11 @@ export interface RetrainResult {
   readonly parentVersion: number;
   readonly holdoutAccuracy: number | null;
   readonly parentHoldoutAccuracy: number | null;
+  /** base rows, joined logged rows, training rows (base + weighted older logged), holdout rows, the weight. */
   readonly rows: { readonly base: number; readonly logged: number; readonly train: number; readonly holdout: number; readonly recentWeight: number };
+  /** What reading the logs found (retrain-data.ts). */
+  readonly logs: LoggedData['counts'];
+  /** The version directory written; null when refused or a dry run. */
   readonly dir: string | null;
 }
 
@@ -57,31 +70,48 @@ export interface RetrainResult {
 const MIN_PROFILE_ROWS = 200;
 
 export async function retrainModel(o: RetrainOptions): Promise<RetrainResult> {
+  checkOptions(o);
+  const say = o.say ?? ((): void => {});
   const spec = MODEL_SPECS.find((s) => s.name === o.model);
   if (spec === undefined) throw new Error(`no trainer for model "${o.model}" (known: ${MODEL_SPECS.map((s) => s.name).join(', ')})`);
   const modelDir = path.join(o.modelsDir, o.model);
   const file = JSON.parse(readFileSync(path.join(modelDir, 'model.json'), 'utf8')) as { retrain?: { shadowPercent?: number; baseData?: string } };
-  const versions = readdirSync(modelDir).filter((d) => /^[1-9][0-9]*$/.test(d) && existsSync(path.join(modelDir, d, MODEL_FILE))).map(Number).sort((a, b) => a - b);
-  if (versions.length === 0) throw new Error(`${modelDir} has no version with a ${MODEL_FILE}`);
+  const numbered = readdirSync(modelDir).filter((d) => /^[1-9][0-9]*$/.test(d)).map(Number).sort((a, b) => a - b);
+  const complete = numbered.filter((v) => existsSync(path.join(modelDir, String(v), MODEL_FILE)));
+  if (complete.length === 0) throw new Error(`${modelDir} has no version with a ${MODEL_FILE}`);
   const routing = readRouting(modelDir);
-  const parent = routing.primary ?? versions.at(-1)!;
-  const version = versions.at(-1)! + 1;
+  const parent = routing.primary ?? complete.at(-1)!;
+  const routed = [routing.primary ?? 0, routing.previousPrimary ?? 0, ...routing.shadows.map((s) => s.version)];
+  const version = Math.max(numbered.at(-1)!, ...routed) + 1;
+  const percent = o.shadowPercent ?? file.retrain?.shadowPercent ?? 100;
+  if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) throw new Error(`${modelDir}/model.json retrain.shadowPercent must be a share from 0 to 100, got ${JSON.stringify(percent)}`);
+  const parentModel = path.join(modelDir, String(parent), MODEL_FILE);
+  if (!existsSync(parentModel)) throw new Error(`the primary, version ${parent} (routing.json), has no ${parentModel}`);
 
-  const basePath = path.join(modelDir, file.retrain?.baseData ?? path.join('data', path.basename(spec.dataPath)));
+  const basePath = path.resolve(modelDir, file.retrain?.baseData ?? path.join('data', path.basename(spec.dataPath)));
   const { dataset: base, sha256: baseSha256 } = loadCsvDataset(basePath, spec.format);
-  const logged = await readLoggedData({ predictionLog: o.predictionLog, feedbackLog: o.feedbackLog, model: o.model, inputName: spec.inputName, cols: spec.format.cols, classCount: spec.format.classCount });
-  o.say(`read ${base.rows} base rows (${basePath}); ${logged.rows} labelled live rows from ${logged.counts.predictionLines} prediction and ${logged.counts.feedbackLines} feedback lines (${logged.counts.unparsable} unparsable, ${logged.counts.labelsWithoutInput} labels without a logged input)`);
+  const logged = await readLoggedData({
+    predictionLog: o.predictionLog,
+    feedbackLog: o.feedbackLog,
+    model: o.model,
+    inputName: spec.inputName,
+    cols: spec.format.cols,
+    classCount: spec.format.classCount,
+    ...(o.maxLoggedRows === undefined ? {} : { maxRows: o.maxLoggedRows }),
+  });
+  say(`read ${base.rows} base rows (${basePath}); ${logged.rows} labelled live rows from ${logged.counts.predictionLines} prediction and ${logged.counts.feedbackLines} feedback lines (${logged.counts.unparsable} unparsable, ${logged.counts.labelsWithoutInput} labels without a logged input)`);
 
   const holdoutRows = Math.floor(logged.rows * (o.holdoutShare ?? 0.25));
   const trainLogged = logged.rows - holdoutRows;
   const recentWeight = trainLogged === 0 ? 0 : Math.max(1, Math.round(base.rows / trainLogged));
   const rows = { base: base.rows, logged: logged.rows, train: base.rows + trainLogged * recentWeight, holdout: holdoutRows, recentWeight };
   const refuse = (reason: string, acc: number | null = null, parentAcc: number | null = null): RetrainResult => {
-    o.say(`refused: ${reason}; nothing written`);
-    return { ok: false, reason, version, parentVersion: parent, holdoutAccuracy: acc, parentHoldoutAccuracy: parentAcc, rows, dir: null };
+    say(`refused: ${reason}; nothing written`);
+    return { ok: false, reason, version, parentVersion: parent, holdoutAccuracy: acc, parentHoldoutAccuracy: parentAcc, rows, logs: logged.counts, dir: null };
   };
   const minLabeled = o.minLabeledRows ?? 50;
-  if (logged.rows < minLabeled || holdoutRows === 0) return refuse(`${logged.rows} labelled live rows, at least ${minLabeled} needed`);
+  if (logged.rows < minLabeled) return refuse(`${logged.rows} labelled live rows, at least ${minLabeled} needed`);
+  if (holdoutRows === 0) return refuse(`${logged.rows} labelled live rows leave no holdout rows at a holdout share of ${o.holdoutShare ?? 0.25}`);
 
   // Train on the base data and the older live rows, each live row `recentWeight` times: the job
   // runs because live data drifted, so the live rows must weigh as much as the base data.
@@ -90,8 +120,8 @@ export async function retrainModel(o: RetrainOptions): Promise<RetrainResult> {
   const net = roundToFloat32(rawFeatureNet(trainClassifier(spec.classifier, train)));
   const onnx = encodeDenseNet(net, { inputName: spec.inputName, graphName: spec.name, producerName: FRAMEWORK, producerVersion: o.codeVersion, docString: spec.description });
   const acc = await onnxAccuracy(onnx, holdout, spec);
-  const parentAcc = await onnxAccuracy(readFileSync(path.join(modelDir, String(parent), MODEL_FILE)), holdout, spec);
-  o.say(`on the ${holdoutRows} most recent labelled rows (held out): candidate version ${version} accuracy ${acc.toFixed(4)}, primary version ${parent} ${parentAcc.toFixed(4)}`);
+  const parentAcc = await onnxAccuracy(readFileSync(parentModel), holdout, spec);
+  say(`on the ${holdoutRows} most recent labelled rows (held out): candidate version ${version} accuracy ${acc.toFixed(4)}, primary version ${parent} ${parentAcc.toFixed(4)}`);
   if (acc < parentAcc) return refuse(`candidate accuracy ${acc.toFixed(4)} < primary's ${parentAcc.toFixed(4)} on the held-out rows`, acc, parentAcc);
 
   // The most recent live rows: the distribution the new version is about to serve.
@@ -102,16 +132,33 @@ export async function retrainModel(o: RetrainOptions): Promise<RetrainResult> {
   const trainProba = predictProba(net, train.x, train.rows);
   const meta = lineage({ o, spec, version, parent, onnx, logged, baseSha256, basePath, rows, acc, parentAcc, trainAccuracy: accuracy(argmaxRows(trainProba, train.rows, train.classCount), train.y) });
   const dir = path.join(modelDir, String(version));
-  if (o.dryRun) return { ok: true, version, parentVersion: parent, holdoutAccuracy: acc, parentHoldoutAccuracy: parentAcc, rows, dir: null };
+  const done = { ok: true, version, parentVersion: parent, holdoutAccuracy: acc, parentHoldoutAccuracy: parentAcc, rows, logs: logged.counts };
+  if (o.dryRun) {
+    say(`dry run: would write ${dir} and register version ${version} as a shadow of version ${parent}`);
+    return { ...done, dir: null };
+  }
 
-  const percent = o.shadowPercent ?? file.retrain?.shadowPercent ?? 100;
   const shadows = [...routing.shadows.filter((s) => s.version !== version), { version, percent }].slice(-MAX_SHADOWS);
   const next: StoredRouting = { primary: parent, shadows, ...(routing.previousPrimary === undefined ? {} : { previousPrimary: routing.previousPrimary }) };
-  await writeFileAtomic(path.join(modelDir, 'routing.json'), routingFileText(next));
+  const text = routingFileText(next);
+  // Checked as the gateway will read it: a file it cannot parse would route to the newest version.
+  parseRouting(JSON.parse(text));
+  await writeFileAtomic(path.join(modelDir, 'routing.json'), text);
   const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
   writeVersionDir(dir, new Map([[MODEL_FILE, onnx], [REFERENCE_FILE, utf8(formatJson(reference))], [META_FILE, utf8(formatJson(meta))]]));
-  o.say(`wrote ${dir} and registered version ${version} as a shadow of version ${parent} at ${percent}%`);
-  return { ok: true, version, parentVersion: parent, holdoutAccuracy: acc, parentHoldoutAccuracy: parentAcc, rows, dir };
+  say(`wrote ${dir} and registered version ${version} as a shadow of version ${parent} at ${percent}%`);
+  return { ...done, dir };
+}
+
+/** Options a caller other than the CLI (which checks its flags) could get wrong: refused early. */
+function checkOptions(o: RetrainOptions): void {
+  const bad = (name: string, value: unknown, want: string): never => {
+    throw new RangeError(`${name} must be ${want}, got ${String(value)}`);
+  };
+  if (o.shadowPercent !== undefined && !(o.shadowPercent >= 0 && o.shadowPercent <= 100)) bad('shadowPercent', o.shadowPercent, 'a share from 0 to 100');
+  if (o.holdoutShare !== undefined && !(o.holdoutShare > 0 && o.holdoutShare < 1)) bad('holdoutShare', o.holdoutShare, 'a share in (0, 1)');
+  if (o.minLabeledRows !== undefined && !(Number.isInteger(o.minLabeledRows) && o.minLabeledRows >= 1)) bad('minLabeledRows', o.minLabeledRows, 'a positive integer');
+  if (o.maxLoggedRows !== undefined && !(Number.isInteger(o.maxLoggedRows) && o.maxLoggedRows >= 1)) bad('maxLoggedRows', o.maxLoggedRows, 'a positive integer');
 }
 
 function readRouting(modelDir: string): StoredRouting {
@@ -167,30 +214,23 @@ interface LineageFacts {
 }
 
 /** meta.json of a retrained version: the trainer's lineage, with both data sources and the holdout check. */
-function lineage(f: LineageFacts): Record<string, unknown> {
+function lineage(f: LineageFacts): RetrainLineageMeta {
   const { o, spec, rows } = f;
-  const base = buildLineageMeta({
+  return buildRetrainLineageMeta({
     name: spec.name,
     version: f.version,
     created: o.created,
     codeVersion: o.codeVersion,
     classifier: spec.classifier,
-    trainingData: { path: path.relative(o.modelsDir, f.basePath), sha256: f.baseSha256, rows: rows.base },
-    cvAccuracy: f.acc,
-    cvFoldAccuracies: [],
+    // Relative to the models directory, POSIX separators (as specs.ts records dataPath).
+    trainingData: { path: path.relative(o.modelsDir, f.basePath).split(path.sep).join('/'), sha256: f.baseSha256, rows: rows.base },
+    logged: { predictionLog: o.predictionLog, feedbackLog: o.feedbackLog, sha256: f.logged.sha256, rows: rows.logged, trainRows: rows.logged - rows.holdout, holdoutRows: rows.holdout, recentWeight: rows.recentWeight },
     trainAccuracy: f.trainAccuracy,
+    holdoutAccuracy: f.acc,
+    parentHoldoutAccuracy: f.parentAcc,
     referenceAccuracy: spec.referenceAccuracy,
     modelSha256: createHash('sha256').update(f.onnx).digest('hex'),
     parentVersion: f.parent,
-  });
-  const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
-  return {
-    ...base,
-    trainingData: {
-      base: base.trainingData,
-      logged: { predictionLog: o.predictionLog, feedbackLog: o.feedbackLog, sha256: f.logged.sha256, rows: rows.logged, trainRows: rows.logged - rows.holdout, holdoutRows: rows.holdout, recentWeight: rows.recentWeight },
-    },
-    metrics: { holdoutAccuracy: round6(f.acc), parentHoldoutAccuracy: round6(f.parentAcc), holdoutRows: rows.holdout, trainAccuracy: base.metrics.trainAccuracy },
     ...(o.trigger === undefined ? {} : { trigger: o.trigger }),
-  };
+  });
 }
