@@ -1,137 +1,194 @@
-// Sliding-window bin counts of F columns (drift features and outputs), one bin index per column
-// per row, -1 for "no value in this row" (skipped, not counted).
-// - CountWindow: the last `capacityRows` rows, as a ring of bin indices; adding a row past capacity
-//   subtracts the evicted row's bins. add() is O(F).
-// - TimeWindow: the rows of the last spanMs, kept as `slices` sub-buckets of spanMs/slices; a whole
-//   bucket expires at once, so the window covers between spanMs − spanMs/slices and spanMs. add()
-//   is O(F), expiring a bucket O(total bins). A clock that steps back adds to the newest bucket.
-// counts(column) returns a live view: valid until the next add(); copy it to keep it.
+// Sliding-window bin counts of F columns (drift features, or outputs): a row is one bin index per
+// column, and a negative index means "no value for this column in this row" (skipped, not counted).
+// Each column has its own bin count (1..65535, binsPerColumn).
+// - CountWindow: the last `capacityRows` rows, as a ring of their bin indices (Uint16, 0xFFFF for
+//   missing); a row added past capacity first subtracts the evicted row's bins. add() is O(F).
+// - TimeWindow: the rows of the last spanMs, as `slices` buckets of sliceMs = spanMs/slices each,
+//   aligned to multiples of sliceMs. A row lands in the bucket of its nowMs; the window is the
+//   `slices` newest buckets (the current one included), and a bucket is dropped whole when it
+//   leaves them. So at nowMs it holds every row newer than nowMs − (spanMs − sliceMs) and none
+//   older than nowMs − spanMs: between spanMs − sliceMs and spanMs of history.
+//   add() is O(F); expiring a bucket O(total bins). A clock that steps back (or a non-finite nowMs)
+//   counts as the newest bucket seen: the window never throws on time and never moves backwards.
+// counts() returns a live view of the running totals: valid until the next add() (or, for the time
+// window, the next call that moves time forward); never write to it, copy it to keep it.
+// A bin index that is not an integer below its column's bin count is a RangeError, before any count
+// changes.
 
 const MISSING = 0xffff;
 
-/** Column c's bins live at offsets[c] .. offsets[c] + bins[c] of one flat counts array. */
-function layout(binsPerColumn: readonly number[]): { offsets: Uint32Array; size: number } {
+interface Layout {
+  /** Column c's bins are totals[offsets[c] .. offsets[c] + bins[c]). */
+  readonly offsets: Uint32Array;
+  readonly bins: Uint32Array;
+  readonly size: number;
+}
+
+function layout(binsPerColumn: readonly number[]): Layout {
   const offsets = new Uint32Array(binsPerColumn.length);
+  const bins = new Uint32Array(binsPerColumn.length);
   let size = 0;
   binsPerColumn.forEach((b, c) => {
-    if (!Number.isInteger(b) || b < 1 || b >= MISSING) throw new RangeError(`column ${c}: ${b} bins (1..65534)`);
+    // 65535 bins are indices 0..65534: 0xFFFF stays free to mean "missing".
+    if (!Number.isInteger(b) || b < 1 || b > MISSING) throw new RangeError(`column ${c}: ${b} bins (must be an integer 1..65535)`);
     offsets[c] = size;
+    bins[c] = b;
     size += b;
   });
-  return { offsets, size };
+  return { offsets, bins, size };
+}
+
+/** Throws unless every entry of `rowBins` is negative (missing) or a bin index of its column. */
+function check(rowBins: ArrayLike<number>, bins: Uint32Array): void {
+  if (rowBins.length < bins.length) throw new RangeError(`${rowBins.length} bins for ${bins.length} columns`);
+  for (let c = 0; c < bins.length; c++) {
+    const b = rowBins[c]!;
+    // NaN and fractions too: a typed array ignores such an index, and the eviction would not.
+    if (!(b < 0) && !((b | 0) === b && b < bins[c]!)) throw new RangeError(`column ${c}: bin ${b} (has ${bins[c]} bins)`);
+  }
 }
 
 export class CountWindow {
+  private readonly l: Layout;
   private readonly ring: Uint16Array;
   private readonly totals: Uint32Array;
-  private readonly offsets: Uint32Array;
+  /** Ring slot the next row goes to. */
   private next = 0;
-  /** Rows in the window now (≤ capacityRows). */
-  rows = 0;
-  /** Rows ever added. */
-  total = 0;
+  private live = 0;
+  private added = 0;
 
-  constructor(readonly capacityRows: number, private readonly binsPerColumn: readonly number[]) {
+  constructor(readonly capacityRows: number, binsPerColumn: readonly number[]) {
     if (!Number.isInteger(capacityRows) || capacityRows < 1) throw new RangeError(`capacityRows must be an integer >= 1, got ${capacityRows}`);
-    const l = layout(binsPerColumn);
-    this.offsets = l.offsets;
-    this.totals = new Uint32Array(l.size);
+    this.l = layout(binsPerColumn);
+    this.totals = new Uint32Array(this.l.size);
     this.ring = new Uint16Array(capacityRows * binsPerColumn.length);
   }
 
-  add(rowBins: ArrayLike<number>): void {
-    const f = this.binsPerColumn.length;
-    const base = this.next * f;
-    if (this.rows === this.capacityRows) {
-      for (let c = 0; c < f; c++) {
-        const old = this.ring[base + c]!;
-        if (old !== MISSING) this.totals[this.offsets[c]! + old]!--;
-      }
-    } else this.rows++;
-    for (let c = 0; c < f; c++) {
-      const b = rowBins[c]!;
-      if (b < 0) this.ring[base + c] = MISSING;
-      else {
-        this.ring[base + c] = b;
-        this.totals[this.offsets[c]! + b]!++;
-      }
-    }
-    this.next = (this.next + 1) % this.capacityRows;
-    this.total++;
+  /** Rows in the window now (≤ capacityRows). */
+  get rows(): number {
+    return this.live;
   }
 
+  /** Rows ever added. */
+  get total(): number {
+    return this.added;
+  }
+
+  add(rowBins: ArrayLike<number>): void {
+    const { offsets, bins } = this.l;
+    const ring = this.ring;
+    const totals = this.totals;
+    const f = offsets.length;
+    check(rowBins, bins);
+    const base = this.next * f;
+    if (this.live === this.capacityRows) {
+      for (let c = 0; c < f; c++) {
+        const old = ring[base + c]!;
+        if (old !== MISSING) totals[offsets[c]! + old]!--;
+      }
+    } else this.live++;
+    for (let c = 0; c < f; c++) {
+      const b = rowBins[c]!;
+      if (b < 0) ring[base + c] = MISSING;
+      else {
+        ring[base + c] = b;
+        totals[offsets[c]! + b]!++;
+      }
+    }
+    this.next = this.next + 1 === this.capacityRows ? 0 : this.next + 1;
+    this.added++;
+  }
+
+  /** Column `column`'s counts per bin over the window (a live view, see above). */
   counts(column: number): Uint32Array {
-    return this.totals.subarray(this.offsets[column]!, this.offsets[column]! + this.binsPerColumn[column]!);
+    return view(this.totals, this.l, column);
   }
 }
 
-interface Slice {
+function view(totals: Uint32Array, l: Layout, column: number): Uint32Array {
+  if (!(column >= 0 && column < l.bins.length)) throw new RangeError(`no column ${column} (${l.bins.length} columns)`);
+  return totals.subarray(l.offsets[column]!, l.offsets[column]! + l.bins[column]!);
+}
+
+interface Bucket {
+  /** floor(nowMs / sliceMs) of its rows; -Infinity while unused. */
   id: number;
   rows: number;
   readonly counts: Uint32Array;
 }
 
 export class TimeWindow {
-  private readonly slices: Slice[];
+  private readonly l: Layout;
+  private readonly buckets: Bucket[];
   private readonly totals: Uint32Array;
-  private readonly offsets: Uint32Array;
   private readonly sliceMs: number;
+  /** Id of the newest bucket seen; time never goes back past it. */
   private newest = Number.NEGATIVE_INFINITY;
-  private liveRows = 0;
+  private live = 0;
 
-  constructor(readonly spanMs: number, sliceCount: number, private readonly binsPerColumn: readonly number[]) {
-    if (!(spanMs > 0) || !Number.isInteger(sliceCount) || sliceCount < 1) throw new RangeError(`time window: spanMs ${spanMs}, slices ${sliceCount}`);
-    const l = layout(binsPerColumn);
-    this.offsets = l.offsets;
-    this.totals = new Uint32Array(l.size);
-    this.sliceMs = spanMs / sliceCount;
-    this.slices = Array.from({ length: sliceCount }, () => ({ id: -1, rows: 0, counts: new Uint32Array(l.size) }));
+  constructor(readonly spanMs: number, readonly slices: number, binsPerColumn: readonly number[]) {
+    if (!(spanMs > 0 && Number.isFinite(spanMs))) throw new RangeError(`spanMs must be a finite number > 0, got ${spanMs}`);
+    if (!Number.isInteger(slices) || slices < 1) throw new RangeError(`slices must be an integer >= 1, got ${slices}`);
+    this.l = layout(binsPerColumn);
+    this.totals = new Uint32Array(this.l.size);
+    this.sliceMs = spanMs / slices;
+    this.buckets = Array.from({ length: slices }, () => ({ id: Number.NEGATIVE_INFINITY, rows: 0, counts: new Uint32Array(this.l.size) }));
   }
 
   add(rowBins: ArrayLike<number>, nowMs: number): void {
+    check(rowBins, this.l.bins);
     const id = this.advance(nowMs);
-    const slot = this.slices[id % this.slices.length]!;
-    if (slot.id !== id) {
-      this.clear(slot);
-      slot.id = id;
+    const n = this.buckets.length;
+    const bucket = this.buckets[((id % n) + n) % n]!;
+    if (bucket.id !== id) {
+      this.drop(bucket);
+      bucket.id = id;
     }
-    for (let c = 0; c < this.binsPerColumn.length; c++) {
+    const { offsets } = this.l;
+    const counts = bucket.counts;
+    const totals = this.totals;
+    for (let c = 0; c < offsets.length; c++) {
       const b = rowBins[c]!;
       if (b < 0) continue;
-      slot.counts[this.offsets[c]! + b]!++;
-      this.totals[this.offsets[c]! + b]!++;
+      const i = offsets[c]! + b;
+      counts[i]!++;
+      totals[i]!++;
     }
-    slot.rows++;
-    this.liveRows++;
+    bucket.rows++;
+    this.live++;
   }
 
+  /** Column `column`'s counts per bin over the window at nowMs (a live view, see above). */
   counts(column: number, nowMs: number): Uint32Array {
     this.advance(nowMs);
-    return this.totals.subarray(this.offsets[column]!, this.offsets[column]! + this.binsPerColumn[column]!);
+    return view(this.totals, this.l, column);
   }
 
+  /** Rows in the window at nowMs. */
   rows(nowMs: number): number {
     this.advance(nowMs);
-    return this.liveRows;
+    return this.live;
   }
 
-  /** Expires buckets older than the span; returns the bucket id of `nowMs` (never older than the newest seen). */
+  /** Moves time to nowMs (never back), dropping the buckets that leave the `slices` newest; returns the current bucket id. */
   private advance(nowMs: number): number {
-    const id = Math.max(Math.floor(nowMs / this.sliceMs), this.newest);
-    if (id !== this.newest) {
-      this.newest = id;
-      for (const s of this.slices) if (s.id !== -1 && s.id <= id - this.slices.length) this.clear(s);
+    const t = Math.floor(nowMs / this.sliceMs);
+    if (!(Number.isFinite(t) && t > this.newest)) {
+      if (this.newest === Number.NEGATIVE_INFINITY) this.newest = Number.isFinite(t) ? t : 0;
+      return this.newest;
     }
-    return id;
+    this.newest = t;
+    for (const b of this.buckets) if (b.id <= t - this.buckets.length) this.drop(b);
+    return t;
   }
 
-  private clear(s: Slice): void {
-    if (s.rows > 0) {
-      for (let i = 0; i < s.counts.length; i++) this.totals[i]! -= s.counts[i]!;
-      s.counts.fill(0);
-      this.liveRows -= s.rows;
-      s.rows = 0;
+  private drop(b: Bucket): void {
+    if (b.rows > 0) {
+      for (let i = 0; i < b.counts.length; i++) this.totals[i]! -= b.counts[i]!;
+      b.counts.fill(0);
+      this.live -= b.rows;
+      b.rows = 0;
     }
-    s.id = -1;
+    b.id = Number.NEGATIVE_INFINITY;
   }
 }
