@@ -1,5 +1,5 @@
-// POST /v2/models/{m}/feedback: ground-truth labels for earlier requests, by request id, so the
-// shadow comparison can tell each side's accuracy. Body `{"id": "...", "label": 3}` (a class
+// POST /v2/models/{m}/feedback: ground-truth labels for earlier requests, by request id: live
+// accuracy per version, each shadow pair's accuracy, and the feedback log (loop.ts). Body `{"id": "...", "label": 3}` (a class
 // index, or a class name when the model declares `classes`; a list of labels for a request of
 // several rows), or a list of such objects (at most MAX_FEEDBACK_ITEMS).
 import { Ajv } from 'ajv';
@@ -8,15 +8,15 @@ import { SluiceError } from '../errors.js';
 
 export const MAX_FEEDBACK_ITEMS = 1000;
 
-/** What feedback is credited against (the shadow board). */
+/** What feedback is credited against (loop.ts: live accuracy, the shadow board, the feedback log). */
 export interface FeedbackSink {
   label(model: string, id: string, truth: number | string | readonly (number | string)[]): { ok: true } | { ok: false; reason: string };
 }
 
 export interface FeedbackAnswer {
-  /** Labels that matched a kept shadow comparison. */
+  /** Labels that matched an answer still kept (live accuracy or a shadow comparison). */
   accepted: number;
-  /** One entry per label that did not: its id and why (unknown_id: no comparison kept for it). */
+  /** One entry per label that did not: its id and why (unknown_id: no answer kept for it). */
   refused: { id: string; reason: string }[];
 }
 
