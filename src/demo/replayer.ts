@@ -109,9 +109,10 @@ export class Replayer {
       const score = primary.history[primary.history.length - 1]!.score;
       this.windows.push({ requests: this.sent, score });
       const acc = (a: DriftVersion | undefined) => (a?.accuracy.accuracy == null ? 'n/a' : a.accuracy.accuracy.toFixed(3));
+      const agreement = shadow ? await this.agreement() : null;
       this.o.say(
         `request ${String(this.sent).padStart(5)}: v${primary.version} drift ${score === null ? 'n/a' : score.toFixed(3)} (threshold ${this.threshold}), live accuracy v${primary.version} ${acc(primary)}` +
-          (shadow ? `, shadow v${shadow.version} ${acc(shadow)}` : ''),
+          (shadow ? `, shadow v${shadow.version} ${acc(shadow)}, agreement ${agreement === null ? 'n/a' : agreement.toFixed(3)}` : ''),
       );
     }
     this.accuracy.push({ requests: this.sent, primary: primary?.accuracy.accuracy ?? null, shadow: shadow?.accuracy.accuracy ?? null });
@@ -138,6 +139,12 @@ export class Replayer {
         this.o.say(`request ${this.sent}: PROMOTED by the ${promoted.by}: ${promoted.reason}`);
       }
     }
+  }
+
+  /** The primary/shadow pair's agreement so far (GET /admin/models/{m}/shadow). */
+  private async agreement(): Promise<number | null> {
+    const r = (await this.get(`${this.admin}/admin/models/${this.o.model}/shadow`)) as { pairs: { agreement: number | null }[] };
+    return r.pairs[0]?.agreement ?? null;
   }
 
   private async get(url: string): Promise<unknown> {
