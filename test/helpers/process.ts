@@ -19,9 +19,11 @@ export interface ServerProcess {
   port: Promise<number>;
 }
 
-export function spawnServer(args: string[], env: Record<string, string> = {}): ServerProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js'), ...args], {
-    cwd: ROOT,
+/** `root`: the directory holding dist/ to run (default the checkout), also the process's cwd. */
+export function spawnServer(args: string[], env: Record<string, string> = {}, opts: { root?: string; nodeArgs?: string[] } = {}): ServerProcess {
+  const root = opts.root ?? ROOT;
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(root, 'dist/src/main.js'), ...args], {
+    cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
