@@ -217,7 +217,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     events,
     nowMs: () => performance.now(),
     shadowReport: (model) => shadowBoard.report(model),
-    retrain: { now: (model) => loop.retrainNow(model), events: () => loop.retrainEvents() },
+    retrain: { now: (model) => loop.retrainNow(model), events: () => loop.retrainEvents(), alerts: (body) => loop.alerts(body) },
   });
   const eventPolicy = cachedEventPolicy(config);
   const dataplane = new DataPlane({

@@ -22,6 +22,8 @@ import type { DriftSample, Metrics } from './metrics/metrics.js';
 import { FeedbackLog } from './predlog/feedback-log.js';
 import { driftSettings } from './repository/mlops-config.js';
 import type { ModelRepository } from './repository/repository.js';
+import { SluiceError } from './errors.js';
+import { retrainAlerts } from './retrain/alerts.js';
 import { RetrainRunner, type RecordedEvent } from './retrain/runner.js';
 import { RetrainTrigger } from './retrain/trigger.js';
 import type { RoutingBook } from './routing/book.js';
@@ -48,6 +50,8 @@ export interface Loop {
   readonly feedback: FeedbackSink;
   driftReport(model: string): unknown;
   retrainNow(model: string): RecordedEvent;
+  /** POST /admin/alerts: fires each alert's model once (fleet mode); what fired and what did not, and why. */
+  alerts(bytes: Uint8Array): { fired: RecordedEvent[]; skipped: { model: string; alertname: string; reason: string }[] };
   retrainEvents(model?: string): RecordedEvent[];
   /** Flushes the feedback log; running retrain actions are left to finish on their own. */
   close(): Promise<void>;
@@ -57,6 +61,7 @@ export interface Loop {
 const LABELS_MAX = 100_000;
 const LABELS_MAX_AGE_MS = 3_600_000;
 const TICK_MS = 1000;
+const MAX_SEEN_ALERTS = 10_000;
 
 export function startLoop(deps: LoopDeps): Loop {
   const { config, logger, metrics, repository, routing, shadowBoard } = deps;
@@ -97,6 +102,7 @@ export function startLoop(deps: LoopDeps): Loop {
   });
   const trigger = new RetrainTrigger({
     nowMs: Date.now,
+    localConditionsOff: config.fleetMode,
     policyOf(model) {
       const f = fileOf(model);
       return f?.retrain === undefined ? undefined : { drift: f.drift, retrain: f.retrain };
@@ -113,6 +119,8 @@ export function startLoop(deps: LoopDeps): Loop {
   });
 
   const sampler = new DriftSampler(() => performance.now());
+  /** Alert instances already fired (Alertmanager repeats a firing alert); the newest MAX_SEEN_ALERTS. */
+  const seenAlerts = new Set<string>();
 
   const observe = (e: PredictionEvent): void => {
     if (!e.modelKnown || e.code !== 'OK' || e.version === null || e.id === null) return;
@@ -169,6 +177,30 @@ export function startLoop(deps: LoopDeps): Loop {
     retrainNow(model) {
       const id = trigger.manual(model).id;
       return runner.list(model).find((e) => e.id === id)!;
+    },
+    alerts(bytes) {
+      const fired: RecordedEvent[] = [];
+      const skipped: { model: string; alertname: string; reason: string }[] = [];
+      for (const a of retrainAlerts(bytes)) {
+        if (seenAlerts.has(a.key)) {
+          skipped.push({ model: a.model, alertname: a.alertname, reason: 'already fired for this alert' });
+          continue;
+        }
+        if (repository.get(a.model) === undefined) {
+          skipped.push({ model: a.model, alertname: a.alertname, reason: 'SLUICE_ERR_MODEL_NOT_FOUND' });
+          continue;
+        }
+        try {
+          const id = trigger.manual(a.model, { reason: 'alert', detail: `Alertmanager alert ${a.alertname}` }).id;
+          fired.push(runner.list(a.model).find((e) => e.id === id)!);
+          seenAlerts.add(a.key);
+          if (seenAlerts.size > MAX_SEEN_ALERTS) seenAlerts.delete(seenAlerts.values().next().value!);
+        } catch (err) {
+          if (!(err instanceof SluiceError)) throw err;
+          skipped.push({ model: a.model, alertname: a.alertname, reason: err.code });
+        }
+      }
+      return { fired, skipped };
     },
     retrainEvents: (model) => runner.list(model),
     async close() {
@@ -252,7 +284,7 @@ function driftReport(model: string, d: ReportDeps): unknown {
 
 function driftSample(repository: ModelRepository<Servable>, book: DriftBook, accuracy: LiveAccuracy): DriftSample {
   const now = Date.now();
-  const sample: { scores: DriftSample['scores'][number][]; psi: DriftSample['psi'][number][]; bins: DriftSample['bins'][number][]; accuracy: DriftSample['accuracy'][number][] } = { scores: [], psi: [], bins: [], accuracy: [] };
+  const sample: { -readonly [K in keyof DriftSample]: DriftSample[K][number][] } = { scores: [], psi: [], bins: [], accuracy: [], shares: [] };
   for (const m of repository.list()) {
     for (const a of accuracy.report(m.name)) if (a.accuracy !== null) sample.accuracy.push({ model: m.name, version: a.version, accuracy: a.accuracy });
     for (const [v, t] of book.versions(m.name)) {
@@ -263,6 +295,7 @@ function driftSample(repository: ModelRepository<Servable>, book: DriftBook, acc
       for (const f of r.windows.count.features) if (f.psi !== null) sample.psi.push({ model: m.name, version, feature: f.name, psi: f.psi });
       for (const [name, p] of Object.entries(r.windows.count.outputs)) if (p && p.psi !== null) sample.psi.push({ model: m.name, version, feature: `output:${name}`, psi: p.psi });
       for (const c of t.monitor.cumulativeCounts()) c.counts.forEach((rows, bin) => sample.bins.push({ model: m.name, version, feature: c.feature, bin: String(bin), rows }));
+      for (const f of t.reference.features) f.shares.forEach((share, bin) => sample.shares.push({ model: m.name, version, feature: f.name, bin: String(bin), share }));
     }
   }
   return sample;

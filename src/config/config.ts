@@ -114,6 +114,12 @@ export interface SluiceSettings {
    * webhook is ever called. A model.json names its webhook, this list (static config) allows it.
    */
   readonly retrainWebhookAllow: string;
+  /**
+   * Fleet mode (docs/deploy.md): one of N replicas. Drift, accuracy and schedule conditions do not
+   * fire a retrain here (each replica would fire its own); Prometheus sees the fleet and its
+   * Alertmanager posts to POST /admin/alerts of one replica, which fires once.
+   */
+  readonly fleetMode: boolean;
   /** HMAC-SHA256 key of retrain webhook bodies, from SLUICE_RETRAIN_WEBHOOK_SECRET only (never a flag). */
   readonly retrainWebhookSecret: string | undefined;
 }
@@ -168,6 +174,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   feedbackLog: 'off',
   disableDrift: false,
   retrainWebhookAllow: '',
+  fleetMode: false,
   retrainWebhookSecret: undefined,
   warnings: Object.freeze([]),
 });
@@ -261,6 +268,7 @@ const FIELDS: readonly Field[] = [
     key: 'retrainWebhookAllow', flag: '--retrain-webhook-allow', env: 'SLUICE_RETRAIN_WEBHOOK_ALLOW', kind: 'string', arg: 'URLS', defaultHelp: 'none',
     help: 'comma-separated URL prefixes retrain webhooks may post to; none: no webhook is called',
   },
+  { key: 'fleetMode', flag: '--fleet-mode', env: 'SLUICE_FLEET_MODE', kind: 'bool', help: 'one replica of a fleet: retrains fire from Alertmanager (POST /admin/alerts) or the admin API, not from this replica\'s own drift, accuracy or schedule' },
 ];
 
 /**

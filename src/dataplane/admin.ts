@@ -67,7 +67,7 @@ export interface AdminDeps {
   nowMs(): number;
   shadowReport?: ShadowReportProvider;
   /** Retrain: fire a model's trigger now (throws 409 when unconfigured or cooling down), and the recorded events. */
-  retrain?: { now(model: string): unknown; events(model?: string): unknown[] };
+  retrain?: { now(model: string): unknown; events(model?: string): unknown[]; alerts(body: Uint8Array): unknown };
 }
 
 /** A version as the admin API lists it. */
@@ -253,6 +253,12 @@ export class AdminApi {
     parseEmptyBody(body, 'retrain');
     if (this.deps.retrain === undefined) throw new SluiceError('SLUICE_ERR_RETRAIN_NOT_CONFIGURED', 'retraining is not wired in this gateway');
     return { event: this.deps.retrain.now(model) };
+  }
+
+  /** POST /admin/alerts: an Alertmanager webhook; each firing `sluice_action="retrain"` alert fires its model once. */
+  alerts(body: Uint8Array): unknown {
+    if (this.deps.retrain === undefined) throw new SluiceError('SLUICE_ERR_RETRAIN_NOT_CONFIGURED', 'retraining is not wired in this gateway');
+    return this.deps.retrain.alerts(body);
   }
 
   /** GET /admin/retrain/events: every model's retrain events, oldest first (the last 1000). */

@@ -47,6 +47,8 @@ export interface DriftSample {
   readonly bins: readonly { model: string; version: string; feature: string; bin: string; rows: number }[];
   /** Live accuracy over each version's window of labelled rows. */
   readonly accuracy: readonly { model: string; version: string; accuracy: number }[];
+  /** Each input feature's reference share per bin (reference.json): what fleet PSI is computed against. */
+  readonly shares: readonly { model: string; version: string; feature: string; bin: string; share: number }[];
 }
 
 export interface Metrics {
@@ -99,6 +101,8 @@ export interface Metrics {
   /** Counter, set from the monitors' cumulative counts at each scrape (restarts at a version load). */
   readonly driftBinRows: Counter<'model' | 'version' | 'feature' | 'bin'>;
   readonly liveAccuracy: Gauge<'model' | 'version'>;
+  /** reference.json's share of each bin, so a fleet's PSI is computable in PromQL from the summed bin counters. */
+  readonly driftReferenceShare: Gauge<'model' | 'version' | 'feature' | 'bin'>;
   /** Feedback labels by outcome: accepted (joined an answer) or refused (its reason). */
   readonly feedbackLabels: Counter<'model' | 'outcome'>;
   readonly feedbackLogDropped: Counter<'reason'>;
@@ -134,7 +138,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registers = [registry];
   let queueDepthSource: () => Iterable<QueueDepthSample> = () => [];
   let agreementSource: () => Iterable<ShadowAgreementSample> = () => [];
-  const noDrift: DriftSample = { scores: [], psi: [], bins: [], accuracy: [] };
+  const noDrift: DriftSample = { scores: [], psi: [], bins: [], accuracy: [], shares: [] };
   let driftSource: () => DriftSample = () => noDrift;
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
@@ -245,6 +249,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       collect() {
         this.reset();
         for (const s of driftSource().accuracy) this.set({ model: s.model, version: s.version }, s.accuracy);
+      },
+    }),
+    driftReferenceShare: new Gauge({
+      name: 'sluice_drift_reference_share',
+      help: 'Share of the reference (training) rows in each drift bin of each input feature',
+      labelNames: ['model', 'version', 'feature', 'bin'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of driftSource().shares) this.set({ model: s.model, version: s.version, feature: s.feature, bin: s.bin }, s.share);
       },
     }),
     feedbackLabels: new Counter({ name: 'sluice_feedback_labels_total', help: 'Feedback labels by outcome', labelNames: ['model', 'outcome'], registers }),

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import type { DriftSettings, RetrainSettings } from '../repository/mlops-config.js';
 
-export type RetrainReason = 'drift' | 'accuracy' | 'schedule' | 'admin';
+export type RetrainReason = 'drift' | 'accuracy' | 'schedule' | 'admin' | 'alert';
 
 export interface RetrainEvent {
   /** Unique per event (also sent to webhooks as x-sluice-event-id, so retries can be deduplicated). */
@@ -39,6 +39,8 @@ export interface TriggerPolicy {
 
 export interface TriggerDeps {
   nowMs(): number;
+  /** Fleet mode: drift, accuracy and schedule never fire here (manual() still does). */
+  readonly localConditionsOff?: boolean;
   /** The model's policy; undefined when its model.json has no `retrain` (nothing fires). */
   policyOf(model: string): TriggerPolicy | undefined;
   primaryOf(model: string): string | null;
@@ -71,7 +73,7 @@ export class RetrainTrigger {
     if (score >= threshold) s.streak++;
     else s.streak = 0;
     if (score < rearmBelow) s.driftArmed = true;
-    if (!policy.retrain.onDrift || !s.driftArmed || s.streak < consecutiveWindows) return;
+    if (!policy.retrain.onDrift || !s.driftArmed || s.streak < consecutiveWindows || this.deps.localConditionsOff) return;
     const fired = this.tryFire(model, s, policy, 'drift', `drift score ${round(score)} >= threshold ${threshold} for ${s.streak} consecutive windows of ${rows} rows`, {
       score,
       threshold,
@@ -94,7 +96,7 @@ export class RetrainTrigger {
       s.accuracyArmed = true;
       return;
     }
-    if (!s.accuracyArmed || labeled < policy.retrain.minLabeledRows) return;
+    if (!s.accuracyArmed || labeled < policy.retrain.minLabeledRows || this.deps.localConditionsOff) return;
     if (this.tryFire(model, s, policy, 'accuracy', `live accuracy ${round(accuracy)} < floor ${floor} over ${labeled} labelled rows`, { accuracy, floor, labeled })) {
       s.accuracyArmed = false;
     }
@@ -102,6 +104,7 @@ export class RetrainTrigger {
 
   /** Fires each model whose schedule is due (call every few seconds). */
   tick(models: readonly string[]): void {
+    if (this.deps.localConditionsOff) return;
     const now = this.deps.nowMs();
     for (const model of models) {
       const policy = this.deps.policyOf(model);
@@ -114,8 +117,8 @@ export class RetrainTrigger {
     }
   }
 
-  /** POST /admin/models/{m}/retrain. Throws 409 when unconfigured or cooling down. */
-  manual(model: string): RetrainEvent {
+  /** POST /admin/models/{m}/retrain (reason admin) or an Alertmanager alert (reason alert). Throws 409 when unconfigured or cooling down. */
+  manual(model: string, via: { reason: 'admin' | 'alert'; detail: string; numbers?: Record<string, number | null> } = { reason: 'admin', detail: 'asked through the admin API' }): RetrainEvent {
     const policy = this.deps.policyOf(model);
     if (policy === undefined) throw new SluiceError('SLUICE_ERR_RETRAIN_NOT_CONFIGURED', `model "${model}" has no "retrain" section in its model.json`);
     const s = this.state(model, this.deps.primaryOf(model));
@@ -125,7 +128,7 @@ export class RetrainTrigger {
         retryAfterS: leftMs / 1000,
       });
     }
-    return this.fireNow(model, s, 'admin', 'asked through the admin API', {});
+    return this.fireNow(model, s, via.reason, via.detail, via.numbers ?? {});
   }
 
   /** Forget a model (removed from the repository). */

@@ -23,6 +23,8 @@ import type { HttpMethod, RouteTable } from '../http/routes.js';
 
 /** A routing PUT or promote body: a table of at most 8 shadows is well under 1 KiB. */
 export const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
+/** An Alertmanager webhook: a group of alerts with their labels and annotations. */
+const ALERTS_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 /** Routes that take no body (or `{}`), GETs included. */
 const NO_BODY_LIMIT_BYTES = 1024;
 
@@ -85,5 +87,6 @@ export function registerAdminRoutes(routes: RouteTable, deps: AdminRouteDeps): v
   add('GET', `${model}/events`, NO_BODY_LIMIT_BYTES, ([m]) => ok(api.events(m!)));
   add('POST', `${model}/retrain`, NO_BODY_LIMIT_BYTES, ([m], body) => ok(api.retrain(m!, body)));
   add('GET', '/admin/retrain/events', NO_BODY_LIMIT_BYTES, () => ok(api.retrainEvents()));
+  add('POST', '/admin/alerts', ALERTS_BODY_LIMIT_BYTES, (_p, body) => ok(api.alerts(body)));
   registerMetricsRoute(routes, deps.metrics, { authorized: deps.metricsPublic === true ? undefined : deps.authorized, onInternalError: deps.onInternalError });
 }

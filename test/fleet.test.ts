@@ -1,0 +1,124 @@
+// Three replicas in fleet mode on one shared model repository (docs/deploy.md): a routing change
+// through one admin API is served by all three within the documented delay; the fleet's drift from
+// the three /metrics (summed bin counters against the exported reference shares) equals what one
+// monitor fed all the traffic computes; and a shift seen by every replica fires exactly one retrain:
+// none from the replicas' own drift, one from the Alertmanager webhook posted to one of them, none
+// again when Alertmanager repeats the alert.
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DriftMonitor, overallScore } from '../src/drift/monitor.js';
+import { parseDriftReference } from '../src/drift/reference.js';
+import { psi } from '../src/drift/stats.js';
+import { SHIFTED_COLUMNS } from '../src/demo/split.js';
+import { copyModels, postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { waitFor } from './helpers/load.js';
+import { breastRows } from './helpers/ort.js';
+import { scrape } from './helpers/prometheus.js';
+
+const TOKEN = 'fleet-token';
+const POLL_MS = 200;
+/** docs/deploy.md: a routing change reaches every replica within two scan intervals. */
+const PROPAGATION_BOUND_MS = 2 * POLL_MS + 300;
+const auth = { authorization: `Bearer ${TOKEN}` };
+const rows = breastRows(300).map((r) => r.map((v, c) => (SHIFTED_COLUMNS.includes(c) ? v * 1.3 : v)));
+let dir: string;
+let marker: string;
+const fleet: TestGateway[] = [];
+const admin = (t: TestGateway) => `http://127.0.0.1:${t.gw.adminPort}`;
+
+beforeAll(async () => {
+  dir = await copyModels(['breast-cancer']);
+  await cp(path.join(dir, 'breast-cancer/1'), path.join(dir, 'breast-cancer/2'), { recursive: true });
+  marker = path.join(os.tmpdir(), `sluice-fleet-${process.pid}.log`);
+  const file = path.join(dir, 'breast-cancer/model.json');
+  const config = JSON.parse(await readFile(file, 'utf8'));
+  const script = `require('fs').appendFileSync(${JSON.stringify(marker)}, process.env.SLUICE_RETRAIN_MODEL + '\\n')`;
+  await writeFile(
+    file,
+    JSON.stringify({
+      ...config,
+      versionPolicy: { latest: 2 },
+      drift: { windowRows: 50, consecutiveWindows: 1, maxSampledPerSecond: 0 },
+      retrain: { cooldownSeconds: 600, command: { argv: ['node', '-e', script], timeoutMs: 10_000 } },
+    }),
+  );
+  await writeFile(path.join(dir, 'breast-cancer/routing.json'), JSON.stringify({ primary: '1' }));
+  for (let i = 0; i < 3; i++) fleet.push(await startTestGateway({ modelsDir: dir, config: { adminToken: TOKEN, adminPort: 0, fleetMode: true, pollIntervalMs: POLL_MS } }));
+});
+afterAll(async () => {
+  for (const t of fleet) await t.stop();
+  await rm(dir, { recursive: true, force: true });
+  await rm(marker, { force: true });
+});
+
+describe('a fleet of three replicas', () => {
+  it('a routing change made through one replica is served by every replica within the bound', async () => {
+    const put = await fetch(`${admin(fleet[0]!)}/admin/models/breast-cancer/routing`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ primary: '1', shadows: [{ version: '2', percent: 50 }] }) });
+    expect(put.status).toBe(200);
+    const t0 = Date.now();
+    const shadowsOf = async (t: TestGateway) => ((await (await fetch(`${admin(t)}/admin/models/breast-cancer/routing`, { headers: auth })).json()) as { shadows: unknown[] }).shadows;
+    await waitFor(async () => {
+      for (const t of fleet) if ((await shadowsOf(t)).length !== 1) return false;
+      return true;
+    }, 5000, 20);
+    expect(Date.now() - t0).toBeLessThan(PROPAGATION_BOUND_MS);
+    for (const t of fleet) expect(await shadowsOf(t)).toEqual([{ version: '2', percent: 50 }]);
+  });
+
+  it("the fleet's drift from the three /metrics equals one monitor fed all the traffic; no replica fires on its own", async () => {
+    for (let i = 0; i < rows.length; i++) {
+      const t = fleet[i % 3]!;
+      const r = await postJson(`${t.url}/v2/models/breast-cancer/infer`, { id: `f-${i}`, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data: rows[i] }] });
+      expect(r.status).toBe(200);
+    }
+    await waitFor(async () => {
+      const all = await Promise.all(fleet.map((t) => scrape(`${admin(t)}/metrics`, TOKEN)));
+      return all.reduce((n, m) => n + m.value('sluice_drift_bin_rows_total', { model: 'breast-cancer', version: '1', feature: 'mean_radius' }), 0) === rows.length;
+    });
+    const metrics = await Promise.all(fleet.map((t) => scrape(`${admin(t)}/metrics`, TOKEN)));
+    // Each replica saw a third of the traffic.
+    for (const m of metrics) expect(m.value('sluice_drift_bin_rows_total', { model: 'breast-cancer', version: '1', feature: 'mean_radius' })).toBe(100);
+
+    const reference = parseDriftReference(await readFile(path.join(dir, 'breast-cancer/1/reference.json'), 'utf8'));
+    const monitor = new DriftMonitor(reference, { windowRows: rows.length, windowMs: 3_600_000 });
+    // FP32 on the wire: the gateway bins the float32 values, and so must the offline monitor.
+    for (const row of rows) monitor.observe(Float32Array.from(row), 1, 30, Date.now());
+    const offline = monitor.report(Date.now()).windows.count;
+    const fleetFeatures = reference.features.map((f, i) => {
+      const counts = f.shares.map((_, bin) => metrics.reduce((n, m) => n + m.value('sluice_drift_bin_rows_total', { model: 'breast-cancer', version: '1', feature: f.name, bin: String(bin) }), 0));
+      const shares = f.shares.map((_, bin) => metrics[0]!.value('sluice_drift_reference_share', { model: 'breast-cancer', version: '1', feature: f.name, bin: String(bin) }));
+      const p = psi(shares, counts);
+      expect(p).toBeCloseTo(offline.features[i]!.psi!, 9);
+      return { bins: f.shares.length, psi: p };
+    });
+    expect(overallScore(fleetFeatures)).toBeCloseTo(offline.score!, 9);
+    expect(offline.score!).toBeGreaterThan(0.25); // the shift is there: a lone replica would have fired
+    for (const t of fleet) expect(((await (await fetch(`${admin(t)}/admin/retrain/events`, { headers: auth })).json()) as { events: unknown[] }).events).toEqual([]);
+  });
+
+  it('the Alertmanager webhook posted to one replica fires exactly one retrain; a repeat does not fire again', async () => {
+    const payload = {
+      version: '4',
+      status: 'firing',
+      receiver: 'sluice',
+      alerts: [
+        { status: 'firing', labels: { alertname: 'SluiceFleetDriftRetrain', model: 'breast-cancer', version: '1', sluice_action: 'retrain' }, startsAt: '2026-12-02T10:00:00Z', fingerprint: 'a1b2' },
+        { status: 'firing', labels: { alertname: 'SluiceDriftHigh', model: 'breast-cancer' }, startsAt: '2026-12-02T10:00:00Z', fingerprint: 'c3d4' },
+      ],
+    };
+    const first = await postJson(`${admin(fleet[1]!)}/admin/alerts`, payload, auth);
+    expect(first.status).toBe(200);
+    expect(first.json.fired).toEqual([expect.objectContaining({ model: 'breast-cancer', reason: 'alert', detail: 'Alertmanager alert SluiceFleetDriftRetrain' })]);
+    const again = await postJson(`${admin(fleet[1]!)}/admin/alerts`, payload, auth);
+    expect(again.json).toEqual({ fired: [], skipped: [{ model: 'breast-cancer', alertname: 'SluiceFleetDriftRetrain', reason: 'already fired for this alert' }] });
+    expect((await postJson(`${admin(fleet[1]!)}/admin/alerts`, payload)).status).toBe(401);
+    expect((await postJson(`${admin(fleet[1]!)}/admin/alerts`, { alerts: 'x' }, auth)).status).toBe(400);
+    await waitFor(async () => (await readFile(marker, 'utf8').catch(() => '')) === 'breast-cancer\n');
+    const events = await Promise.all(fleet.map(async (t) => ((await (await fetch(`${admin(t)}/admin/retrain/events`, { headers: auth })).json()) as { events: unknown[] }).events));
+    expect(events.map((e) => e.length)).toEqual([0, 1, 0]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await readFile(marker, 'utf8')).toBe('breast-cancer\n');
+  });
+});
