@@ -70,6 +70,17 @@ describe('process', () => {
     // stalled worker) in shutdown.test.ts; here the point is the real process under real load.
   });
 
+  it('SIGTERM while models still load (after "listening") waits for the start, then drains and exits 0', async () => {
+    // Loading three models takes a while after the listener is up: the signal lands in that window.
+    const models = await copyModels(['digits', 'breast-cancer', 'digits-wide']);
+    const s = spawnServer(['--host', '127.0.0.1', '--port', '0', '--models', models]);
+    started.push(s);
+    await s.port;
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(s.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['repository loaded', 'shutting down: draining in-flight requests', 'stopped']));
+  });
+
   it('refuses to start on the pure-JS uWS fallback unless --allow-slow-http', async () => {
     const models = await copyModels(['digits']);
     const refused = spawnServer(['--port', '0', '--models', models], { UWS_USE_FALLBACK: 'true' });

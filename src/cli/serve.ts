@@ -64,26 +64,36 @@ export async function serve(argv: readonly string[], entry: ServeEntry, env: Nod
     process.stdout.write(`${SLUICE_VERSION}\n`);
     return;
   }
-  let gateway: Gateway;
-  try {
-    gateway = await startGateway(resolveConfig(values, env));
-  } catch (err) {
-    fail(err, 1);
-  }
+  // The handlers go in before the gateway starts: a SIGTERM while it starts (a rollout that changes
+  // its mind) must not kill the process with the default action; it waits for the start, then
+  // shuts down as usual.
+  let gateway: Gateway | undefined;
   let signals = 0;
+  let signalledWhileStarting = false;
   const stop = (signal: string): void => {
+    if (gateway === undefined) {
+      signalledWhileStarting = true;
+      return;
+    }
+    const g = gateway;
     if (++signals > 1) {
-      gateway.logger.warn({ signal }, 'second signal: exiting now');
+      g.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    gateway.shutdown().then(
+    g.shutdown().then(
       () => process.exit(0),
       (err) => {
-        gateway.logger.error({ err }, 'shutdown failed');
+        g.logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    gateway = await startGateway(resolveConfig(values, env));
+  } catch (err) {
+    fail(err, 1);
+  }
+  if (signalledWhileStarting) stop('SIGTERM');
 }
