@@ -3,16 +3,18 @@
 // the three /metrics (summed bin counters against the exported reference shares) equals what one
 // monitor fed all the traffic computes; and a shift seen by every replica fires exactly one retrain:
 // none from the replicas' own drift, one from the Alertmanager webhook posted to one of them, none
-// again when Alertmanager repeats the alert.
+// again when Alertmanager repeats the alert. That replica's retraining job (the real one, on its own
+// logs) writes the next version once; every replica loads it as a shadow, and each one's promotion
+// gate makes it the primary, so the fleet ends up on it.
+import { readFileSync } from 'node:fs';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftMonitor, overallScore } from '../src/drift/monitor.js';
 import { parseDriftReference } from '../src/drift/reference.js';
 import { psi } from '../src/drift/stats.js';
 import { SHIFTED_COLUMNS } from '../src/demo/split.js';
-import { copyModels, postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { copyModels, postJson, ROOT, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
 import { breastRows } from './helpers/ort.js';
 import { scrape } from './helpers/prometheus.js';
@@ -23,34 +25,49 @@ const POLL_MS = 200;
 const PROPAGATION_BOUND_MS = 2 * POLL_MS + 300;
 const auth = { authorization: `Bearer ${TOKEN}` };
 const rows = breastRows(300).map((r) => r.map((v, c) => (SHIFTED_COLUMNS.includes(c) ? v * 1.3 : v)));
+const labels = readFileSync(path.join(ROOT, 'models/breast-cancer/data/breast_cancer.csv'), 'utf8').trim().split('\n').slice(1, 301).map((l) => Number(l.split(',')[30]));
 let dir: string;
-let marker: string;
+let sent = 0;
+
+/** `n` shifted requests round-robin over the fleet, each labelled at the replica that answered it. */
+async function traffic(n: number): Promise<void> {
+  for (let k = 0; k < n; k++, sent++) {
+    const t = fleet[sent % 3]!;
+    const i = sent % rows.length;
+    const r = await postJson(`${t.url}/v2/models/breast-cancer/infer`, { id: `f-${sent}`, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data: rows[i] }] });
+    expect(r.status).toBe(200);
+    await postJson(`${t.url}/v2/models/breast-cancer/feedback`, { id: `f-${sent}`, label: labels[i] });
+  }
+}
 const fleet: TestGateway[] = [];
 const admin = (t: TestGateway) => `http://127.0.0.1:${t.gw.adminPort}`;
 
 beforeAll(async () => {
   dir = await copyModels(['breast-cancer']);
   await cp(path.join(dir, 'breast-cancer/1'), path.join(dir, 'breast-cancer/2'), { recursive: true });
-  marker = path.join(os.tmpdir(), `sluice-fleet-${process.pid}.log`);
+  await cp(path.join(ROOT, 'models/breast-cancer/data'), path.join(dir, 'breast-cancer/data'), { recursive: true });
   const file = path.join(dir, 'breast-cancer/model.json');
   const config = JSON.parse(await readFile(file, 'utf8'));
-  const script = `require('fs').appendFileSync(${JSON.stringify(marker)}, process.env.SLUICE_RETRAIN_MODEL + '\\n')`;
   await writeFile(
     file,
     JSON.stringify({
       ...config,
       versionPolicy: { latest: 2 },
+      predictionLog: { inputSampleRate: 1 },
       drift: { windowRows: 50, consecutiveWindows: 1, maxSampledPerSecond: 0 },
-      retrain: { cooldownSeconds: 600, command: { argv: ['node', '-e', script], timeoutMs: 10_000 } },
+      retrain: { cooldownSeconds: 600, command: { argv: ['node', path.join(ROOT, 'dist/src/train/retrain-cli.js'), 'breast-cancer', '--min-labeled', '50'], timeoutMs: 60_000 } },
+      promotionGate: { minSamples: 30, minLabeled: 30, minAccuracyGain: 0.02 },
     }),
   );
   await writeFile(path.join(dir, 'breast-cancer/routing.json'), JSON.stringify({ primary: '1' }));
-  for (let i = 0; i < 3; i++) fleet.push(await startTestGateway({ modelsDir: dir, config: { adminToken: TOKEN, adminPort: 0, fleetMode: true, pollIntervalMs: POLL_MS } }));
+  for (let i = 0; i < 3; i++) {
+    const logs = { predictionLog: path.join(dir, `predictions-${i}.log`), feedbackLog: path.join(dir, `feedback-${i}.log`) };
+    fleet.push(await startTestGateway({ modelsDir: dir, config: { adminToken: TOKEN, adminPort: 0, fleetMode: true, pollIntervalMs: POLL_MS, ...logs } }));
+  }
 });
 afterAll(async () => {
   for (const t of fleet) await t.stop();
   await rm(dir, { recursive: true, force: true });
-  await rm(marker, { force: true });
 });
 
 describe('a fleet of three replicas', () => {
@@ -68,11 +85,7 @@ describe('a fleet of three replicas', () => {
   });
 
   it("the fleet's drift from the three /metrics equals one monitor fed all the traffic; no replica fires on its own", async () => {
-    for (let i = 0; i < rows.length; i++) {
-      const t = fleet[i % 3]!;
-      const r = await postJson(`${t.url}/v2/models/breast-cancer/infer`, { id: `f-${i}`, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data: rows[i] }] });
-      expect(r.status).toBe(200);
-    }
+    await traffic(rows.length);
     await waitFor(async () => {
       const all = await Promise.all(fleet.map((t) => scrape(`${admin(t)}/metrics`, TOKEN)));
       return all.reduce((n, m) => n + m.value('sluice_drift_bin_rows_total', { model: 'breast-cancer', version: '1', feature: 'mean_radius' }), 0) === rows.length;
@@ -115,10 +128,33 @@ describe('a fleet of three replicas', () => {
     expect(again.json).toEqual({ fired: [], skipped: [{ model: 'breast-cancer', alertname: 'SluiceFleetDriftRetrain', reason: 'already fired for this alert' }] });
     expect((await postJson(`${admin(fleet[1]!)}/admin/alerts`, payload)).status).toBe(401);
     expect((await postJson(`${admin(fleet[1]!)}/admin/alerts`, { alerts: 'x' }, auth)).status).toBe(400);
-    await waitFor(async () => (await readFile(marker, 'utf8').catch(() => '')) === 'breast-cancer\n');
-    const events = await Promise.all(fleet.map(async (t) => ((await (await fetch(`${admin(t)}/admin/retrain/events`, { headers: auth })).json()) as { events: unknown[] }).events));
-    expect(events.map((e) => e.length)).toEqual([0, 1, 0]);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await readFile(marker, 'utf8')).toBe('breast-cancer\n');
+    // More labelled traffic for the job to learn from, then wait for its one run to end.
+    await traffic(300);
+    const events = async () => Promise.all(fleet.map(async (t) => ((await (await fetch(`${admin(t)}/admin/retrain/events`, { headers: auth })).json()) as { events: { pending: number; actions: { action: string; outcome: string }[] }[] }).events));
+    await waitFor(async () => (await events())[1]![0]?.pending === 0, 60_000);
+    const all = await events();
+    expect(all.map((e) => e.length)).toEqual([0, 1, 0]);
+    expect(all[1]![0]!.actions).toEqual([expect.objectContaining({ action: 'command', outcome: 'ok' })]);
+  }, 90_000);
+
+  it('the version the job wrote loads on every replica as a shadow, and the promotion gates make it primary fleet-wide', async () => {
+    const routingOf = async (t: TestGateway) => (await (await fetch(`${admin(t)}/admin/models/breast-cancer/routing`, { headers: auth })).json()) as { primary: string | null; shadows: { version: string }[] };
+    const meta = JSON.parse(await readFile(path.join(dir, 'breast-cancer/3/meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ version: 3, parentVersion: 1, trigger: { reason: 'alert' } });
+    await waitFor(async () => {
+      for (const t of fleet) if (!(await routingOf(t)).shadows.some((s) => s.version === '3')) return false;
+      return true;
+    }, 10_000);
+    // Every replica mirrors to 3 and compares; labels credit both sides; each gate promotes.
+    for (let round = 0; round < 20; round++) {
+      const primaries = await Promise.all(fleet.map(async (t) => (await routingOf(t)).primary));
+      if (primaries.every((p) => p === '3')) break;
+      await traffic(60);
+    }
+    expect(await Promise.all(fleet.map(async (t) => (await routingOf(t)).primary))).toEqual(['3', '3', '3']);
+    for (const t of fleet) {
+      const r = await postJson(`${t.url}/v2/models/breast-cancer/infer`, { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data: rows[0] }] });
+      expect(r.json.model_version).toBe('3');
+    }
   });
 });
