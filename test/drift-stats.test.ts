@@ -1,23 +1,12 @@
 // PSI, KS and JS (drift/stats.ts) and the binning (drift/bins.ts) against an offline computation
-// written here from raw values: a seeded generator (mulberry32), a naive linear-scan binning and
+// written here from raw values: a seeded generator (mulberry32, helpers/third-party.ts), a naive linear-scan binning and
 // the textbook formulas, to 1e-9. And the edge cases: empty live bins, empty reference bins (PSI's
 // floor), a window smaller than the bin count, a constant feature, an empty window, identical
 // distributions, and a two-bin case by hand.
 import { describe, expect, it } from 'vitest';
 import { binCounts, binIndex } from '../src/drift/bins.js';
 import { js, ks, PSI_EPSILON, psi } from '../src/drift/stats.js';
-
-/** mulberry32: a tiny seeded generator, independent of the project's PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './helpers/third-party.js';
 
 /** Naive binning: the first edge greater than v is the bin (left-closed rule). */
 function naiveBin(edges: number[], v: number): number {

@@ -4,18 +4,7 @@
 // gaps. And what they refuse.
 import { describe, expect, it } from 'vitest';
 import { CountWindow, TimeWindow } from '../src/drift/window.js';
-
-/** mulberry32: a tiny seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './helpers/third-party.js';
 
 const BINS = [3, 5, 2, 1, 12];
 
