@@ -29,7 +29,7 @@ import { RetrainTrigger } from './retrain/trigger.js';
 import type { RoutingBook } from './routing/book.js';
 import type { ShadowBoard } from './shadow/board.js';
 import { createComparer } from './shadow/compare.js';
-import type { GroundTruth } from './shadow/label-store.js';
+import { classIndicesOf, type GroundTruth } from './shadow/label-store.js';
 import type { Tensor } from './types.js';
 
 export interface LoopDeps {
@@ -239,16 +239,10 @@ function find(outputs: readonly TensorCopy[], name: string): TensorCopy | undefi
   return outputs.find((t) => t.name === name);
 }
 
-/** A label as class indices (names through `classes`); null when one cannot be mapped. */
+/** A label as class indices for the feedback log (names through `classes`); null when one is not a class. */
 function classIndices(truth: GroundTruth | readonly GroundTruth[], classes: readonly string[] | undefined): number[] | null {
-  const list: readonly GroundTruth[] = Array.isArray(truth) ? truth : [truth as GroundTruth];
-  const out: number[] = [];
-  for (const v of list) {
-    const i = typeof v === 'number' ? v : (classes?.indexOf(v) ?? -1);
-    if (!Number.isInteger(i) || i < 0) return null;
-    out.push(i);
-  }
-  return out;
+  const indices = classIndicesOf(truth, new Map((classes ?? []).map((c, i) => [c, i])));
+  return typeof indices === 'string' || indices.some((i) => i < 0) ? null : indices;
 }
 
 interface ReportDeps {

@@ -121,18 +121,8 @@ export class LabelStore {
     this.evictAged(nowMs);
     const e = this.entries.get(id);
     if (!e) return { ok: false, reason: 'unknown_id' };
-    const list: readonly GroundTruth[] = Array.isArray(truth) ? truth : [truth as GroundTruth];
-    if (list.length === 0) return { ok: false, reason: 'invalid_label' };
-    const want = new Array<number>(list.length);
-    for (let i = 0; i < list.length; i++) {
-      const v = list[i];
-      if (typeof v === 'string') {
-        const idx = this.classIndex.get(v);
-        if (idx === undefined) return { ok: false, reason: 'unknown_class' };
-        want[i] = idx;
-      } else if (typeof v === 'number' && Number.isInteger(v)) want[i] = v;
-      else return { ok: false, reason: 'invalid_label' };
-    }
+    const want = classIndicesOf(truth, this.classIndex);
+    if (typeof want === 'string') return { ok: false, reason: want };
     const p = e.primary && e.primary.labels.length === want.length ? e.primary : null;
     const matching = [...e.shadows].filter(([, labels]) => labels.length === want.length);
     if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
@@ -175,6 +165,26 @@ export class LabelStore {
     this.order = this.order.slice(this.head).filter((o) => this.entries.get(o.id)?.seq === o.seq);
     this.head = 0;
   }
+}
+
+/**
+ * A label (or one per row) as class indices: integers as given, names through `classIndex`;
+ * `invalid_label` for an empty list or a value that is neither, `unknown_class` for a name not in it.
+ */
+export function classIndicesOf(truth: GroundTruth | readonly GroundTruth[], classIndex: ReadonlyMap<string, number>): number[] | 'invalid_label' | 'unknown_class' {
+  const list: readonly GroundTruth[] = Array.isArray(truth) ? truth : [truth as GroundTruth];
+  if (list.length === 0) return 'invalid_label';
+  const out = new Array<number>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v === 'string') {
+      const idx = classIndex.get(v);
+      if (idx === undefined) return 'unknown_class';
+      out[i] = idx;
+    } else if (typeof v === 'number' && Number.isInteger(v)) out[i] = v;
+    else return 'invalid_label';
+  }
+  return out;
 }
 
 function correct(predicted: readonly number[], truth: readonly number[]): number {
