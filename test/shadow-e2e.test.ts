@@ -1,7 +1,7 @@
 // Shadow deployment end to end: a routing table with shadows mirrors real requests, the shadow's
 // answers are compared with the primary's, and late labels give each side's accuracy — checked
 // against an offline computation with direct onnxruntime runs of the same files on the same rows.
-import { cp, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
@@ -116,7 +116,11 @@ describe('shadow comparison', () => {
 
   it('at a 25% share, 10,000 requests mirror 25% +/- 1 point, the same ids again on a second pass; an explicit version is never mirrored', async () => {
     const sinceBefore = t.gw.shadows.report('digits').since;
-    await writeFile(path.join(t.modelsDir, 'digits/routing.json'), JSON.stringify({ primary: '1', shadows: [{ version: '2', percent: 25 }] }));
+    // Atomically, as the admin API writes it: a scan that read a half-written file would take the
+    // default table (newest version primary) into force for a moment, and reset the comparison too.
+    const routingFile = path.join(t.modelsDir, 'digits/routing.json');
+    await writeFile(`${routingFile}.tmp`, JSON.stringify({ primary: '1', shadows: [{ version: '2', percent: 25 }] }));
+    await rename(`${routingFile}.tmp`, routingFile);
     // Routing changed: the comparison starts over (a new `since`). Not "no pairs": a copy the
     // previous test mirrored can still answer after the reset and start a pair again.
     await waitFor(() => t.gw.shadows.report('digits').since !== sinceBefore);
