@@ -1,10 +1,10 @@
-// PSI, KS and JS (drift/stats.ts) and the binning (drift/bins.ts) against an offline computation
+// PSI, KS and JS (drift/stats.ts) and the binning (util/bins.ts) against an offline computation
 // written here from raw values: a seeded generator (mulberry32, helpers/third-party.ts), a naive linear-scan binning and
 // the textbook formulas, to 1e-9. And the edge cases: empty live bins, empty reference bins (PSI's
 // floor), a window smaller than the bin count, a constant feature, an empty window, identical
 // distributions, and a two-bin case by hand.
 import { describe, expect, it } from 'vitest';
-import { binCounts, binIndex } from '../src/drift/bins.js';
+import { binCounts, binIndex } from '../src/util/bins.js';
 import { js, ks, PSI_EPSILON, psi } from '../src/drift/stats.js';
 import { prng as rng } from './helpers/third-party.js';
 

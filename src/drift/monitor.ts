@@ -5,7 +5,7 @@
 // same sizes. Pure: no I/O, no timers; the clock comes in as nowMs arguments.
 //
 // Cost on the event loop: see observeInputs.
-import { binIndex } from './bins.js';
+import { binIndex } from '../util/bins.js';
 import type { DriftReference } from './reference.js';
 import { js, ks, psi } from './stats.js';
 import { CountWindow, TimeWindow } from './window.js';
@@ -197,7 +197,7 @@ export class DriftMonitor {
           this.skippedValues++;
           continue;
         }
-        // binIndex (bins.ts) inlined over this feature's slice of one Float64Array: a call per
+        // binIndex (util/bins.ts) inlined over this feature's slice of one Float64Array: a call per
         // value through ArrayLike costs more than the search itself.
         const first = start[f]!;
         let lo = first;

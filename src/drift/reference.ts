@@ -10,13 +10,13 @@
 // describe the model's row input and the outputs are the tensors "label" and "probabilities"
 // (DEFAULT_LABEL_TENSOR, DEFAULT_PROBABILITIES_TENSOR).
 import { Ajv, type ErrorObject } from 'ajv';
-import { deepFreeze } from '../repository/model-file.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 export const DEFAULT_LABEL_TENSOR = 'label';
 export const DEFAULT_PROBABILITIES_TENSOR = 'probabilities';
 
 export interface ReferenceHistogram {
-  /** Strictly increasing cut points (drift/bins.ts). */
+  /** Strictly increasing cut points (util/bins.ts). */
   readonly edges: readonly number[];
   /** edges.length + 1 shares of the training rows, summing to 1. */
   readonly shares: readonly number[];

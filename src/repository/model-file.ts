@@ -4,6 +4,9 @@
 // problem, each naming its JSON path and, where it can, what to write instead.
 import { Ajv, type ErrorObject } from 'ajv';
 import { SluiceError } from '../errors.js';
+import { deepFreeze } from '../util/deep-freeze.js';
+
+export { deepFreeze };
 import type { BatchingConfig, DataType, Device } from '../types.js';
 import type { RawFeature } from './feature-config.js';
 import { DRIFT_SCHEMA, RETRAIN_SCHEMA, driftSettings, retrainSettings, type DriftSettings, type RetrainSettings } from './mlops-config.js';
@@ -307,12 +310,4 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
-}
-
-export function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }

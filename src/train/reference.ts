@@ -8,7 +8,7 @@
 // Edges are data values at the k-quantiles, deduplicated, and never the minimum, so no
 // reference bin is empty; a constant feature has edges [] and a single bin.
 
-import { binIndex } from '../drift/bins.js';
+import { binIndex } from '../util/bins.js';
 import type { Dataset } from './dataset.js';
 
 export { binIndex };
