@@ -1,0 +1,136 @@
+// sluice_native: the N-API entry points (native/README.md). Every argument is checked here; a
+// call with arguments of the wrong kind throws a TypeError and never reads out of bounds.
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "encode.h"
+
+namespace {
+
+using sluice::Kind;
+
+bool kindMatches(Kind kind, napi_typedarray_type t) {
+  switch (kind) {
+    case Kind::BOOL:
+    case Kind::UINT8: return t == napi_uint8_array;
+    case Kind::INT8: return t == napi_int8_array;
+    case Kind::INT16: return t == napi_int16_array;
+    case Kind::INT32: return t == napi_int32_array;
+    case Kind::INT64: return t == napi_bigint64_array;
+    case Kind::FP32: return t == napi_float32_array;
+    case Kind::FP64: return t == napi_float64_array;
+  }
+  return false;
+}
+
+// encodeData(data: TypedArray, kind: number): string — the JSON text between a data array's brackets.
+Napi::Value EncodeData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "encodeData(data: TypedArray, kind: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  int code = info[1].As<Napi::Number>().Int32Value();
+  if (code < 0 || code > 7 || !kindMatches(static_cast<Kind>(code), arr.TypedArrayType())) {
+    Napi::TypeError::New(env, "encodeData: typed array does not match kind").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* base = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  std::string out;
+  out.reserve(arr.ElementLength() * (code >= 6 ? 12 : 4));
+  sluice::encodeData(base, arr.ElementLength(), static_cast<Kind>(code), out);
+  return Napi::String::New(env, out.data(), out.size());
+}
+
+template <typename F>
+int64_t binTyped(const F* data, size_t length, int64_t rows, int64_t cols, const int32_t* column, size_t features,
+                 const double* edges, const int32_t* start, int32_t* out) {
+  int64_t skipped = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t base = r * cols;
+    int32_t* row = out + r * features;
+    for (size_t f = 0; f < features; f++) {
+      const int64_t idx = column[f];
+      const size_t at = static_cast<size_t>(base + idx);
+      const double v = idx >= 0 && idx < cols && at < length ? static_cast<double>(data[at]) : NAN;
+      if (!std::isfinite(v)) {
+        row[f] = -1;
+        skipped++;
+        continue;
+      }
+      int32_t lo = start[f], hi = start[f + 1];
+      const int32_t first = lo;
+      while (lo < hi) {
+        const int32_t mid = static_cast<int32_t>((static_cast<uint32_t>(lo) + static_cast<uint32_t>(hi)) >> 1);
+        if (edges[mid] <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      row[f] = lo - first;
+    }
+  }
+  return skipped;
+}
+
+// binRows(data: Float32Array|Float64Array, rows, cols, featureColumn: Int32Array,
+//         edges: Float64Array, edgeStart: Int32Array, out: Int32Array): number (values skipped)
+Napi::Value BinRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto fail = [&](const char* why) {
+    Napi::TypeError::New(env, std::string("binRows: ") + why).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (info.Length() < 7 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsTypedArray() || !info[4].IsTypedArray() || !info[5].IsTypedArray() || !info[6].IsTypedArray()) {
+    return fail("bad arguments");
+  }
+  Napi::TypedArray data = info[0].As<Napi::TypedArray>();
+  const double rowsD = info[1].As<Napi::Number>().DoubleValue();
+  const double colsD = info[2].As<Napi::Number>().DoubleValue();
+  Napi::TypedArray column = info[3].As<Napi::TypedArray>();
+  Napi::TypedArray edges = info[4].As<Napi::TypedArray>();
+  Napi::TypedArray start = info[5].As<Napi::TypedArray>();
+  Napi::TypedArray out = info[6].As<Napi::TypedArray>();
+  if (column.TypedArrayType() != napi_int32_array || edges.TypedArrayType() != napi_float64_array ||
+      start.TypedArrayType() != napi_int32_array || out.TypedArrayType() != napi_int32_array) {
+    return fail("featureColumn, edgeStart and out must be Int32Array, edges a Float64Array");
+  }
+  if (!(rowsD >= 0 && rowsD <= 1e9 && colsD >= 0 && colsD <= 1e9) || rowsD != std::floor(rowsD) || colsD != std::floor(colsD)) {
+    return fail("rows and cols must be non-negative integers");
+  }
+  const int64_t rows = static_cast<int64_t>(rowsD), cols = static_cast<int64_t>(colsD);
+  const size_t features = column.ElementLength();
+  if (start.ElementLength() != features + 1 || out.ElementLength() < static_cast<size_t>(rows) * features) {
+    return fail("edgeStart must hold features + 1 entries and out rows x features");
+  }
+  const int32_t* s = reinterpret_cast<const int32_t*>(static_cast<uint8_t*>(start.ArrayBuffer().Data()) + start.ByteOffset());
+  for (size_t f = 0; f < features; f++) {
+    if (s[f] < 0 || s[f] > s[f + 1] || static_cast<size_t>(s[f + 1]) > edges.ElementLength()) return fail("edgeStart out of range");
+  }
+  auto ptr = [](Napi::TypedArray& a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); };
+  const int32_t* col = reinterpret_cast<const int32_t*>(ptr(column));
+  const double* e = reinterpret_cast<const double*>(ptr(edges));
+  int32_t* o = reinterpret_cast<int32_t*>(ptr(out));
+  int64_t skipped;
+  if (data.TypedArrayType() == napi_float32_array) {
+    skipped = binTyped(reinterpret_cast<const float*>(ptr(data)), data.ElementLength(), rows, cols, col, features, e, s, o);
+  } else if (data.TypedArrayType() == napi_float64_array) {
+    skipped = binTyped(reinterpret_cast<const double*>(ptr(data)), data.ElementLength(), rows, cols, col, features, e, s, o);
+  } else {
+    return fail("data must be a Float32Array or Float64Array");
+  }
+  return Napi::Number::New(env, static_cast<double>(skipped));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("encodeData", Napi::Function::New(env, EncodeData, "encodeData"));
+  exports.Set("binRows", Napi::Function::New(env, BinRows, "binRows"));
+  exports.Set("abi", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sluice_native, Init)
