@@ -19,6 +19,9 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
 COPY models ./models
+# The native addon: `npm run build` compiles it here (node-gyp with this image's own Node headers,
+# no download); runtime-set copies the built .node file only.
+COPY native ./native
 COPY deploy/runtime-set.mjs ./deploy/
 RUN npm run build && npm run runtime-set -- /runtime
 

@@ -12,7 +12,7 @@
 //   platforms (onnxruntime-node and uWebSockets.js ship every platform's: ~400 MB of 525).
 // Nothing here is written by hand twice: the package list is npm's own.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +40,13 @@ rmSync(dest, { recursive: true, force: true });
 mkdirSync(dest, { recursive: true });
 cpSync(path.join(ROOT, 'dist/src'), path.join(dest, 'dist/src'), { recursive: true, filter: (src) => !src.endsWith('.map') });
 cpSync(path.join(ROOT, 'models'), path.join(dest, 'models'), { recursive: true });
+// The native addon, when it built (src/native/core.ts loads it from there; without it the
+// gateway serves with its TypeScript fallback). Only the .node file: no compiler needed to run it.
+const addon = 'native/build/Release/sluice_native.node';
+if (existsSync(path.join(ROOT, addon))) {
+  mkdirSync(path.join(dest, path.dirname(addon)), { recursive: true });
+  cpSync(path.join(ROOT, addon), path.join(dest, addon));
+}
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const runtimePkg = {

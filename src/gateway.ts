@@ -28,6 +28,7 @@ import { registerDataRoutes } from './transport/http/data-routes.js';
 import { createListener, type OpenListener } from './transport/http/listener.js';
 import { registerWebSocket } from './transport/ws/ws.js';
 import { loadUws } from './transport/http/uws.js';
+import { selectNativeCore } from './native/core.js';
 import type { Device } from './types.js';
 import { BusyPoller } from './util/busy-poll.js';
 
@@ -89,6 +90,9 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   for (const warning of config.warnings) logger.warn({}, warning);
   const metrics = createMetrics({ defaultMetrics: true });
   const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
+  const native = selectNativeCore(config.disableNative);
+  if (native.impl === 'addon') logger.info({ native: 'addon' }, 'native core: addon loaded');
+  else logger.warn({ native: 'fallback', reason: native.reason }, 'native core: TypeScript fallback');
 
   // Per device: the pool, and the low-priority pool for shadow copies (reniced workers, created
   // when the first shadow copy of the device runs).

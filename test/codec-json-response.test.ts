@@ -35,7 +35,9 @@ describe('createResponseEncoder', () => {
     expect(r.model_version).toBe('1');
     expect(r.id).toBe('req-"1"');
     expect(r.outputs.map((o: { name: string }) => o.name)).toEqual(['probs', 'label', 'flag']);
-    expect(r.outputs[0]).toEqual({ name: 'probs', datatype: 'FP32', shape: [2, 3], data: Array.from(probs().data as Float32Array) });
+    // FP32 as its shortest float32 text: 0.1, not 0.10000000149011612.
+    expect(text).toContain('"data":[0.1,0.7,0.2,0.5,0.25,0.25]');
+    expect(r.outputs[0]).toEqual({ name: 'probs', datatype: 'FP32', shape: [2, 3], data: [0.1, 0.7, 0.2, 0.5, 0.25, 0.25] });
     expect(r.outputs[1]).toEqual({ name: 'label', datatype: 'INT64', shape: [2], data: [1, 0] });
     expect(r.outputs[2]).toEqual({ name: 'flag', datatype: 'BOOL', shape: [2], data: [true, false] });
     expect(Object.keys(r)).toEqual(['model_name', 'model_version', 'id', 'outputs']);

@@ -23,6 +23,9 @@ afterAll(() => {
   rmSync(path.dirname(dir), { recursive: true, force: true });
 });
 
+/** The checkout's addon, when it built: the runtime set carries the .node file alone. */
+const HAS_ADDON = existsSync(path.join(ROOT, 'native/build/Release/sluice_native.node'));
+
 function* files(d: string): Generator<string> {
   for (const e of readdirSync(d, { withFileTypes: true })) {
     const p = path.join(d, e.name);
@@ -32,7 +35,9 @@ function* files(d: string): Generator<string> {
 }
 
 it('holds dist/src, the models and production dependencies only', () => {
-  expect(readdirSync(dir).sort()).toEqual(['.npmrc', 'dist', 'models', 'node_modules', 'package-lock.json', 'package.json']);
+  const top = ['.npmrc', 'dist', 'models', ...(HAS_ADDON ? ['native'] : []), 'node_modules', 'package-lock.json', 'package.json'];
+  expect(readdirSync(dir).sort()).toEqual(top);
+  if (HAS_ADDON) expect([...files(path.join(dir, 'native'))].map((f) => path.relative('native', f))).toEqual(['build/Release/sluice_native.node']);
   expect(readdirSync(path.join(dir, 'dist'))).toEqual(['src']);
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   expect(pkg.devDependencies).toBeUndefined();
@@ -59,6 +64,7 @@ it("starts as the image's CMD does, serves, and drains on SIGTERM under load wit
   const one = await postJson(`${url}/v2/models/digits/infer`, { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: digitsRows(1)[0] }] });
   expect(one.status).toBe(200);
   expect(one.json.model_version).toBe('1');
+  expect((await getJson(`${url}/v2`)).json.native.impl).toBe(HAS_ADDON ? 'addon' : 'fallback');
 
   const body = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [64, 64], data: digitsRows(64) }] };
   const outcomes = { ok: 0, refused: 0, failed: [] as string[] };

@@ -67,7 +67,7 @@ describe('WebSocket /v2/ws', () => {
     const http = await postJson(`${t.url}/v2/models/digits/infer`, { id: 'm1', inputs: frame('', rows[0]!).inputs });
     const m1 = answers.get('m1');
     expect(m1).toMatchObject({ model_name: 'digits', model_version: '1', id: 'm1' });
-    expect(Array.from(m1.outputs[0].data as ArrayLike<number>)).toEqual(http.json.outputs[0].data);
+    expect(Array.from(m1.outputs[0].data as ArrayLike<number>)).toEqual(http.json.outputs[0].data.map(Math.fround));
     expect(answers.get('m2').outputs[1].shape).toEqual([1]);
     ws.close();
   });

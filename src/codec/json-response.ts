@@ -3,12 +3,9 @@
 // Perf (STYLE habit 8): everything that depends only on the model version — the quoted model
 // name, model_version (a STRING on the wire, per OIP), and each output's name/datatype
 // fragment — is built once by createResponseEncoder. Per response the encoder only
-// concatenates: JSON.stringify(id), the shape digits, and the data text, which is one native
-// TypedArray.prototype.join per output (V8 prints each element with the shortest round-trip
-// repr of its float64 value, so an FP32 value parses back to the identical float32; a
-// BigInt64Array joins as plain integer digits). Non-finite floats, which JSON cannot carry,
-// are written as null like JSON.stringify does; that check is one scan of the joined text for
-// 'I' or 'N' (only "Infinity" and "NaN" contain them) and the rewrite runs only when it hits.
+// concatenates: JSON.stringify(id), the shape digits, and the data text, one call of the native
+// core's encodeData per output (src/native/: the shortest text that round-trips in the tensor's
+// own type, so an FP32 0.1 is written 0.1; non-finite floats, which JSON cannot carry, as null).
 
 import { SluiceError } from '../errors.js';
 import type { Tensor, TensorSpec } from '../types.js';

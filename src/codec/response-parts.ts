@@ -1,11 +1,12 @@
 // Pieces shared by the response encoders (JSON, binary tensor extension, MessagePack): picking and
 // checking the tensors a response sends, and the JSON text of tensor data.
 //
-// Perf: see json-response.ts. dataText is one native TypedArray.prototype.join per output, with
-// the non-finite rewrite only when the joined text holds an 'I' or 'N'.
+// Perf: see json-response.ts. dataText is one call of the native core's encodeData per output.
 
 import { SluiceError } from '../errors.js';
-import type { Tensor, TensorData, TensorSpec } from '../types.js';
+import { nativeCore } from '../native/core.js';
+import { KIND_OF } from '../native/kinds.js';
+import type { Tensor, TensorSpec } from '../types.js';
 
 /**
  * The tensor to send for the declared output `spec` (declared index k). Throws
@@ -33,22 +34,10 @@ function findOutput(outputs: readonly Tensor[], k: number, name: string): Tensor
   return found;
 }
 
-const NON_FINITE_TEXT = /[IN]/;
-
-/** Flat row-major data as the JSON text between the brackets (non-finite floats as null). */
+/**
+ * Flat row-major data as the JSON text between the brackets: the native core's encodeData
+ * (src/native/): shortest round-trip text in the tensor's own type, non-finite floats as null.
+ */
 export function dataText(t: Tensor): string {
-  const d = t.data;
-  if (t.datatype === 'BOOL') return boolText(d);
-  // TensorData is a union of typed arrays, each with its own native join.
-  const text = (d as Float64Array).join(',');
-  if ((t.datatype === 'FP32' || t.datatype === 'FP64') && NON_FINITE_TEXT.test(text)) {
-    return Array.from(d as Float64Array, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
-  }
-  return text;
-}
-
-function boolText(d: TensorData): string {
-  let s = '';
-  for (let i = 0; i < d.length; i++) s += `${i === 0 ? '' : ','}${d[i] ? 'true' : 'false'}`;
-  return s;
+  return nativeCore().encodeData(t.data, KIND_OF[t.datatype]);
 }

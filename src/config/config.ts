@@ -120,6 +120,8 @@ export interface SluiceSettings {
    * Alertmanager posts to POST /admin/alerts of one replica, which fires once.
    */
   readonly fleetMode: boolean;
+  /** Serve with the TypeScript codec even when the native addon is built (src/native/, docs/native.md). */
+  readonly disableNative: boolean;
   /** HMAC-SHA256 key of retrain webhook bodies, from SLUICE_RETRAIN_WEBHOOK_SECRET only (never a flag). */
   readonly retrainWebhookSecret: string | undefined;
 }
@@ -175,6 +177,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   disableDrift: false,
   retrainWebhookAllow: '',
   fleetMode: false,
+  disableNative: false,
   retrainWebhookSecret: undefined,
   warnings: Object.freeze([]),
 });
@@ -269,6 +272,7 @@ const FIELDS: readonly Field[] = [
     help: 'comma-separated URL prefixes retrain webhooks may post to; none: no webhook is called',
   },
   { key: 'fleetMode', flag: '--fleet-mode', env: 'SLUICE_FLEET_MODE', kind: 'bool', help: 'one replica of a fleet: retrains fire from Alertmanager (POST /admin/alerts) or the admin API, not from this replica\'s own drift, accuracy or schedule' },
+  { key: 'disableNative', flag: '--disable-native', env: 'SLUICE_DISABLE_NATIVE', kind: 'bool', help: 'use the TypeScript codec instead of the native addon (docs/native.md)' },
 ];
 
 /**

@@ -20,6 +20,7 @@ import { parseIndexRequest, repositoryIndex, type RepositoryIndexEntry } from '.
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
+import { nativeCore } from '../native/core.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
 import type { DecodedInfer } from '../validation/request-validator.js';
 import { MAX_REQUEST_ID_LENGTH } from '../validation/envelope.js';
@@ -129,8 +130,11 @@ export class DataPlane {
 
   constructor(private readonly deps: DataPlaneDeps) {}
 
-  serverMetadata(): { name: string; version: string; extensions: string[] } {
-    return { name: 'sluice', version: this.deps.serverVersion, extensions: ['binary_tensor_data'] };
+  /** OIP server metadata, plus `native`: which codec implementation serves (docs/native.md). */
+  serverMetadata(): { name: string; version: string; extensions: string[]; native: { impl: string; reason?: string } } {
+    const core = nativeCore();
+    const native = core.reason === undefined ? { impl: core.impl } : { impl: core.impl, reason: core.reason };
+    return { name: 'sluice', version: this.deps.serverVersion, extensions: ['binary_tensor_data'], native };
   }
 
   isLive(): boolean {

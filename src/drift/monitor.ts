@@ -5,6 +5,8 @@
 // same sizes. Pure: no I/O, no timers; the clock comes in as nowMs arguments.
 //
 // Cost on the event loop: see observeInputs.
+import { binRowsTs } from '../native/fallback.js';
+import { nativeCore } from '../native/core.js';
 import { binIndex } from '../util/bins.js';
 import type { DriftReference } from './reference.js';
 import { js, ks, psi } from './stats.js';
@@ -138,6 +140,8 @@ export class DriftMonitor {
   private readonly featureColumn: Int32Array;
   private readonly edges: Float64Array;
   private readonly edgeStart: Int32Array;
+  /** Bin indices of the batch being observed, rows x features; grows to the largest batch seen. */
+  private binScratch = new Int32Array(0);
   /** Null when the reference profiles no outputs. Column order: label, then probabilities (either may be absent). */
   private readonly outputs: Track | null;
   private readonly labelColumn: number;
@@ -183,32 +187,15 @@ export class DriftMonitor {
    */
   observeInputs(data: ArrayLike<number>, rows: number, cols: number, nowMs: number): void {
     const row = this.inputs.row;
-    const column = this.featureColumn;
-    const edges = this.edges;
-    const start = this.edgeStart;
+    const features = row.length;
+    if (this.binScratch.length < rows * features) this.binScratch = new Int32Array(rows * features);
+    const bins = this.binScratch;
+    // The native core's binRows for float tensors (src/native/), its TypeScript twin for the rest.
+    const binRows = data instanceof Float32Array || data instanceof Float64Array ? nativeCore().binRows : binRowsTs;
+    this.skippedValues += binRows(data as Float64Array, rows, cols, this.featureColumn, this.edges, this.edgeStart, bins);
     for (let r = 0; r < rows; r++) {
-      const base = r * cols;
-      for (let f = 0; f < row.length; f++) {
-        const idx = column[f]!;
-        const v = idx < cols ? data[base + idx]! : Number.NaN;
-        if (!(v - v === 0)) {
-          // NaN, ±Infinity, undefined past the end of data.
-          row[f] = -1;
-          this.skippedValues++;
-          continue;
-        }
-        // binIndex (util/bins.ts) inlined over this feature's slice of one Float64Array: a call per
-        // value through ArrayLike costs more than the search itself.
-        const first = start[f]!;
-        let lo = first;
-        let hi = start[f + 1]!;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (edges[mid]! <= v) lo = mid + 1;
-          else hi = mid;
-        }
-        row[f] = lo - first;
-      }
+      const base = r * features;
+      for (let f = 0; f < features; f++) row[f] = bins[base + f]!;
       this.inputs.commit(nowMs);
     }
     this.sinceEvaluation += rows;

@@ -70,7 +70,10 @@ export function inferBody(inputs: Record<string, HostTensor>, id?: string): Reco
 /** The outputs of an OIP JSON answer by name (data stays as parsed; null marks a non-finite value). */
 export function servedOutputs(json: { outputs?: { name: string; datatype: string; shape: number[]; data: number[] }[] }): Record<string, PlainTensor> {
   if (!Array.isArray(json.outputs)) throw new Error(`not an inference answer: ${JSON.stringify(json).slice(0, 300)}`);
-  return Object.fromEntries(json.outputs.map((o) => [o.name, { datatype: o.datatype, shape: o.shape, data: o.data }]));
+  // An FP32 answer is each float32's shortest text: Math.fround reads back the float32 itself.
+  return Object.fromEntries(
+    json.outputs.map((o) => [o.name, { datatype: o.datatype, shape: o.shape, data: o.datatype === 'FP32' ? o.data.map(Math.fround) : o.data }]),
+  );
 }
 
 /**

@@ -1,0 +1,49 @@
+// The functions the native core provides (native/README.md), as both implementations type them.
+import type { DataType, TensorData } from '../types.js';
+
+/** Datatype codes of the addon's `kind` argument (native/src/encode.h). */
+export enum Kind {
+  BOOL = 0,
+  UINT8 = 1,
+  INT8 = 2,
+  INT16 = 3,
+  INT32 = 4,
+  INT64 = 5,
+  FP32 = 6,
+  FP64 = 7,
+}
+
+export const KIND_OF: Readonly<Record<DataType, Kind>> = Object.freeze({
+  BOOL: Kind.BOOL,
+  UINT8: Kind.UINT8,
+  INT8: Kind.INT8,
+  INT16: Kind.INT16,
+  INT32: Kind.INT32,
+  INT64: Kind.INT64,
+  FP32: Kind.FP32,
+  FP64: Kind.FP64,
+});
+
+/**
+ * The JSON text between a data array's brackets: integers as digits, BOOL as true/false, floats as
+ * the shortest text that round-trips in the tensor's own type (FP32: `0.1`, not
+ * `0.10000000149011612`) in Number::toString's layout, -0 as 0, non-finite values as null.
+ * `data` must be the datatype's own typed array (BOOL: a Uint8Array of 0/1).
+ */
+export type EncodeData = (data: TensorData, kind: Kind) => string;
+
+/**
+ * Bins `rows` rows of a row-major [rows, cols] batch: for feature f, the value at column
+ * featureColumn[f] goes to bin (count of edges[edgeStart[f] .. edgeStart[f+1]) that are <= v),
+ * written to out[r * features + f]; a non-finite value or a column past `cols` writes -1 and
+ * counts as skipped. Returns the number skipped.
+ */
+export type BinRows = (
+  data: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  featureColumn: Int32Array,
+  edges: Float64Array,
+  edgeStart: Int32Array,
+  out: Int32Array,
+) => number;
