@@ -84,6 +84,13 @@ describe.each(impls.map((c) => [c.impl, c] as const))('encodeData (%s)', (_name,
     expect(enc(new Float32Array(0), Kind.FP32)).toBe('');
   });
 
+  it('writes the longest texts of each layout, past the stack buffer', () => {
+    const f32 = Float32Array.from({ length: 3000 }, (_, i) => [-1.2345678e-6, -1.2345679e20, -1.1754944e-38][i % 3]!);
+    expect(enc(f32, Kind.FP32)).toBe(Array.from({ length: 1000 }, () => '-0.0000012345678,-123456790000000000000,-1.1754944e-38').join(','));
+    const f64 = Float64Array.from({ length: 2000 }, (_, i) => [-1.2345678901234567e-6, -2.2250738585072014e-308][i % 2]!);
+    expect(enc(f64, Kind.FP64)).toBe(Array.from({ length: 1000 }, () => '-0.0000012345678901234567,-2.2250738585072014e-308').join(','));
+  });
+
   it('reads a view at its own offset (a subarray of a larger buffer)', () => {
     const whole = Float32Array.from([1.5, 0.1, 0.2, 9]);
     expect(enc(whole.subarray(1, 3), Kind.FP32)).toBe('0.1,0.2');

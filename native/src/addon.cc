@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "encode.h"
@@ -39,10 +40,22 @@ Napi::Value EncodeData(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const uint8_t* base = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-  std::string out;
-  out.reserve(arr.ElementLength() * (code >= 6 ? 12 : 4));
-  sluice::encodeData(base, arr.ElementLength(), static_cast<Kind>(code), out);
-  return Napi::String::New(env, out.data(), out.size());
+  const Kind kind = static_cast<Kind>(code);
+  const size_t count = arr.ElementLength();
+  // Small tensors (every classifier answer) are written on the stack; big ones in one heap block.
+  char stackBuf[4096];
+  std::unique_ptr<char[]> heap;
+  const size_t cap = sluice::maxEncodedBytes(count, kind);
+  char* buf = stackBuf;
+  if (cap > sizeof stackBuf) {
+    heap.reset(new char[cap]);
+    buf = heap.get();
+  }
+  char* end = sluice::encodeData(base, count, kind, buf);
+  // The text is ASCII: latin1 skips V8's UTF-8 decoding and makes a one-byte string.
+  napi_value s;
+  napi_create_string_latin1(env, buf, static_cast<size_t>(end - buf), &s);
+  return Napi::Value(env, s);
 }
 
 template <typename F>

@@ -7,100 +7,122 @@
 namespace sluice {
 namespace {
 
-// Rewrites to_chars' scientific text ("d.ddde±XX", sign already stripped) in Number::toString's
-// layout: value = digits x 10^(n - k), k significant digits.
-void appendJsStyle(const char* sci, size_t len, std::string& out) {
-  char digits[32];
+// Writes to_chars' scientific text ("d.ddde±XX", sign already written) at `p` in Number::toString's
+// layout: value = digits x 10^(n - k), k significant digits. Returns the end. Works in place: the
+// digits are copied out first.
+char* jsStyle(char* p, char* sciEnd) {
+  char digits[24];
   int k = 0;
-  size_t i = 0;
-  for (; i < len && sci[i] != 'e'; i++) {
-    if (sci[i] != '.') digits[k++] = sci[i];
+  const char* q = p;
+  for (; q < sciEnd && *q != 'e'; q++) {
+    if (*q != '.') digits[k++] = *q;
   }
   int exp10 = 0;
-  std::from_chars(sci + i + 1 + (sci[i + 1] == '+' ? 1 : 0), sci + len, exp10);
+  std::from_chars(q + 1 + (q[1] == '+' ? 1 : 0), sciEnd, exp10);
   const int n = exp10 + 1;
   if (k <= n && n <= 21) {
-    out.append(digits, k);
-    out.append(n - k, '0');
-  } else if (0 < n && n <= 21) {
-    out.append(digits, n);
-    out.push_back('.');
-    out.append(digits + n, k - n);
-  } else if (-6 < n && n <= 0) {
-    out.append("0.");
-    out.append(-n, '0');
-    out.append(digits, k);
-  } else {
-    out.push_back(digits[0]);
-    if (k > 1) {
-      out.push_back('.');
-      out.append(digits + 1, k - 1);
-    }
-    out.push_back('e');
-    out.push_back(n - 1 >= 0 ? '+' : '-');
-    char e[8];
-    auto r = std::to_chars(e, e + sizeof e, n - 1 >= 0 ? n - 1 : 1 - n);
-    out.append(e, r.ptr - e);
+    std::memcpy(p, digits, k);
+    p += k;
+    std::memset(p, '0', n - k);
+    return p + (n - k);
   }
+  if (0 < n && n <= 21) {
+    std::memcpy(p, digits, n);
+    p += n;
+    *p++ = '.';
+    std::memcpy(p, digits + n, k - n);
+    return p + (k - n);
+  }
+  if (-6 < n && n <= 0) {
+    *p++ = '0';
+    *p++ = '.';
+    std::memset(p, '0', -n);
+    p += -n;
+    std::memcpy(p, digits, k);
+    return p + k;
+  }
+  *p++ = digits[0];
+  if (k > 1) {
+    *p++ = '.';
+    std::memcpy(p, digits + 1, k - 1);
+    p += k - 1;
+  }
+  *p++ = 'e';
+  *p++ = n - 1 >= 0 ? '+' : '-';
+  return std::to_chars(p, p + 8, n - 1 >= 0 ? n - 1 : 1 - n).ptr;
 }
 
 template <typename F>
-void appendFloat(F v, std::string& out) {
+char* writeFloat(char* p, F v) {
   if (!std::isfinite(v)) {
-    out.append("null");
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
   if (v == 0) {  // -0 too: JSON.stringify(-0) is "0"
-    out.push_back('0');
-    return;
+    *p = '0';
+    return p + 1;
   }
   if (v < 0) {
-    out.push_back('-');
+    *p++ = '-';
     v = -v;
   }
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  appendJsStyle(buf, r.ptr - buf, out);
+  char* end = std::to_chars(p, p + 32, v, std::chars_format::scientific).ptr;
+  return jsStyle(p, end);
 }
 
 template <typename I>
-void appendInts(const I* p, size_t count, std::string& out) {
-  char buf[24];
+char* writeInts(char* p, const I* src, size_t count) {
   for (size_t i = 0; i < count; i++) {
-    if (i) out.push_back(',');
-    auto r = std::to_chars(buf, buf + sizeof buf, p[i]);
-    out.append(buf, r.ptr - buf);
+    if (i) *p++ = ',';
+    p = std::to_chars(p, p + 24, src[i]).ptr;
   }
+  return p;
 }
 
 template <typename F>
-void appendFloats(const F* p, size_t count, std::string& out) {
+char* writeFloats(char* p, const F* src, size_t count) {
   for (size_t i = 0; i < count; i++) {
-    if (i) out.push_back(',');
-    appendFloat(p[i], out);
+    if (i) *p++ = ',';
+    p = writeFloat(p, src[i]);
   }
+  return p;
 }
 
 }  // namespace
 
-void encodeData(const void* data, size_t count, Kind kind, std::string& out) {
+size_t maxEncodedBytes(size_t count, Kind kind) {
+  // Longest element text plus its comma. FP32: "-123456790000000000000" (22, fixed layout up to
+  // 21 digits) or "-0.0000012345678" (16); FP64: "-0.0000012345678901234567" (25); INT64:
+  // "-9223372036854775808" (20); BOOL: "false" (5).
+  static const size_t perElement[] = {6, 4, 5, 7, 12, 21, 23, 26};
+  return count * perElement[static_cast<int>(kind)] + 32;
+}
+
+char* encodeData(const void* data, size_t count, Kind kind, char* out) {
   switch (kind) {
     case Kind::BOOL: {
-      const uint8_t* p = static_cast<const uint8_t*>(data);
+      const uint8_t* src = static_cast<const uint8_t*>(data);
       for (size_t i = 0; i < count; i++) {
-        if (i) out.push_back(',');
-        out.append(p[i] ? "true" : "false");
+        if (i) *out++ = ',';
+        if (src[i]) {
+          std::memcpy(out, "true", 4);
+          out += 4;
+        } else {
+          std::memcpy(out, "false", 5);
+          out += 5;
+        }
       }
-      return;
+      return out;
     }
-    case Kind::UINT8: return appendInts(static_cast<const uint8_t*>(data), count, out);
-    case Kind::INT8: return appendInts(static_cast<const int8_t*>(data), count, out);
-    case Kind::INT16: return appendInts(static_cast<const int16_t*>(data), count, out);
-    case Kind::INT32: return appendInts(static_cast<const int32_t*>(data), count, out);
-    case Kind::INT64: return appendInts(static_cast<const int64_t*>(data), count, out);
-    case Kind::FP32: return appendFloats(static_cast<const float*>(data), count, out);
-    case Kind::FP64: return appendFloats(static_cast<const double*>(data), count, out);
+    case Kind::UINT8: return writeInts(out, static_cast<const uint8_t*>(data), count);
+    case Kind::INT8: return writeInts(out, static_cast<const int8_t*>(data), count);
+    case Kind::INT16: return writeInts(out, static_cast<const int16_t*>(data), count);
+    case Kind::INT32: return writeInts(out, static_cast<const int32_t*>(data), count);
+    case Kind::INT64: return writeInts(out, static_cast<const int64_t*>(data), count);
+    case Kind::FP32: return writeFloats(out, static_cast<const float*>(data), count);
+    case Kind::FP64: return writeFloats(out, static_cast<const double*>(data), count);
   }
+  return out;
 }
 
 }  // namespace sluice

@@ -9,47 +9,59 @@ const NON_FINITE_TEXT = /[IN]/;
 
 /**
  * FP32 text: the shortest decimal that reads back (double, then float32 rounding) as `v`, and of
- * those the closest, printed as Number::toString prints it. toPrecision(p) is the closest p-digit
- * decimal; at a power of two the gap below is half the gap above, so when the closest one misses,
- * the next p-digit decimal up can still hit. Round-tripping is monotonic in p: binary search.
+ * those the closest (ties to the even digit, as std::to_chars), printed as Number::toString prints
+ * it. toExponential(p - 1) is the closest p-digit decimal; at a power of two the gap below is half
+ * the gap above, so when the closest one misses, the next p-digit decimal up can still hit.
+ * Round-tripping is monotonic in p; most float32s need 8 or 9 digits, so the search starts there.
  */
 function float32Text(v: number): string {
   if (!Number.isFinite(v)) return 'null';
   if (v === 0) return '0';
-  let lo = 1;
-  let hi = 9; // 9 significant digits always round-trip a float32
-  let best = hit(v, 9) as string;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const s = hit(v, mid);
-    if (s === undefined) lo = mid + 1;
-    else {
-      best = s;
-      hi = mid;
+  let p: number;
+  let text: string | undefined;
+  if ((text = hit(v, 8)) === undefined) {
+    p = 9;
+    text = hit(v, 9) as string; // 9 significant digits always round-trip a float32
+  } else {
+    p = 8;
+    for (let q = 7; q >= 1; q--) {
+      const t = hit(v, q);
+      if (t === undefined) break;
+      p = q;
+      text = t;
     }
   }
-  return String(Number(best));
+  return String(Number(evenTie(v, p, text)));
 }
 
 /** The p-digit decimal that reads back as the float32 `v`, or undefined when none does. */
 function hit(v: number, p: number): string | undefined {
   const closest = v.toExponential(p - 1);
-  const e = closest.indexOf('e');
-  const sign = v < 0 ? -1 : 1;
-  const mantissa = Math.abs(Number(closest.slice(0, e).replace('.', ''))); // p digits, exact
-  const exp = Number(closest.slice(e + 1)) - (p - 1);
-  const near = (m: number) => `${sign * m}e${exp}`;
-  if (Math.fround(Number(closest)) === v) {
-    // A tie (v exactly halfway between two p-digit decimals): toExponential takes the one away
-    // from zero, std::to_chars the even one. v is exact as p+1 digits ending in 5 iff it is a tie
-    // (a float32 is a double, and any further digit would move it by far more than a double ulp).
-    const finer = v.toExponential(p);
-    const tie = finer.charAt(finer.indexOf('e') - 1) === '5' && Number(finer) === v;
-    if (tie && mantissa % 2 === 1 && Math.fround(Number(near(mantissa - 1))) === v) return near(mantissa - 1);
-    return closest;
-  }
-  const away = near(mantissa + 1); // the next p-digit decimal away from zero
+  if (Math.fround(Number(closest)) === v) return closest;
+  const [m, exp] = splitExp(v, closest, p);
+  const away = `${v < 0 ? -(m + 1) : m + 1}e${exp}`; // the next p-digit decimal away from zero
   return Math.fround(Number(away)) === v ? away : undefined;
+}
+
+/** |mantissa| as a p-digit integer (exact) and the exponent of its last digit. */
+function splitExp(v: number, exponential: string, p: number): [number, number] {
+  const e = exponential.indexOf('e');
+  return [Math.abs(Number(exponential.slice(0, e).replace('.', ''))), Number(exponential.slice(e + 1)) - (p - 1)];
+}
+
+/**
+ * At a tie (v exactly halfway between two p-digit decimals) toExponential takes the one away from
+ * zero, std::to_chars the even one. v is exact as p+1 digits ending in 5 iff it is a tie: a float32
+ * is a double, and any further digit would move it by far more than a double ulp.
+ */
+function evenTie(v: number, p: number, text: string): string {
+  if (text !== v.toExponential(p - 1)) return text;
+  const finer = v.toExponential(p);
+  if (finer.charAt(finer.indexOf('e') - 1) !== '5' || Number(finer) !== v) return text;
+  const [m, exp] = splitExp(v, text, p);
+  if (m % 2 === 0) return text;
+  const even = `${v < 0 ? -(m - 1) : m - 1}e${exp}`;
+  return Math.fround(Number(even)) === v ? even : text;
 }
 
 export const encodeDataTs: EncodeData = (data: TensorData, kind: Kind): string => {
