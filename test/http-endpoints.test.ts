@@ -28,7 +28,7 @@ describe('health and metadata', () => {
   it('GET /v2 describes the server', async () => {
     const r = await getJson(`${t.url}/v2`);
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ name: 'sluice', version: expect.stringMatching(/^\d+\.\d+\.\d+/), extensions: ['binary_tensor_data'], native: { impl: expect.stringMatching(/^(addon|fallback)$/) } });
+    expect(r.json).toEqual({ name: 'sluice', version: expect.stringMatching(/^\d+\.\d+\.\d+/), extensions: ['binary_tensor_data'], native: expect.objectContaining({ impl: expect.stringMatching(/^(addon|fallback)$/) }) });
   });
 
   it('live and ready answer 200 once the models loaded', async () => {
