@@ -1,6 +1,7 @@
 // The /v1 answer: {"predictions": [...], "model_version": "1"}, one object per instance keyed by
 // output name, with `class` from model.json `classes`.
 import { describe, expect, it } from 'vitest';
+import { createResponseEncoder } from '../src/codec/json-response.js';
 import { encodePredictions } from '../src/features/index.js';
 import type { Tensor } from '../src/types.js';
 import { bundled } from './features-helpers.js';
@@ -26,8 +27,11 @@ describe('encodePredictions', () => {
 
   it('FP32 values are the float32 numbers the OIP path prints; no class without classes; id echoed', () => {
     const answer = encodePredictions([probs([[0.1, 0.9]]), labels([1n])], '3', { id: 'req-9' });
-    expect(answer).toEqual({ predictions: [{ probabilities: [Math.fround(0.1), Math.fround(0.9)], label: 1 }], model_version: '3', id: 'req-9' });
-    expect(JSON.stringify(answer.predictions[0]?.probabilities)).toBe(`[${new Float32Array([0.1, 0.9]).join(',')}]`);
+    // Each float32 as its shortest text, as the OIP JSON path writes it: 0.1, not 0.10000000149011612.
+    expect(answer).toEqual({ predictions: [{ probabilities: [0.1, 0.9], label: 1 }], model_version: '3', id: 'req-9' });
+    const oip = createResponseEncoder('m', 3, [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 2] }])('x', [probs([[0.1, 0.9]])]);
+    expect(JSON.stringify(answer.predictions[0]?.probabilities)).toBe(/"data":(\[[^\]]*\])/.exec(oip)![1]);
+    expect(encodePredictions([probs([[NaN, 0.5]])], 1).predictions[0]?.probabilities).toEqual([null, 0.5]);
   });
 
   it('digits: ten classes named "0".."9"; a label outside the list gets no class', () => {

@@ -4,12 +4,15 @@
 // One prediction per instance, in request order. Each is an object keyed by output name whose
 // value is that output's slice for the row: a number for an output of shape [rows], an array for
 // [rows, k], nested arrays for higher ranks. Values are the tensor's own numbers (an FP32 value
-// is the double of the float32, as on the OIP path, so both paths print the same digits); INT64
+// is the double nearest its shortest float32 text, so JSON.stringify prints the digits the OIP
+// path prints: 0.1, not 0.10000000149011612); INT64
 // values are numbers (strings beyond ±(2^53 − 1), which a JSON number cannot carry exactly);
 // BOOL values are booleans; NaN/±Infinity are null. With `classes`, each prediction also gets
 // `class`: the name of its `label` value (left out for a label outside the list).
 
 import { SluiceError } from '../errors.js';
+import { nativeCore } from '../native/core.js';
+import { Kind } from '../native/kinds.js';
 import type { Tensor, TensorData } from '../types.js';
 
 export type PredictionValue = number | string | boolean | null | PredictionValue[];
@@ -45,10 +48,11 @@ export function encodePredictions(outputs: readonly Tensor[], version: number | 
   }
   const classes = opts.classes;
   const label = classes === undefined ? undefined : outputs.find((t) => t.name === 'label');
+  const values = outputs.map((t) => (t.datatype === 'FP32' && t.data.length > 0 ? shortestDoubles(t.data) : t.data));
   const predictions = new Array<Prediction>(rows);
   for (let r = 0; r < rows; r++) {
     const p: Prediction = {};
-    for (const t of outputs) p[t.name] = slice(t, r);
+    outputs.forEach((t, k) => (p[t.name] = slice(t, values[k] as TensorData, r)));
     if (classes !== undefined && label !== undefined && label.shape.length === 1) {
       const k = p.label;
       const name = typeof k === 'number' && Number.isInteger(k) ? classes[k] : undefined;
@@ -62,14 +66,19 @@ export function encodePredictions(outputs: readonly Tensor[], version: number | 
 }
 
 /** Row r of tensor t: a scalar for rank 1, else nested arrays of the trailing dims. */
-function slice(t: Tensor, r: number): PredictionValue {
+/** Each float32 as the double its shortest text reads back as (non-finite: NaN, printed null). */
+function shortestDoubles(data: TensorData): Float64Array {
+  return Float64Array.from(nativeCore().encodeData(data, Kind.FP32).split(','), Number);
+}
+
+function slice(t: Tensor, data: TensorData, r: number): PredictionValue {
   const dims = t.shape.slice(1);
   let per = 1;
   for (const d of dims) per *= d;
   const bool = t.datatype === 'BOOL';
   let at = r * per;
   const build = (level: number): PredictionValue => {
-    if (level === dims.length) return value(t.data, at++, bool);
+    if (level === dims.length) return value(data, at++, bool);
     const n = dims[level] as number;
     const out = new Array<PredictionValue>(n);
     for (let i = 0; i < n; i++) out[i] = build(level + 1);
