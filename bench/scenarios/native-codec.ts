@@ -68,7 +68,7 @@ export default defineScenario({
         { label: 'fallback', run: () => encodeDataTs(v, Kind.FP32).length + 2 },
         { label: 'JSON.stringify(Array.from)', run: () => JSON.stringify(Array.from(v)).length },
       ];
-      const us = measure(contenders, ctx.quick ? 3 : rounds, batchMs);
+      const us = measure(contenders, rounds, batchMs);
       const base = us.get('JSON.stringify(Array.from)')!;
       const out: Record<string, unknown> = {};
       for (const c of contenders) {

@@ -20,8 +20,8 @@ import { parseIndexRequest, repositoryIndex, type RepositoryIndexEntry } from '.
 import type { Servable } from './servable.js';
 import { decodeBinaryRequest } from '../codec/binary-request.js';
 import { parseJsonBody } from '../codec/json-body.js';
-import { nativeCore } from '../native/core.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
+import { nativeCore } from '../native/core.js';
 import type { DecodedInfer } from '../validation/request-validator.js';
 import { MAX_REQUEST_ID_LENGTH } from '../validation/envelope.js';
 import { encodePredictions, featuresNotDeclared, type JsonSchema } from '../features/index.js';

@@ -191,8 +191,11 @@ export class DriftMonitor {
     if (this.binScratch.length < rows * features) this.binScratch = new Int32Array(rows * features);
     const bins = this.binScratch;
     // The native core's binRows for float tensors (src/native/), its TypeScript twin for the rest.
-    const binRows = data instanceof Float32Array || data instanceof Float64Array ? nativeCore().binRows : binRowsTs;
-    this.skippedValues += binRows(data as Float64Array, rows, cols, this.featureColumn, this.edges, this.edgeStart, bins);
+    const { featureColumn, edges, edgeStart } = this;
+    this.skippedValues +=
+      data instanceof Float32Array || data instanceof Float64Array
+        ? nativeCore().binRows(data, rows, cols, featureColumn, edges, edgeStart, bins)
+        : binRowsTs(data, rows, cols, featureColumn, edges, edgeStart, bins);
     for (let r = 0; r < rows; r++) {
       const base = r * features;
       for (let f = 0; f < features; f++) row[f] = bins[base + f]!;

@@ -65,12 +65,12 @@ export function encodePredictions(outputs: readonly Tensor[], version: number | 
   return answer;
 }
 
-/** Row r of tensor t: a scalar for rank 1, else nested arrays of the trailing dims. */
 /** Each float32 as the double its shortest text reads back as (non-finite: NaN, printed null). */
 function shortestDoubles(data: TensorData): Float64Array {
   return Float64Array.from(nativeCore().encodeData(data, Kind.FP32).split(','), Number);
 }
 
+/** Row r of tensor t (its values `data`): a scalar for rank 1, else nested arrays of the trailing dims. */
 function slice(t: Tensor, data: TensorData, r: number): PredictionValue {
   const dims = t.shape.slice(1);
   let per = 1;

@@ -10,7 +10,7 @@ import { binRowsTs, encodeDataTs } from './fallback.js';
 import type { BinRows, EncodeData } from './kinds.js';
 
 export interface NativeCore {
-  /** Which implementation serves: wire-visible in GET /v2 (extensions) and logged at start. */
+  /** Which implementation serves: wire-visible in GET /v2 (`native`) and logged at start. */
   readonly impl: 'addon' | 'fallback';
   /** Why the fallback serves; absent for the addon. */
   readonly reason?: string;
@@ -23,12 +23,11 @@ const ADDON_FILE = 'native/build/Release/sluice_native.node';
 /** The addon's `abi` export this code was written against. */
 const ADDON_ABI = 1;
 
-const FALLBACK: NativeCore = Object.freeze({ impl: 'fallback', reason: 'not selected', encodeData: encodeDataTs, binRows: binRowsTs });
-let current: NativeCore = FALLBACK;
-
 function fallback(reason: string): NativeCore {
   return Object.freeze({ impl: 'fallback' as const, reason, encodeData: encodeDataTs, binRows: binRowsTs });
 }
+
+let current: NativeCore = fallback('not selected');
 
 /** Loads the addon (unless `disable`) and makes the choice for this process; returns it. */
 export function selectNativeCore(disable: boolean, addonPath: string = defaultAddonPath()): NativeCore {

@@ -84,7 +84,7 @@ export const encodeDataTs: EncodeData = (data: TensorData, kind: Kind): string =
   return text;
 };
 
-export const binRowsTs: BinRows = (data, rows, cols, featureColumn, edges, edgeStart, out) => {
+export const binRowsTs: BinRows<ArrayLike<number>> = (data, rows, cols, featureColumn, edges, edgeStart, out) => {
   let skipped = 0;
   const features = featureColumn.length;
   for (let r = 0; r < rows; r++) {
@@ -98,6 +98,8 @@ export const binRowsTs: BinRows = (data, rows, cols, featureColumn, edges, edgeS
         skipped++;
         continue;
       }
+      // util/bins.ts binIndex, inlined over this feature's slice of one Float64Array: a call per
+      // value costs more than the search itself.
       const first = edgeStart[f] as number;
       let lo = first;
       let hi = edgeStart[f + 1] as number;

@@ -36,10 +36,11 @@ export type EncodeData = (data: TensorData, kind: Kind) => string;
  * Bins `rows` rows of a row-major [rows, cols] batch: for feature f, the value at column
  * featureColumn[f] goes to bin (count of edges[edgeStart[f] .. edgeStart[f+1]) that are <= v),
  * written to out[r * features + f]; a non-finite value or a column past `cols` writes -1 and
- * counts as skipped. Returns the number skipped.
+ * counts as skipped. Returns the number skipped. The addon takes FP32/FP64 data only; the
+ * fallback any array of numbers (the drift monitor hands it integer tensors).
  */
-export type BinRows = (
-  data: Float32Array | Float64Array,
+export type BinRows<D extends ArrayLike<number> = Float32Array | Float64Array> = (
+  data: D,
   rows: number,
   cols: number,
   featureColumn: Int32Array,
