@@ -7,6 +7,7 @@
 #include <string>
 
 #include "encode.h"
+#include "lift.h"
 
 namespace {
 
@@ -137,10 +138,71 @@ Napi::Value BinRows(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(skipped));
 }
 
+constexpr size_t kKeepScratchNumbers = 1 << 20;           // larger scratch is released after use
+
+// liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)
+//   : string | number | undefined  (src/native/kinds.ts, LiftData)
+// The body must be valid UTF-8: the caller checks it. Lifted elements are stored in `values`, each
+// span from byte first*8 on in its datatype; `meta` gets the span count, then per span
+// [input, kind, first, count, start, end, rank, dims...]. Returns the skeleton, or the byte size
+// `values` must have (call again with one that large), or undefined when nothing was lifted.
+Napi::Value LiftData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+      !info[3].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array body = info[0].As<Napi::Uint8Array>();
+  const double depth = info[1].As<Napi::Number>().DoubleValue();
+  const int maxDepth = depth >= 1 && depth <= 1000 ? static_cast<int>(depth) : 0;
+  Napi::Uint8Array values = info[2].As<Napi::Uint8Array>();
+  Napi::Float64Array meta = info[3].As<Napi::Float64Array>();
+  // One scratch per thread, kept between requests unless a huge body grew it.
+  thread_local sluice::BodyScan scan;
+  struct Release {
+    ~Release() {
+      if (scan.numbers.capacity() > kKeepScratchNumbers) std::vector<double>().swap(scan.numbers);
+    }
+  } release;
+  const uint8_t* bytes = body.Data();
+  const size_t length = body.ElementLength();
+  if (!sluice::scanBody(bytes, length, maxDepth, scan) || scan.spans.empty()) return env.Undefined();
+  if (values.ElementLength() < scan.numbers.size() * 8) return Napi::Number::New(env, static_cast<double>(scan.numbers.size() * 8));
+  uint8_t* out = values.Data();
+  double* m = meta.Data();
+  const size_t metaCap = meta.ElementLength();
+  size_t at = 1, lifted = 0, copied = 0;
+  std::string skeleton;
+  for (const sluice::DataSpan& span : scan.spans) {
+    if (at + 7 + span.dims.size() > metaCap) break;  // the rest stay in the text, for JSON.parse
+    void* dst = out + span.first * 8;
+    // An element its datatype refuses: the span stays in the text; JSON.parse's path says which.
+    if (sluice::narrow(scan.numbers.data() + span.first, span.count, span.kind, dst) != -1) continue;
+    skeleton.append(reinterpret_cast<const char*>(bytes) + copied, span.start - copied);
+    skeleton.push_back('0');
+    copied = span.end;
+    const double fixed[] = {static_cast<double>(span.input), static_cast<double>(span.kind), static_cast<double>(span.first),
+                            static_cast<double>(span.count), static_cast<double>(span.start), static_cast<double>(span.end),
+                            static_cast<double>(span.dims.size())};
+    for (double f : fixed) m[at++] = f;
+    for (uint32_t d : span.dims) m[at++] = d;
+    lifted++;
+  }
+  if (lifted == 0) return env.Undefined();
+  m[0] = static_cast<double>(lifted);
+  skeleton.append(reinterpret_cast<const char*>(bytes) + copied, length - copied);
+  return Napi::String::New(env, skeleton.data(), skeleton.size());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeData", Napi::Function::New(env, EncodeData, "encodeData"));
   exports.Set("binRows", Napi::Function::New(env, BinRows, "binRows"));
-  exports.Set("abi", Napi::Number::New(env, 1));
+  exports.Set("liftData", Napi::Function::New(env, LiftData, "liftData"));
+  exports.Set("abi", Napi::Number::New(env, 2));
   return exports;
 }
 

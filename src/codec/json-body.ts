@@ -3,7 +3,9 @@
 // Contract: parseJsonBody returns a plain object tree that is safe to hand to the request
 // validator and to anything downstream that recurses (JSON.stringify in the prediction log,
 // object spreads): no key named __proto__, constructor or prototype at any depth, and no
-// nesting deeper than `maxDepth`. Everything else is left to the validator.
+// nesting deeper than `maxDepth`. Everything else is left to the validator. parseJsonBody may hand
+// `inputs[i].data` over as a typed array (json-lift.ts): only where the validator would have
+// taken the JSON array unchanged.
 //
 // Perf: JSON.parse (V8's parser is iterative, so a 3M-deep `[[[[...` parses without a stack
 // overflow) does the heavy lifting. The tree walk that enforces the two rules runs only when
@@ -17,6 +19,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { SluiceError } from '../errors.js';
+import { liftData, restoreData } from './json-lift.js';
 
 export const DEFAULT_MAX_JSON_DEPTH = 16;
 
@@ -38,16 +41,40 @@ export function parseJsonDocument(
   opts: ParseJsonOptions = {},
 ): Record<string, unknown> | unknown[] {
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  let text: string;
-  if (typeof body === 'string') {
-    text = body;
-  } else {
-    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (!isUtf8(buf)) throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid UTF-8');
-    text = buf.toString('utf8');
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return parseText(typeof body === 'string' ? body : utf8Bytes(body).toString('utf8'), maxDepth);
+}
 
+/**
+ * parseJsonDocument with the top level an object (every OIP body): throws
+ * SLUICE_ERR_JSON_MALFORMED for a top-level array too. The native core may lift `inputs[i].data`
+ * arrays into typed arrays of their datatype (json-lift.ts); the validator treats both forms alike.
+ */
+export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions = {}): Record<string, unknown> {
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  let parsed: Record<string, unknown> | unknown[];
+  if (typeof body === 'string') {
+    parsed = parseText(body, maxDepth);
+  } else {
+    const buf = utf8Bytes(body);
+    const lifted = liftData(buf, maxDepth);
+    parsed = parseText(lifted === undefined ? buf.toString('utf8') : lifted.skeleton, maxDepth);
+    if (lifted !== undefined) restoreData(parsed as Record<string, unknown>, lifted, buf);
+  }
+  if (Array.isArray(parsed)) {
+    throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
+  }
+  return parsed;
+}
+
+/** The body as a Buffer (no copy); throws SLUICE_ERR_JSON_MALFORMED unless it is valid UTF-8. */
+function utf8Bytes(body: Uint8Array): Buffer {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (!isUtf8(buf)) throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid UTF-8');
+  return buf;
+}
+
+function parseText(source: string, maxDepth: number): Record<string, unknown> | unknown[] {
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -79,18 +106,6 @@ export function parseJsonDocument(
     }
   }
   return parsed as Record<string, unknown> | unknown[];
-}
-
-/**
- * parseJsonDocument with the top level an object (every OIP body): throws
- * SLUICE_ERR_JSON_MALFORMED for a top-level array too.
- */
-export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions = {}): Record<string, unknown> {
-  const parsed = parseJsonDocument(body, opts);
-  if (Array.isArray(parsed)) {
-    throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
-  }
-  return parsed;
 }
 
 function mayHaveForbiddenKey(text: string): boolean {

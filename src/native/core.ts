@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binRowsTs, encodeDataTs } from './fallback.js';
-import type { BinRows, EncodeData } from './kinds.js';
+import { binRowsTs, encodeDataTs, liftDataTs } from './fallback.js';
+import type { BinRows, EncodeData, LiftData } from './kinds.js';
 
 export interface NativeCore {
   /** Which implementation serves: wire-visible in GET /v2 (`native`) and logged at start. */
@@ -16,15 +16,16 @@ export interface NativeCore {
   readonly reason?: string;
   readonly encodeData: EncodeData;
   readonly binRows: BinRows;
+  readonly liftData: LiftData;
 }
 
 /** Where `npm ci` / `npm run build` put the addon, under the package root. */
 const ADDON_FILE = 'native/build/Release/sluice_native.node';
 /** The addon's `abi` export this code was written against. */
-const ADDON_ABI = 1;
+const ADDON_ABI = 2;
 
 function fallback(reason: string): NativeCore {
-  return Object.freeze({ impl: 'fallback' as const, reason, encodeData: encodeDataTs, binRows: binRowsTs });
+  return Object.freeze({ impl: 'fallback' as const, reason, encodeData: encodeDataTs, binRows: binRowsTs, liftData: liftDataTs });
 }
 
 let current: NativeCore = fallback('not selected');
@@ -47,15 +48,20 @@ function defaultAddonPath(): string {
 }
 
 function loadAddon(addonPath: string): NativeCore {
-  let mod: { abi?: unknown; encodeData?: unknown; binRows?: unknown };
+  let mod: { abi?: unknown; encodeData?: unknown; binRows?: unknown; liftData?: unknown };
   try {
     mod = createRequire(import.meta.url)(addonPath) as typeof mod;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `no addon at ${addonPath}` : (err as Error).message;
     return fallback(why.slice(0, 300));
   }
-  if (mod.abi !== ADDON_ABI || typeof mod.encodeData !== 'function' || typeof mod.binRows !== 'function') {
+  if (mod.abi !== ADDON_ABI || typeof mod.encodeData !== 'function' || typeof mod.binRows !== 'function' || typeof mod.liftData !== 'function') {
     return fallback(`addon at ${addonPath} has abi ${String(mod.abi)}, expected ${ADDON_ABI} (rebuild: npm run build)`);
   }
-  return Object.freeze({ impl: 'addon' as const, encodeData: mod.encodeData as EncodeData, binRows: mod.binRows as BinRows });
+  return Object.freeze({
+    impl: 'addon' as const,
+    encodeData: mod.encodeData as EncodeData,
+    binRows: mod.binRows as BinRows,
+    liftData: mod.liftData as LiftData,
+  });
 }

@@ -3,7 +3,7 @@
 // runs one contract suite against both.
 
 import type { TensorData } from '../types.js';
-import { Kind, type BinRows, type EncodeData } from './kinds.js';
+import { Kind, type BinRows, type EncodeData, type LiftData } from './kinds.js';
 
 const NON_FINITE_TEXT = /[IN]/;
 
@@ -113,3 +113,9 @@ export const binRowsTs: BinRows<ArrayLike<number>> = (data, rows, cols, featureC
   }
   return skipped;
 };
+
+/**
+ * The fallback lifts nothing: JSON.parse and the validator's fill loops decode every body (an
+ * interpreted twin of the scanner would be slower than JSON.parse, the thing it replaces).
+ */
+export const liftDataTs: LiftData = () => undefined;

@@ -48,3 +48,17 @@ export type BinRows<D extends ArrayLike<number> = Float32Array | Float64Array> =
   edgeStart: Int32Array,
   out: Int32Array,
 ) => number;
+
+/**
+ * Lifts the tensor data out of an OIP JSON request body (valid UTF-8; the caller checks): every
+ * /inputs/i/data array that is rectangular and non-empty at each level, and whose elements its
+ * input's datatype accepts (the rules of validation/element-codecs.ts), is stored in `values` in
+ * that datatype, span k from byte first_k * 8 on. `meta` receives the number of lifted arrays,
+ * then per array [input index, Kind, first, count, start byte, end byte, rank, dims...].
+ * Returns the body's text with each lifted array replaced by `0`; or a number: the byte length
+ * `values` must have (call again with one); or undefined when nothing was lifted or the body is
+ * one it leaves to JSON.parse: not one strict JSON object, deeper than maxDepth, an escaped or
+ * repeated key at the top level or in an input object. The caller's JSON.parse path then gives the
+ * result and every error, so the two agree by construction.
+ */
+export type LiftData = (body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array) => string | number | undefined;

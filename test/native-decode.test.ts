@@ -1,0 +1,259 @@
+// The native core's decode (liftData, src/codec/json-lift.ts) against the plain JSON.parse path:
+// every body, parsed and validated with the addon, gives the same request (tensors bit for bit)
+// or the same error (code, message, details) as with the fallback. A corpus of hand-made edge
+// cases, then a fuzz pass bounded in time over random and mutated bodies.
+import { describe, expect, it } from 'vitest';
+import { parseJsonBody } from '../src/codec/json-body.js';
+import { LIFT_MIN_BYTES } from '../src/codec/json-lift.js';
+import { SluiceError } from '../src/errors.js';
+import { selectNativeCore } from '../src/native/core.js';
+import type { DataType } from '../src/types.js';
+import { compileRequestValidator, type ModelSignature } from '../src/validation/request-validator.js';
+import { prng } from './helpers/third-party.js';
+
+const hasAddon = selectNativeCore(false).impl === 'addon';
+selectNativeCore(true);
+
+const DATATYPES: DataType[] = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'];
+
+function signature(datatype: DataType, shape: number[]): ModelSignature {
+  return {
+    name: 'm',
+    inputs: [{ name: 'x', datatype, shape }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+    maxBatchSize: 0,
+  };
+}
+
+/** What a body decodes to: the request with data as typed-array name + exact element texts, or the error. */
+function outcome(body: Buffer, sig: ModelSignature): unknown {
+  try {
+    const req = compileRequestValidator(sig)(parseJsonBody(body));
+    return {
+      ...req,
+      inputs: req.inputs.map((t) => ({
+        ...t,
+        data: `${t.data.constructor.name}:${Array.from(t.data as ArrayLike<number>, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',')}`,
+      })),
+    };
+  } catch (err) {
+    if (!(err instanceof SluiceError)) throw err;
+    return { code: err.code, message: err.message, details: err.details };
+  }
+}
+
+/** Both implementations' outcomes; and whether the addon lifted (data came back typed). */
+function both(body: Buffer, sig: ModelSignature): { addon: unknown; fallback: unknown; lifted: boolean } {
+  selectNativeCore(false);
+  let lifted = false;
+  try {
+    const tree = parseJsonBody(body) as { inputs?: { data?: unknown }[] };
+    lifted = Array.isArray(tree.inputs) && tree.inputs.some((i) => ArrayBuffer.isView(i?.data));
+  } catch {
+    lifted = false;
+  }
+  const addon = outcome(body, sig);
+  selectNativeCore(true);
+  return { addon, fallback: outcome(body, sig), lifted };
+}
+
+/** Pads a body's text past LIFT_MIN_BYTES with a request parameter, so the addon is asked to lift it. */
+function padded(json: string): Buffer {
+  const pad = 'p'.repeat(LIFT_MIN_BYTES);
+  return Buffer.from(json.replace(/^\s*\{/, `{"parameters":{"pad":"${pad}"},"id":"r1",`));
+}
+
+function body(datatype: string, shape: unknown, data: string, extra = ''): Buffer {
+  return padded(`{"inputs":[{"name":"x","shape":${JSON.stringify(shape)},"datatype":"${datatype}","data":${data}${extra}}]}`);
+}
+
+describe.skipIf(!hasAddon)('native decode: the addon lifts what the validator takes as is, and agrees everywhere', () => {
+  it('lifts flat and nested data of every datatype into its typed array, bit for bit as JSON.parse reads it', () => {
+    const cases: [DataType, string][] = [
+      ['FP32', '[0.1,-0,1e-45,3.4028234663852886e38,-1.5e-7,123456789012345678901234567890]'],
+      ['FP64', '[0.1,-0,5e-324,1.7976931348623157e308,2.2250738585072014e-308,0.30000000000000004]'],
+      ['INT64', '[9007199254740991,-9007199254740991,-0,0,1e3,42]'],
+      ['INT32', '[2147483647,-2147483648,0,-0,7,1E2]'],
+      ['INT16', '[32767,-32768,0,1,2,3]'],
+      ['INT8', '[127,-128,0,1,2,3]'],
+      ['UINT8', '[255,0,1,2,3,4]'],
+      ['BOOL', '[true,false,true,true,false,false]'],
+    ];
+    for (const [dt, data] of cases) {
+      for (const [shape, text] of [
+        [[6], data],
+        [[2, 3], ` ${rebuild(data, 3).replace(/,/g, ' ,\n\t')} `],
+      ] as const) {
+        const r = both(body(dt, shape, text), signature(dt, [...shape]));
+        expect(r.lifted, `${dt} ${JSON.stringify(shape)}`).toBe(true);
+        expect(r.addon).toEqual(r.fallback);
+        expect(r.addon).not.toHaveProperty('code');
+      }
+    }
+  });
+
+  it('lifts bodies bigger than its kept scratch (grown once, or a one-off past 8 MiB) and several inputs in one body', () => {
+    for (const n of [150_528, 1_200_000]) {
+      const ints = Array.from({ length: n }, (_, i) => (i * 7919) % 101);
+      const sig: ModelSignature = {
+        name: 'm',
+        inputs: [{ name: 'a', datatype: 'INT16', shape: [n] }, { name: 'b', datatype: 'FP64', shape: [2, 2] }],
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+        maxBatchSize: 0,
+      };
+      const b = Buffer.from(JSON.stringify({ inputs: [
+        { name: 'a', shape: [n], datatype: 'INT16', data: ints },
+        { name: 'b', shape: [2, 2], datatype: 'FP64', data: [[0.1, 0.2], [1e300, -5e-324]] },
+      ] }));
+      selectNativeCore(false);
+      const tree = parseJsonBody(b) as { inputs: { data: unknown }[] };
+      expect(tree.inputs[0]?.data).toBeInstanceOf(Int16Array);
+      expect(tree.inputs[1]?.data).toEqual(new Float64Array([0.1, 0.2, 1e300, -5e-324]));
+      const req = compileRequestValidator(sig)(tree);
+      expect(Array.from(req.inputs[0]!.data as Int16Array)).toEqual(ints);
+      selectNativeCore(true);
+    }
+  });
+
+  it('the addon refuses arguments of the wrong kind with a TypeError', () => {
+    const core = selectNativeCore(false);
+    selectNativeCore(true);
+    const ok = [Buffer.from('{}'), 16, new Uint8Array(8), new Float64Array(8)] as const;
+    expect(() => core.liftData(...ok)).not.toThrow();
+    expect(() => core.liftData('{}' as unknown as Uint8Array, 16, ok[2], ok[3])).toThrow(TypeError);
+    expect(() => core.liftData(ok[0], 16, new Float64Array(8) as unknown as Uint8Array, ok[3])).toThrow(TypeError);
+    expect(() => core.liftData(ok[0], 16, ok[2], new Float32Array(8) as unknown as Float64Array)).toThrow(TypeError);
+  });
+
+  it('leaves to JSON.parse, with the same errors, what it does not take', () => {
+    const sig = (dt: DataType, shape = [6]) => signature(dt, shape);
+    const cases: [Buffer, ModelSignature][] = [
+      [body('INT8', [6], '[1,2,3,4,5,200]'), sig('INT8')],
+      [body('INT32', [6], '[1,2,3,4,5,1.5]'), sig('INT32')],
+      [body('INT64', [6], '[1,2,3,4,5,9007199254740992]'), sig('INT64')],
+      [body('UINT8', [6], '[1,2,3,4,5,-1]'), sig('UINT8')],
+      [body('FP32', [6], '[1,2,3,4,5,1e39]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,1e400]'), sig('FP32')],
+      [body('FP64', [6], '[1,2,3,4,5,-1e400]'), sig('FP64')],
+      [body('FP64', [6], '[1,2,3,4,5,1e-400]'), sig('FP64')],
+      [body('FP32', [6], '[1,2,3,4,5,null]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,"6"]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,true]'), sig('FP32')],
+      [body('BOOL', [6], '[true,false,true,false,true,1]'), sig('BOOL')],
+      [body('FP32', [6], '[1,2,3,4,5]'), sig('FP32')],
+      [body('FP32', [2, 3], '[[1,2,3],[4,5]]'), sig('FP32', [2, 3])],
+      [body('FP32', [2, 3], '[[1,2,3],4,5,6]'), sig('FP32', [2, 3])],
+      [body('FP32', [2, 3], '[[1,2],[3,4],[5,6]]'), sig('FP32', [2, 3])],
+      [body('FP32', [6], '[[1,2,3],[4,5,6]]'), sig('FP32')],
+      [body('FP32', [1], '[[1]]'), sig('FP32', [1])],
+      [body('FP32', [2, 3], '[[1,2,3],[[4],5,6]]'), sig('FP32', [2, 3])],
+      [body('FP32', [0], '[]'), sig('FP32', [0])],
+      [body('FP32', [2, 3], '[[],[]]'), sig('FP32', [2, 3])],
+      [body('FP32', [6], '[1,2,3,4,5,6]', ',"data":[1,2,3,4,5,7]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,6]', ',"datatype":"FP64"'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,6]', ',"d\\u0061ta":[6,5,4,3,2,1]'), sig('FP32')],
+      [body('FP64', [6], '[1,2,3,4,5,6]'), sig('FP32')],
+      [body('F\\u0050\\u00332', [6], '[1,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [-1], '[1,2,3,4,5,6]'), sig('FP32', [-1])],
+      [body('FP32', [6], '[1,2,3,4,5,6]', ',"__proto__":1'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,6]', ',"parameters":{"constructor":1}'), sig('FP32')],
+      [body('FP32', [6], '[01,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[1.,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[.5,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[+1,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[NaN,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[-Infinity,2,3,4,5,6]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,6,]'), sig('FP32')],
+      [body('FP32', [6], '[1,2,3,4,5,6'), sig('FP32')],
+      [Buffer.concat([body('FP32', [6], '[1,2,3,4,5,6]'), Buffer.from(' x')]), sig('FP32')],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body('FP32', [6], '[1,2,3,4,5,6]')]), sig('FP32')],
+      [padded(`{"inputs":[{"name":"x","shape":[6],"datatype":"FP32","data":${'['.repeat(20)}1${']'.repeat(20)}}]}`), sig('FP32')],
+      [padded(`{"inputs":[{"name":"x","shape":[6],"datatype":"FP32","data":[1,2,3,4,5,6]}],"inputs":[]}`), sig('FP32')],
+      [padded(`{"inputs":[{"name":"x","shape":[6],"datatype":"FP32","data":[1,2,3,4,5,6],"parameters":{"s":"\u00e9\\n\\u00e9"}}]}`), sig('FP32')],
+    ];
+    const codes = new Set<string>();
+    for (const [b, s] of cases) {
+      const r = both(b, s);
+      codes.add((r.fallback as { code?: string }).code ?? 'ok');
+      expect(r.addon, b.toString('utf8').slice(LIFT_MIN_BYTES + 30, LIFT_MIN_BYTES + 200)).toEqual(r.fallback);
+    }
+    expect([...codes].sort()).toEqual([
+      'SLUICE_ERR_INPUT_DATATYPE', 'SLUICE_ERR_INPUT_DATA_LENGTH', 'SLUICE_ERR_INPUT_DATA_TYPE', 'SLUICE_ERR_INPUT_NON_FINITE',
+      'SLUICE_ERR_INPUT_OUT_OF_RANGE', 'SLUICE_ERR_INPUT_SHAPE', 'SLUICE_ERR_JSON_FORBIDDEN_KEY', 'SLUICE_ERR_JSON_MALFORMED',
+      'SLUICE_ERR_JSON_TOO_DEEP', 'SLUICE_ERR_REQUEST_INVALID', 'ok',
+    ].sort());
+  });
+
+  it('a fuzz pass (random and mutated bodies, 3 s): no crash, and addon and fallback agree on every one', () => {
+    const rnd = prng(20261203);
+    const until = performance.now() + 3000;
+    let cases = 0;
+    let lifted = 0;
+    const seen = new Set<string>();
+    while (performance.now() < until) {
+      const dt = DATATYPES[Math.floor(rnd() * DATATYPES.length)] as DataType;
+      const shape = rnd() < 0.5 ? [1 + Math.floor(rnd() * 40)] : [1 + Math.floor(rnd() * 6), 1 + Math.floor(rnd() * 8)];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, () => element(dt, rnd));
+      const nested = shape.length > 1 && rnd() < 0.5 ? chunk(values, shape[1] as number) : values;
+      let text = JSON.stringify({ inputs: [{ name: 'x', shape, datatype: dt, data: nested }] });
+      if (rnd() < 0.5) text = mutate(text, rnd);
+      const b = padded(text);
+      const r = both(b, signature(dt, shape));
+      if (r.lifted) lifted++;
+      expect(r.addon, text).toEqual(r.fallback);
+      seen.add((r.fallback as { code?: string }).code ?? 'ok');
+      cases++;
+    }
+    expect(cases).toBeGreaterThan(200);
+    expect(lifted).toBeGreaterThan(cases / 10);
+    // The corpus reaches the validator's element and length rules, not only the parser.
+    for (const code of ['ok', 'SLUICE_ERR_JSON_MALFORMED', 'SLUICE_ERR_INPUT_OUT_OF_RANGE', 'SLUICE_ERR_INPUT_DATA_TYPE', 'SLUICE_ERR_INPUT_NON_FINITE']) {
+      expect(seen).toContain(code);
+    }
+  });
+});
+
+function chunk<T>(xs: T[], width: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += width) out.push(xs.slice(i, i + width));
+  return out;
+}
+
+/** `[a,b,c,d,e,f]` → `[[a,b,c],[d,e,f]]`, keeping each element's text. */
+function rebuild(data: string, width: number): string {
+  const parts = data.slice(1, -1).split(',');
+  return `[${chunk(parts, width).map((row) => `[${row.join(',')}]`).join(',')}]`;
+}
+
+/** Mostly valid values for the datatype, now and then one at or past a limit, or of another type. */
+function element(dt: DataType, rnd: () => number): unknown {
+  const r = rnd();
+  if (r < 0.02) return null;
+  if (r < 0.03) return 'x';
+  if (dt === 'BOOL') return r < 0.05 ? 1 : rnd() < 0.5;
+  const limits: Partial<Record<DataType, number>> = { UINT8: 255, INT8: 127, INT16: 32767, INT32: 2147483647, INT64: 2 ** 53 };
+  const lim = limits[dt];
+  if (lim === undefined) {
+    if (r < 0.05) return dt === 'FP32' ? 3.5e38 : 1.7e308;
+    const v = (rnd() - 0.5) * 10 ** Math.floor(rnd() * 12 - 6);
+    return dt === 'FP32' ? Math.fround(v) : v;
+  }
+  if (r < 0.05) return lim + 1;
+  if (r < 0.06) return 0.5;
+  return Math.floor((rnd() - 0.5) * 2 * Math.min(lim, 1e6));
+}
+
+/** A few random edits with the characters JSON cares about. */
+function mutate(text: string, rnd: () => number): string {
+  const alphabet = '[]{},:"-+.eE0123456789 \\ntfu';
+  let out = text;
+  const edits = 1 + Math.floor(rnd() * 3);
+  for (let i = 0; i < edits; i++) {
+    const at = Math.floor(rnd() * out.length);
+    const c = alphabet[Math.floor(rnd() * alphabet.length)] as string;
+    const op = rnd();
+    out = op < 0.33 ? out.slice(0, at) + c + out.slice(at) : op < 0.66 ? out.slice(0, at) + out.slice(at + 1) : out.slice(0, at) + c + out.slice(at + 1);
+  }
+  return out;
+}
