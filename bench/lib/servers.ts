@@ -26,6 +26,8 @@ export interface SluiceOptions {
   pollIntervalMs?: number;
   /** More sluice flags, e.g. ['--prediction-log', file]. */
   args?: readonly string[];
+  /** More node flags, before the entry script (e.g. ['--cpu-prof', '--cpu-prof-dir', dir]). */
+  nodeFlags?: readonly string[];
 }
 
 /** models/<m>/routing.json as sluice reads it (src/routing/table-file.ts): versions are strings. */
@@ -79,6 +81,7 @@ export async function startSluice(modelsDir: string, opts: SluiceOptions = {}): 
   const args = [
     // As `npm start` runs it (package.json): the V8 flag sluice ships with.
     '--single-threaded-gc',
+    ...(opts.nodeFlags ?? []),
     path.join(DIST_BENCH, 'lib', 'sluice-entry.js'),
     '--host', '127.0.0.1', '--port', '{port}', '--models', modelsDir, '--log-level', 'warn',
     // No repository rescans during runs (a stat per version every 2 s by default: cheap, but

@@ -8,6 +8,7 @@
 // the protocols, HTTP statuses and SLUICE_ERR_* codes, the stages below.
 import { performance } from 'node:perf_hooks';
 import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+import { CounterTally, TallyHistogram } from './tally.js';
 
 /** The stages of one request, as `sluice_stage_seconds{stage}` (PredictionEvent timings). */
 export const STAGES = ['decode', 'validate', 'queue', 'compute', 'encode', 'total'] as const;
@@ -59,8 +60,10 @@ export interface Metrics {
    * code ("OK" or SLUICE_ERR_*).
    */
   readonly requests: Counter<'model' | 'version' | 'protocol' | 'status' | 'code'>;
+  /** The per-request way to count `requests` (tally.ts): added to the counter at each read. */
+  readonly requestTally: CounterTally<'model' | 'version' | 'protocol' | 'status' | 'code'>;
   /** Seconds per stage of answered (200) primary requests; `stage="total"` is read start to answer handed over. */
-  readonly stageSeconds: Histogram<'model' | 'stage'>;
+  readonly stageSeconds: TallyHistogram<'model' | 'stage'>;
   /** Answers 429, 503 and 504 by model and reason (their SLUICE_ERR_* code). */
   readonly admissionRefusals: Counter<'model' | 'reason'>;
   /** Rows per executed batch. */
@@ -142,21 +145,26 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   let driftSource: () => DriftSample = () => noDrift;
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
+  type RequestLabel = 'model' | 'version' | 'protocol' | 'status' | 'code';
+  const requestTally: CounterTally<RequestLabel> = new CounterTally<RequestLabel>(() => requests);
+  const requests: Counter<RequestLabel> = new Counter<RequestLabel>({
+    name: 'sluice_requests_total',
+    help: 'Primary inference requests answered, by model, version, protocol, HTTP status and code',
+    labelNames: ['model', 'version', 'protocol', 'status', 'code'] as const,
+    registers,
+    collect: (): void => requestTally.flush(),
+  });
   return {
     registry,
-    requests: new Counter({
-      name: 'sluice_requests_total',
-      help: 'Primary inference requests answered, by model, version, protocol, HTTP status and code',
-      labelNames: ['model', 'version', 'protocol', 'status', 'code'],
-      registers,
-    }),
-    stageSeconds: new Histogram({
-      name: 'sluice_stage_seconds',
-      help: 'Seconds per stage (decode, validate, queue, compute, encode, total) of answered primary requests',
-      labelNames: ['model', 'stage'],
-      buckets: STAGE_BUCKETS,
-      registers,
-    }),
+    requests,
+    requestTally,
+    stageSeconds: new TallyHistogram(
+      'sluice_stage_seconds',
+      'Seconds per stage (decode, validate, queue, compute, encode, total) of answered primary requests',
+      ['model', 'stage'],
+      STAGE_BUCKETS,
+      registry,
+    ),
     admissionRefusals: new Counter({
       name: 'sluice_admission_refusals_total',
       help: 'Requests answered 429, 503 or 504, by model and reason (error code)',

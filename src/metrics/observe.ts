@@ -41,29 +41,35 @@ const REFUSAL_STATUSES = new Set([429, 503, 504]);
  * Never throws on a well-formed event.
  */
 export function observePredictions(metrics: Metrics): (event: ObservedPrediction) => void {
-  // Label objects per model (one per stage, in STAGE_KEYS order), made once: no per-request
-  // allocation for the six stage observations. Bounded: only known model names reach here.
-  const stageLabels = new Map<string, { model: string; stage: Stage }[]>();
-  const labelsOf = (model: string): { model: string; stage: Stage }[] => {
-    let l = stageLabels.get(model);
-    if (l === undefined) {
-      l = STAGE_KEYS.map(([, stage]) => ({ model, stage }));
-      stageLabels.set(model, l);
+  // The six stage observers per model, bound once (tally.ts). Bounded: only known model names reach here.
+  const stageSeries = new Map<string, ((seconds: number) => void)[]>();
+  const seriesOf = (model: string): ((seconds: number) => void)[] => {
+    let s = stageSeries.get(model);
+    if (s === undefined) {
+      s = STAGE_KEYS.map(([, stage]) => metrics.stageSeconds.series({ model, stage }));
+      stageSeries.set(model, s);
     }
-    return l;
+    return s;
   };
   return (event) => {
     if (event.shadow) return;
     const model = event.modelKnown ? event.model : UNKNOWN_MODEL;
     const version = event.version === null ? '' : String(event.version);
-    metrics.requests.inc({ model, version, protocol: event.protocol, status: String(event.status), code: event.code });
-    if (REFUSAL_STATUSES.has(event.status)) metrics.admissionRefusals.inc({ model, reason: event.code });
-    if (event.status !== 200 || !event.modelKnown) return;
-    const labels = labelsOf(model);
+    const { protocol, status, code } = event;
+    metrics.requestTally.inc(`${model}\u0000${version}\u0000${protocol}\u0000${status}\u0000${code}`, () => ({
+      model,
+      version,
+      protocol,
+      status: String(status),
+      code,
+    }));
+    if (REFUSAL_STATUSES.has(status)) metrics.admissionRefusals.inc({ model, reason: code });
+    if (status !== 200 || !event.modelKnown) return;
+    const series = seriesOf(model);
     const t = event.timings;
     for (let i = 0; i < STAGE_KEYS.length; i++) {
       const us = t[STAGE_KEYS[i]![0]];
-      if (us !== null) metrics.stageSeconds.observe(labels[i]!, us / 1e6);
+      if (us !== null) series[i]!(us / 1e6);
     }
   };
 }
