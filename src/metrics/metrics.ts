@@ -7,7 +7,7 @@
 // (an unknown name in a URL is counted under UNKNOWN_MODEL, see observe.ts), versions loaded,
 // the protocols, HTTP statuses and SLUICE_ERR_* codes, the stages below.
 import { performance } from 'node:perf_hooks';
-import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { CounterTally, TallyHistogram } from './tally.js';
 
 /** The stages of one request, as `sluice_stage_seconds{stage}` (PredictionEvent timings). */
@@ -67,9 +67,9 @@ export interface Metrics {
   /** Answers 429, 503 and 504 by model and reason (their SLUICE_ERR_* code). */
   readonly admissionRefusals: Counter<'model' | 'reason'>;
   /** Rows per executed batch. */
-  readonly batchRows: Histogram<'model' | 'version'>;
+  readonly batchRows: TallyHistogram<'model' | 'version'>;
   /** Rows per executed batch over the version's maxBatchSize (not observed when it is 0). */
-  readonly batchFillRatio: Histogram<'model' | 'version'>;
+  readonly batchFillRatio: TallyHistogram<'model' | 'version'>;
   readonly batches: Counter<'model' | 'version' | 'where'>;
   /** Requests waiting in a READY version's batcher queue; set at scrape time (setQueueDepthSource). */
   readonly queueDepth: Gauge<'model' | 'version'>;
@@ -171,14 +171,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['model', 'reason'],
       registers,
     }),
-    batchRows: new Histogram({ name: 'sluice_batch_rows', help: 'Rows per executed batch', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers }),
-    batchFillRatio: new Histogram({
-      name: 'sluice_batch_fill_ratio',
-      help: 'Rows per executed batch over the version maxBatchSize',
-      labelNames: ['model', 'version'],
-      buckets: FILL_BUCKETS,
-      registers,
-    }),
+    batchRows: new TallyHistogram('sluice_batch_rows', 'Rows per executed batch', ['model', 'version'], BATCH_BUCKETS, registry),
+    batchFillRatio: new TallyHistogram(
+      'sluice_batch_fill_ratio',
+      'Rows per executed batch over the version maxBatchSize',
+      ['model', 'version'],
+      FILL_BUCKETS,
+      registry,
+    ),
     batches: new Counter({ name: 'sluice_batches_total', help: 'Executed batches by where they ran: a pool worker, or inline on the main thread', labelNames: ['model', 'version', 'where'], registers }),
     queueDepth: new Gauge({
       name: 'sluice_queue_depth',

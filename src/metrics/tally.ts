@@ -35,7 +35,18 @@ export class TallyHistogram<L extends string> {
 
   /** The observer of one series, made once and held by the caller; non-finite values are ignored. */
   series(labels: Readonly<Record<L, string>>): (value: number) => void {
-    const key = this.labelNames.map((n) => labels[n]).join('\u0000');
+    const cell = this.cellOf(labels);
+    return (value) => this.add(cell, value);
+  }
+
+  /** One observation without a held series: one lookup of the series by its label values. */
+  observe(labels: Readonly<Record<L, string>>, value: number): void {
+    this.add(this.cellOf(labels), value);
+  }
+
+  private cellOf(labels: Readonly<Record<L, string>>): Cell {
+    let key = '';
+    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
     let cell = this.cells.get(key);
     if (cell === undefined) {
       const own: Record<string, string> = {};
@@ -43,21 +54,17 @@ export class TallyHistogram<L extends string> {
       cell = { labels: own, counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
       this.cells.set(key, cell);
     }
-    const c = cell;
-    const bounds = this.buckets;
-    return (value) => {
-      if (!Number.isFinite(value)) return;
-      let i = 0;
-      while (i < bounds.length && value > (bounds[i] as number)) i++;
-      (c.counts[i] as number)++;
-      c.sum += value;
-      c.count++;
-    };
+    return cell;
   }
 
-  /** One observation without a held series: looks the series up (the slow way, for rare callers). */
-  observe(labels: Readonly<Record<L, string>>, value: number): void {
-    this.series(labels)(value);
+  private add(c: Cell, value: number): void {
+    if (!Number.isFinite(value)) return;
+    const bounds = this.buckets;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    (c.counts[i] as number)++;
+    c.sum += value;
+    c.count++;
   }
 
   /** prom-client's metric interface: what the registry prints at a scrape. */
