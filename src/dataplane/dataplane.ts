@@ -14,7 +14,7 @@ import type { RequestTrace } from './trace.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import { mirror, type ShadowSink } from './mirror.js';
-import { checkFrame, frameId, parseFrame, type FrameFormat } from './frames.js';
+import { checkFrame, frameId, parseFrame, refusedFrameId, type FrameFormat } from './frames.js';
 import { applyFeedback, type FeedbackAnswer, type FeedbackSink } from './feedback.js';
 import { parseIndexRequest, repositoryIndex, type RepositoryIndexEntry } from './repository-index.js';
 import type { Servable } from './servable.js';
@@ -292,7 +292,13 @@ export class DataPlane {
    * refuse the frame (a connection over its in-flight cap).
    */
   inferFrame(bytes: Uint8Array, format: FrameFormat, opts: InferOptions, onFrame: (id: string | undefined, model: string | undefined) => void): Promise<InferResult> {
-    const body = parseFrame(bytes, format);
+    let body: Record<string, unknown>;
+    try {
+      body = parseFrame(bytes, format);
+    } catch (err) {
+      onFrame(refusedFrameId(bytes, format), undefined);
+      throw err;
+    }
     onFrame(frameId(body), undefined);
     const frame = checkFrame(body);
     onFrame(frame.id, frame.model);

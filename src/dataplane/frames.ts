@@ -2,6 +2,8 @@
 // (one decode path for every transport). The frame is the OIP request body plus
 // `model_name` (required), `model_version` (optional, string or integer) and `id` (required:
 // answers come back in completion order, so the id is how a client matches them).
+import { isUtf8 } from 'node:buffer';
+import { Unpackr } from 'msgpackr';
 import { SluiceError } from '../errors.js';
 import { parseJsonBody } from '../codec/json-body.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
@@ -19,6 +21,25 @@ export interface InferFrame {
 /** Parses the frame's bytes (hardened like an HTTP body: the same decoders). */
 export function parseFrame(bytes: Uint8Array, format: FrameFormat): Record<string, unknown> {
   return format === 'json' ? parseJsonBody(bytes) : decodeMsgpackBody(bytes);
+}
+
+/**
+ * The id of a frame its decoder refused (too deep, a forbidden key, a msgpack type sluice does not
+ * take, …), read the lenient way so the error frame can still carry it: JSON.parse (iterative: no
+ * depth limit to hit; a `__proto__` key becomes an own property, nothing is polluted) or a fresh
+ * msgpackr decoder (its stack overflow on deep input is caught). Only a top-level string id is
+ * taken; the decoded value is dropped. Error path only, and the frame is within the payload cap.
+ */
+export function refusedFrameId(bytes: Uint8Array, format: FrameFormat): string | undefined {
+  try {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const v: unknown =
+      format === 'json' ? (isUtf8(buf) ? JSON.parse(buf.toString('utf8')) : undefined) : new Unpackr({ useRecords: false, mapsAsObjects: true }).unpack(buf);
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, 'id')) return undefined;
+    return frameId(v as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The id of a parsed frame, if it has a usable one (for error frames). */
