@@ -105,6 +105,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         {
           device,
           threads: config.workers,
+          heapMb: config.workerHeapMb,
           intraOpThreads: config.intraOpThreads,
           allowSpinning: config.allowSpinning,
           workerFile: opts.workerFile,

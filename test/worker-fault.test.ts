@@ -42,7 +42,8 @@ beforeAll(async () => {
     },
   });
   // One worker, so that a death holds every batch in flight; no inline runs: faults live in the worker.
-  const config = configMod.loadConfig([], {}, { host: '127.0.0.1', port: 0, modelsDir, workers: 1, inlineMaxRunUs: 0, logLevel: 'info' });
+  // A small heap cap, so that the `oom` fault reaches it quickly.
+  const config = configMod.loadConfig([], {}, { host: '127.0.0.1', port: 0, modelsDir, workers: 1, inlineMaxRunUs: 0, workerHeapMb: 96, logLevel: 'info' });
   gw = await gatewayMod.startGateway(config, { logDestination: sink, workerFile: FAULT_WORKER });
 });
 afterAll(async () => {
@@ -75,6 +76,25 @@ it('a worker killed under load fails only the requests of the batches it held, a
   // Every later request succeeds (the replacement creates its session lazily).
   const after = await Promise.all(Array.from({ length: 50 }, () => postJson(url(), body)));
   expect(after.map((a) => a.status)).toEqual(new Array(50).fill(200));
+});
+
+it('a worker that fills its heap is stopped at --worker-heap-mb and replaced like a dead one, under load; the process lives on', async () => {
+  const load = startLoad(url(), body, 16);
+  await sleep(300);
+  const [restartsBefore, deathsBefore] = [await restarts(), deaths()];
+  const hoarder = await postJson(url(), faulty({ kind: 'oom' }));
+  expect(hoarder).toMatchObject({ status: 503, json: { code: 'SLUICE_ERR_WORKER_DIED' } });
+  const atFailure = load.result.total;
+  await waitFor(() => load.result.total - atFailure >= 100, 20_000);
+  const r = await load.stop();
+  expect(new Set(r.failures.map((f) => `${f.status} ${f.code}`))).toEqual(
+    r.failures.length > 0 ? new Set(['503 SLUICE_ERR_WORKER_DIED']) : new Set(),
+  );
+  expect((await restarts()) - restartsBefore).toBe(1);
+  expect(deaths() - deathsBefore).toBe(1);
+  expect(logs.some((l) => /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(JSON.stringify(l)))).toBe(true);
+  const after = await Promise.all(Array.from({ length: 20 }, () => postJson(url(), body)));
+  expect(after.map((a) => a.status)).toEqual(new Array(20).fill(200));
 });
 
 it('one death with two batches in flight: both answer 503 + Retry-After, the restart counts once', async () => {

@@ -22,6 +22,8 @@ export interface SluiceSettings {
   readonly modelsDir: string;
   /** Worker threads per CPU pool (a cuda:N pool always has one). */
   readonly workers: number;
+  /** Old-generation heap cap of each worker thread, MiB: past it that worker alone is stopped and replaced. */
+  readonly workerHeapMb: number;
   /** ONNX Runtime intra-op threads per session. */
   readonly intraOpThreads: number;
   /** Intra-op spinning burns a core while idle; off by default (DESIGN §6). */
@@ -142,6 +144,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   modelsDir: 'models',
   // One core stays with the event loop (HTTP, JSON, batching); the rest run inference.
   workers: Math.max(1, os.availableParallelism() - 1),
+  workerHeapMb: 1024,
   intraOpThreads: 1,
   allowSpinning: false,
   inlineMaxRunUs: 200,
@@ -207,6 +210,10 @@ const FIELDS: readonly Field[] = [
     key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256,
     defaultHelp: `CPU count - 1, at least 1 (here ${DEFAULT_CONFIG.workers})`,
     help: 'worker threads in the CPU pool (a cuda:N pool has one)',
+  },
+  {
+    key: 'workerHeapMb', flag: '--worker-heap-mb', env: 'SLUICE_WORKER_HEAP_MB', kind: 'int', min: 16, max: 1 << 20,
+    help: 'JavaScript heap cap per worker thread, MiB: a worker past it is replaced, the process lives on',
   },
   { key: 'intraOpThreads', flag: '--intra-op-threads', env: 'SLUICE_INTRA_OP_THREADS', kind: 'int', min: 1, max: 256, help: 'ONNX Runtime intra-op threads per session' },
   { key: 'allowSpinning', flag: '--allow-spinning', env: 'SLUICE_ALLOW_SPINNING', kind: 'bool', help: 'let ONNX Runtime threads spin while idle' },

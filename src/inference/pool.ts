@@ -19,6 +19,12 @@ export interface PoolOptions {
   /** How long a load waits for every worker to take its part. */
   barrierTimeoutMs?: number;
   /**
+   * Old-generation heap cap of each worker, MiB (Worker resourceLimits). A worker that reaches it
+   * is terminated by V8 (ERR_WORKER_OUT_OF_MEMORY), its batches fail as in any worker death, and
+   * it is replaced; without a cap a worker's heap exhaustion aborts the whole process.
+   */
+  heapMb?: number;
+  /**
    * The worker entry: a module with the exports and message contract of inference/worker.ts
    * (`default` takes run tasks, `control` load and unload). Default: that module. Tests pass a
    * wrapper that injects faults (test/fixtures/fault-worker.mjs); production never sets it.
@@ -107,6 +113,7 @@ export class InferencePool {
       // Tasks are never aborted, so close() only waits for running batches; keep it short.
       closeTimeout: 2000,
       workerData: { niceness: opts.niceness ?? 0, idleClass: opts.idleClass ?? false } satisfies WorkerData,
+      ...(opts.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } }),
     });
     // Deaths are counted from piscina's worker lifecycle, once per worker: a dying worker rejects
     // every task it holds (up to BATCHES_PER_WORKER) and piscina emits 'error' only for one that
