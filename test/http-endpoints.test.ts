@@ -1,6 +1,7 @@
 // Every OIP endpoint and status code over real HTTP, and every bad input answered with a
 // 4xx and a stable code — each followed by a valid request that must succeed.
 import { request } from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundled, instanceOf } from './features-helpers.js';
@@ -260,6 +261,29 @@ describe('x-request-id', () => {
       expect(r.status).toBe(200);
       expect(r.json.id).toMatch(UUID);
       expect(r.headers.get('x-request-id')).toBe(r.json.id);
+    }
+  });
+
+  it('a body id with CR/LF or other bytes is echoed in the body only: no header of its own reaches the answer (response splitting)', async () => {
+    for (const id of ['a\r\nSet-Cookie: evil=1', 'tab\there', 'v\u000btab', 'caf\u00e9']) {
+      for (const bad of [false, true]) {
+        const body = JSON.stringify({ id, inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: bad ? rows[0]!.slice(1) : rows[0] }] });
+        const raw = await new Promise<string>((resolve, reject) => {
+          const s = net.connect(Number(new URL(t.url).port), '127.0.0.1', () =>
+            s.write(`POST /v2/models/digits/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+          );
+          let out = '';
+          s.on('data', (d) => (out += d.toString('latin1')));
+          s.on('end', () => resolve(out));
+          s.on('error', reject);
+        });
+        const [head, text] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)];
+        expect(head, JSON.stringify(id)).toMatch(bad ? /^HTTP\/1\.1 400 / : /^HTTP\/1\.1 200 /);
+        expect(head.toLowerCase()).not.toContain('set-cookie');
+        expect(head.toLowerCase()).not.toContain('x-request-id');
+        expect(head).toMatch(/^[\x20-\x7e\r\n]*$/);
+        if (!bad) expect(JSON.parse(Buffer.from(text, 'latin1').toString('utf8')).id).toBe(id);
+      }
     }
   });
 

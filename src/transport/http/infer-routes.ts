@@ -9,14 +9,15 @@
 //
 // Every answer of these routes carries x-request-id: the id the data plane answered with (the
 // body's `id`, else the client's x-request-id header, else a generated one); on a refusal, the
-// id the request had been given by then, else the client's header, else a generated one.
+// id the request had been given by then, else the client's header, else a generated one. A
+// body id that is not printable ASCII is not written to the header (request-id.ts).
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from 'uWebSockets.js';
 import { SluiceError } from '../../errors.js';
 import type { DataPlane, InferOptions, InferResult, RequestPayload, ResponseFormat } from '../../dataplane/dataplane.js';
 import { bodyHandler, type BodyRoute, type Connection } from './body-route.js';
 import { decodeParam, parseVersion } from './params.js';
-import { clientIdentity, clientRequestId } from './request-id.js';
+import { clientIdentity, clientRequestId, requestIdHeader } from './request-id.js';
 import { newTrace, type Protocol, type RequestTrace } from '../../dataplane/trace.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { RouteTable } from './routes.js';
@@ -136,10 +137,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     },
     async handle(ctx, bytes) {
       const result = await run(ctx, bytes);
-      const headers: [string, string][] = [
-        ['x-model-version', String(result.version)],
-        ['x-request-id', result.id],
-      ];
+      const headers: [string, string][] = [['x-model-version', String(result.version)], ...requestIdHeader(result.id)];
       if (result.headerLength !== undefined) headers.push(['inference-header-content-length', String(result.headerLength)]);
       if (opts.debugHeaders === true) pushDebugHeaders(headers, ctx.trace.outcome);
       return closingWhileDraining({ status: 200, body: result.body, contentType: result.contentType, headers });
@@ -149,7 +147,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
       // client's header, else a fresh one.
       const id = ctx.trace.id ?? ctx.clientId ?? randomUUID();
       ctx.trace.id = id;
-      return closingWhileDraining(errorAnswer(err, [['x-request-id', id]]));
+      return closingWhileDraining(errorAnswer(err, requestIdHeader(id)));
     },
     answered(ctx, code, status) {
       opts.onInferDone?.(code);

@@ -24,3 +24,13 @@ export function clientRequestId(req: HttpRequest): string | undefined {
 export function clientIdentity(req: HttpRequest): string | undefined {
   return plausibleHeader(req, 'x-client-id');
 }
+
+/**
+ * The `x-request-id` header of an answer for request id `id`, or none. A body's `id` is any
+ * string of up to 256 characters; only one of printable ASCII is written to a header, because a
+ * CR or LF there would end the header and let a client write its own (response splitting), and
+ * other bytes make the answer unreadable to HTTP clients. The body always carries the id.
+ */
+export function requestIdHeader(id: string): [string, string][] {
+  return id.length > 0 && id.length <= MAX_REQUEST_ID_CHARS && PRINTABLE_ASCII.test(id) ? [['x-request-id', id]] : [];
+}
