@@ -1,10 +1,11 @@
 // A seeded corpus of hostile request bodies for the digits model ([-1,64] FP32 → probabilities,
 // label; maxBatchSize 64). Each case says what a correct server answers: the exact error code
 // where the input determines it, or only "some 4xx" for random mutations (which may still be
-// valid JSON with another meaning). Same seed, same corpus.
+// valid JSON with another meaning). Same seed, same corpus. Used by test/reliability/ and by
+// `npm run soak` (bench/soak.ts).
 import { Packr } from 'msgpackr';
 import type { ErrorCode } from '../../src/errors.js';
-import { prng } from '../helpers/third-party.js';
+import { Prng } from '../../src/train/prng.js';
 
 export type Format = 'json' | 'msgpack' | 'binary';
 
@@ -149,6 +150,7 @@ function mutatedCases(rnd: () => number, count: number): HostileCase[] {
 }
 
 export function hostileCorpus(seed: number, mutations: number): HostileCase[] {
-  const rnd = prng(seed);
+  const p = new Prng(seed);
+  const rnd = (): number => p.nextFloat();
   return [...fixedCases(rnd), ...mutatedCases(rnd, mutations)];
 }

@@ -1,4 +1,4 @@
-// Issue 15, the hostile-payload corpus (corpus.ts) over WebSocket: JSON cases as text frames,
+// Issue 15, the hostile-payload corpus (bench/lib/hostile-corpus.ts) over WebSocket: JSON cases as text frames,
 // msgpack cases as binary frames, on one connection, one frame at a time. Every frame gets one
 // answer; a frame whose id can be read gets that id back on its error frame; the code is the one
 // the same body gets over HTTP (hostile-payloads.test.ts), except where WebSocket's own frame
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ERROR_CODES } from '../../src/errors.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { hostileCorpus, type HostileCase } from './corpus.js';
+import { hostileCorpus, type HostileCase } from '../../bench/lib/hostile-corpus.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const ALL = hostileCorpus(15, 1500).filter((c) => c.format !== 'binary');

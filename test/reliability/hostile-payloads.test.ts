@@ -1,4 +1,4 @@
-// Issue 15, hostile payloads over real HTTP: a seeded corpus (corpus.ts) of malformed JSON,
+// Issue 15, hostile payloads over real HTTP: a seeded corpus (bench/lib/hostile-corpus.ts) of malformed JSON,
 // msgpack and binary-extension bodies sent to a running gateway. Every case gets a 4xx with the
 // code the rules give (random mutations: any 4xx whose status matches its code, or a 200 when the
 // edit left a valid request), never a 5xx, within a time bound; a valid request succeeds
@@ -8,7 +8,7 @@ import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { hostileCorpus, type HostileCase } from './corpus.js';
+import { hostileCorpus, type HostileCase } from '../../bench/lib/hostile-corpus.js';
 
 const CORPUS = hostileCorpus(15, 1500);
 const PER_CASE_MS = 2000;
