@@ -29,7 +29,42 @@ export function planFor(ctx: ScenarioContext, connections: number, overrides: Pa
   };
 }
 
-/** Starts `kinds` for `model`, hands their targets to `fn`, stops them all afterwards. */
+/** A server to compare: how to start it, and whether it is a sluice (its batch sizes are read). */
+export interface Contender {
+  label: string;
+  start: () => Promise<ServerHandle>;
+  sluice: boolean;
+}
+
+/** Starts every contender, hands their targets for `model` to `fn`, stops them all afterwards. */
+export async function withContenders<T>(
+  model: string,
+  contenders: readonly Contender[],
+  target: { bodies: readonly string[]; rowsPerRequest: number },
+  fn: (targets: Target[]) => Promise<T>,
+): Promise<T> {
+  const servers: ServerHandle[] = [];
+  try {
+    const targets: Target[] = [];
+    for (const c of contenders) {
+      const server = await c.start();
+      servers.push(server);
+      targets.push({
+        label: c.label,
+        server,
+        path: `/v2/models/${model}/infer`,
+        bodies: target.bodies,
+        rowsPerRequest: target.rowsPerRequest,
+        ...(c.sluice ? { batchStatsModel: model } : {}),
+      });
+    }
+    return await fn(targets);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/** Starts `kinds` for `model` (sluice over a private repository of it), as withContenders. */
 export async function withServers<T>(
   model: BenchModel,
   kinds: readonly ServerKind[],
@@ -37,24 +72,14 @@ export async function withServers<T>(
   fn: (targets: Target[]) => Promise<T>,
 ): Promise<T> {
   const repo = privateRepository([model.name]);
-  const servers: ServerHandle[] = [];
   try {
-    const targets: Target[] = [];
-    for (const kind of kinds) {
-      const server = kind === 'sluice' ? await startSluice(repo, target.sluice) : await startBaseline(kind, model);
-      servers.push(server);
-      targets.push({
-        label: kind,
-        server,
-        path: `/v2/models/${model.name}/infer`,
-        bodies: target.bodies,
-        rowsPerRequest: target.rowsPerRequest,
-        ...(kind === 'sluice' ? { batchStatsModel: model.name } : {}),
-      });
-    }
-    return await fn(targets);
+    const contenders = kinds.map((kind) => ({
+      label: kind,
+      start: () => (kind === 'sluice' ? startSluice(repo, target.sluice) : startBaseline(kind, model)),
+      sluice: kind === 'sluice',
+    }));
+    return await withContenders(model.name, contenders, target, fn);
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
     removeRepository(repo);
   }
 }

@@ -8,10 +8,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeOnnxModel } from '../../src/train/onnx.js';
-import { compareAt, fx, planFor, targetTable } from '../lib/side-by-side.js';
-import { pairedRatio, type Sample, type Summary, type Target } from '../lib/compare.js';
+import { compareAt, fx, planFor, targetTable, withContenders, type Contender } from '../lib/side-by-side.js';
+import { pairedRatio, type Sample, type Summary } from '../lib/compare.js';
 import { benchModel, inferBodies, loadRows } from '../lib/data.js';
-import type { ServerHandle } from '../lib/procs.js';
 import { defineScenario, type Goal, type Table } from '../lib/registry.js';
 import { privateRepository, removeRepository, startBaseline, startSluice } from '../lib/servers.js';
 import { formatSpread } from '../lib/stats.js';
@@ -63,33 +62,15 @@ function imageBodies(count: number): string[] {
   return out;
 }
 
-interface Contender {
-  label: string;
-  start: () => Promise<ServerHandle>;
-  sluice: boolean;
-}
-
 /** Starts every contender, compares them at `connections`, stops them all. */
-async function sideBySide(
+function sideBySide(
   contenders: readonly Contender[],
   model: string,
   bodies: string[],
   connections: number,
   ctx: Parameters<typeof planFor>[0],
-  durationS?: number,
 ): Promise<{ summaries: Summary[]; samples: Map<string, Sample[]> }> {
-  const servers: ServerHandle[] = [];
-  try {
-    const targets: Target[] = [];
-    for (const c of contenders) {
-      const server = await c.start();
-      servers.push(server);
-      targets.push({ label: c.label, server, path: `/v2/models/${model}/infer`, bodies, rowsPerRequest: 1, ...(c.sluice ? { batchStatsModel: model } : {}) });
-    }
-    return await compareAt(targets, planFor(ctx, connections, durationS === undefined ? {} : { durationS }));
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  return withContenders(model, contenders, { bodies, rowsPerRequest: 1 }, (targets) => compareAt(targets, planFor(ctx, connections)));
 }
 
 const ratio = (samples: Map<string, Sample[]>, a: string, b: string, f: (s: Sample) => number) =>
