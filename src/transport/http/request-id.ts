@@ -5,11 +5,15 @@ import type { HttpRequest } from 'uWebSockets.js';
 export const MAX_REQUEST_ID_CHARS = 256;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
-/** `name`'s value when it holds 1..256 printable ASCII characters; undefined otherwise. */
+/** 1..256 printable ASCII characters: what an id may be, read from a header or written to one. */
+function plausible(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_REQUEST_ID_CHARS && PRINTABLE_ASCII.test(id);
+}
+
+/** `name`'s value when it is plausible; undefined otherwise. */
 function plausibleHeader(req: HttpRequest, name: string): string | undefined {
   const raw = req.getHeader(name);
-  if (raw.length === 0 || raw.length > MAX_REQUEST_ID_CHARS || !PRINTABLE_ASCII.test(raw)) return undefined;
-  return raw;
+  return plausible(raw) ? raw : undefined;
 }
 
 /**
@@ -32,5 +36,5 @@ export function clientIdentity(req: HttpRequest): string | undefined {
  * other bytes make the answer unreadable to HTTP clients. The body always carries the id.
  */
 export function requestIdHeader(id: string): [string, string][] {
-  return id.length > 0 && id.length <= MAX_REQUEST_ID_CHARS && PRINTABLE_ASCII.test(id) ? [['x-request-id', id]] : [];
+  return plausible(id) ? [['x-request-id', id]] : [];
 }
