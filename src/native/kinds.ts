@@ -24,6 +24,11 @@ export const KIND_OF: Readonly<Record<DataType, Kind>> = Object.freeze({
   FP64: Kind.FP64,
 });
 
+/** KIND_OF read the other way: the datatype of each Kind code. */
+export const DATATYPE_OF_KIND: Readonly<Record<Kind, DataType>> = Object.freeze(
+  Object.fromEntries(Object.entries(KIND_OF).map(([dt, kind]) => [kind, dt])) as Record<Kind, DataType>,
+);
+
 /**
  * The JSON text between a data array's brackets: integers as digits, BOOL as true/false, floats as
  * the shortest text that round-trips in the tensor's own type (FP32: `0.1`, not
