@@ -35,11 +35,11 @@ it('TallyHistogram: the same exposition text as a prom-client Histogram, after r
 
 it('CounterTally: every increment is in the counter at its next read', async () => {
   const registry = new Registry();
-  const tally: CounterTally<'a' | 'b'> = new CounterTally<'a' | 'b'>(() => counter);
+  const tally: CounterTally<'a' | 'b'> = new CounterTally<'a' | 'b'>(() => counter, ['a', 'b']);
   const counter: Counter<'a' | 'b'> = new Counter<'a' | 'b'>({ name: 'n_total', help: 'h', labelNames: ['a', 'b'], registers: [registry], collect: (): void => tally.flush() });
-  for (let i = 0; i < 7; i++) tally.inc('x|1', () => ({ a: 'x', b: '1' }));
-  tally.inc('y|2', () => ({ a: 'y', b: '2' }));
+  for (let i = 0; i < 7; i++) tally.inc({ a: 'x', b: '1' });
+  tally.inc({ a: 'y', b: '2' });
   expect((await counter.get()).values.map((v) => [v.labels, v.value])).toEqual([[{ a: 'x', b: '1' }, 7], [{ a: 'y', b: '2' }, 1]]);
-  tally.inc('x|1', () => ({ a: 'x', b: '1' }));
+  tally.inc({ a: 'x', b: '1' });
   expect(await registry.metrics()).toContain('n_total{a="x",b="1"} 8');
 });

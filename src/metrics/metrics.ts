@@ -146,11 +146,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
   type RequestLabel = 'model' | 'version' | 'protocol' | 'status' | 'code';
-  const requestTally: CounterTally<RequestLabel> = new CounterTally<RequestLabel>(() => requests);
+  const requestLabels: readonly RequestLabel[] = ['model', 'version', 'protocol', 'status', 'code'];
+  const requestTally: CounterTally<RequestLabel> = new CounterTally<RequestLabel>(() => requests, requestLabels);
   const requests: Counter<RequestLabel> = new Counter<RequestLabel>({
     name: 'sluice_requests_total',
     help: 'Primary inference requests answered, by model, version, protocol, HTTP status and code',
-    labelNames: ['model', 'version', 'protocol', 'status', 'code'] as const,
+    labelNames: requestLabels,
     registers,
     collect: (): void => requestTally.flush(),
   });

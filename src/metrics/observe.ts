@@ -56,13 +56,7 @@ export function observePredictions(metrics: Metrics): (event: ObservedPrediction
     const model = event.modelKnown ? event.model : UNKNOWN_MODEL;
     const version = event.version === null ? '' : String(event.version);
     const { protocol, status, code } = event;
-    metrics.requestTally.inc(`${model}\u0000${version}\u0000${protocol}\u0000${status}\u0000${code}`, () => ({
-      model,
-      version,
-      protocol,
-      status: String(status),
-      code,
-    }));
+    metrics.requestTally.inc({ model, version, protocol, status: String(status), code });
     if (REFUSAL_STATUSES.has(status)) metrics.admissionRefusals.inc({ model, reason: code });
     if (status !== 200 || !event.modelKnown) return;
     const series = seriesOf(model);

@@ -6,6 +6,13 @@
 
 import type { Counter, Metric, Registry } from 'prom-client';
 
+/** One string per distinct label set: the values in `labelNames` order, NUL-separated. */
+function seriesKey<L extends string>(labelNames: readonly L[], labels: Readonly<Record<L, string>>): string {
+  let key = '';
+  for (const n of labelNames) key += `${labels[n]}\u0000`;
+  return key;
+}
+
 interface Cell {
   readonly labels: Readonly<Record<string, string>>;
   /** Per bucket (the last is +Inf), not cumulative. */
@@ -45,8 +52,7 @@ export class TallyHistogram<L extends string> {
   }
 
   private cellOf(labels: Readonly<Record<L, string>>): Cell {
-    let key = '';
-    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
+    const key = seriesKey(this.labelNames, labels);
     let cell = this.cells.get(key);
     if (cell === undefined) {
       const own: Record<string, string> = {};
@@ -100,13 +106,17 @@ export class TallyHistogram<L extends string> {
 export class CounterTally<L extends string> {
   private readonly pending = new Map<string, { labels: Record<L, string>; n: number }>();
 
-  constructor(private readonly counter: () => Counter<L>) {}
+  constructor(
+    private readonly counter: () => Counter<L>,
+    private readonly labelNames: readonly L[],
+  ) {}
 
-  /** Adds 1 to the series `key` names (one key per distinct label set); `labels` runs on its first use. */
-  inc(key: string, labels: () => Record<L, string>): void {
+  /** Adds 1 to the series of `labels` (kept as given: the caller hands over a fresh object). */
+  inc(labels: Record<L, string>): void {
+    const key = seriesKey(this.labelNames, labels);
     const p = this.pending.get(key);
     if (p !== undefined) p.n++;
-    else this.pending.set(key, { labels: labels(), n: 1 });
+    else this.pending.set(key, { labels, n: 1 });
   }
 
   flush(): void {
