@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { hostileCorpus, type HostileCase } from './lib/hostile-corpus.js';
+import { hostileCorpus, hostileHeaders, type HostileCase } from './lib/hostile-corpus.js';
 import { benchModel, inferBodies, loadRows } from './lib/data.js';
 import { pickGenerator, runLoad } from './lib/load.js';
 import { privateRepository, removeRepository, startSluice } from './lib/servers.js';
@@ -18,14 +18,12 @@ const durationS = Number(values['duration-s']);
 const sliceS = Number(values['slice-s']);
 if (!(durationS > 0 && sliceS > 0)) throw new Error('--duration-s and --slice-s must be positive numbers');
 
-const CONTENT_TYPE = { json: 'application/json', msgpack: 'application/msgpack', binary: 'application/octet-stream' } as const;
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 async function hostileHttp(origin: string, corpus: HostileCase[], until: number, tally: Map<number, number>): Promise<void> {
   for (let i = 0; Date.now() < until; i++) {
     const c = corpus[i % corpus.length]!;
-    const headers: Record<string, string> = { 'content-type': CONTENT_TYPE[c.format] };
-    if (c.headerLength !== undefined) headers['inference-header-content-length'] = c.headerLength;
+    const headers = hostileHeaders(c);
     const res = await fetch(`${origin}/v2/models/digits/infer`, { method: 'POST', headers, body: c.body, signal: AbortSignal.timeout(10_000) });
     await res.arrayBuffer();
     tally.set(res.status, (tally.get(res.status) ?? 0) + 1);

@@ -21,6 +21,15 @@ export interface HostileCase {
   mayPass?: boolean;
 }
 
+const CONTENT_TYPE: Readonly<Record<Format, string>> = { json: 'application/json', msgpack: 'application/msgpack', binary: 'application/octet-stream' };
+
+/** The HTTP headers a case is sent with: its format's content type, and the binary header length. */
+export function hostileHeaders(c: HostileCase): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': CONTENT_TYPE[c.format] };
+  if (c.headerLength !== undefined) headers['inference-header-content-length'] = c.headerLength;
+  return headers;
+}
+
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 

@@ -8,7 +8,7 @@ import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { hostileCorpus, type HostileCase } from '../../bench/lib/hostile-corpus.js';
+import { hostileCorpus, hostileHeaders, type HostileCase } from '../../bench/lib/hostile-corpus.js';
 
 const CORPUS = hostileCorpus(15, 1500);
 const PER_CASE_MS = 2000;
@@ -21,11 +21,9 @@ interface Answer {
   ms: number;
 }
 
-const CONTENT_TYPE = { json: 'application/json', msgpack: 'application/msgpack', binary: 'application/octet-stream' } as const;
 
 async function send(url: string, c: HostileCase): Promise<Answer> {
-  const headers: Record<string, string> = { 'content-type': CONTENT_TYPE[c.format] };
-  if (c.headerLength !== undefined) headers['inference-header-content-length'] = c.headerLength;
+  const headers = hostileHeaders(c);
   const t0 = performance.now();
   const res = await fetch(`${url}/v2/models/digits/infer`, { method: 'POST', headers, body: c.body, signal: AbortSignal.timeout(10_000) });
   const bytes = Buffer.from(await res.arrayBuffer());
