@@ -8,21 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { admin, rawRequest, TOKEN } from './admin-helpers.js';
+import { ADMIN_ROUTES as ROUTES, admin, rawRequest, TOKEN } from './admin-helpers.js';
 
-/** Every admin route, with a path that reaches its handler. */
-const ROUTES: [string, string, unknown?][] = [
-  ['GET', '/admin/models'],
-  ['GET', '/admin/models/digits/routing'],
-  ['PUT', '/admin/models/digits/routing', { primary: '1' }],
-  ['POST', '/admin/models/digits/promote', { version: '1' }],
-  ['POST', '/admin/models/digits/rollback'],
-  ['POST', '/admin/models/digits/versions/1/load'],
-  ['POST', '/admin/models/digits/versions/1/unload'],
-  ['GET', '/admin/models/digits/shadow'],
-  ['GET', '/admin/models/digits/events'],
-  ['GET', '/metrics'],
-];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,6 +9,23 @@ import { digitsRows } from './helpers/ort.js';
 export const TOKEN = 'secret';
 export const inferBody = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: digitsRows(1)[0] }] };
 
+/** Every admin route (src/transport/admin/routes.ts), with a path and body that reach its handler. */
+export const ADMIN_ROUTES: readonly [method: string, path: string, body?: unknown][] = [
+  ['GET', '/admin/models'],
+  ['GET', '/admin/models/digits/routing'],
+  ['PUT', '/admin/models/digits/routing', { primary: '1' }],
+  ['POST', '/admin/models/digits/promote', { version: '1' }],
+  ['POST', '/admin/models/digits/rollback'],
+  ['POST', '/admin/models/digits/versions/1/load'],
+  ['POST', '/admin/models/digits/versions/1/unload'],
+  ['GET', '/admin/models/digits/shadow'],
+  ['GET', '/admin/models/digits/events'],
+  ['POST', '/admin/models/digits/retrain'],
+  ['GET', '/admin/retrain/events'],
+  ['POST', '/admin/alerts', { alerts: [] }],
+  ['GET', '/metrics'],
+];
+
 export interface AdminAnswer {
   status: number;
   headers: Headers;
