@@ -7,6 +7,7 @@ import { Unpackr } from 'msgpackr';
 import { SluiceError } from '../errors.js';
 import { parseJsonBody } from '../codec/json-body.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
+import { withinRequestIdLength } from '../validation/envelope.js';
 
 export type FrameFormat = 'json' | 'msgpack';
 
@@ -42,10 +43,10 @@ export function refusedFrameId(bytes: Uint8Array, format: FrameFormat): string |
   }
 }
 
-/** The id of a parsed frame, if it has a usable one (for error frames). */
+/** The id of a parsed frame, if it has a usable one: non-empty, and as long as a body id may be. */
 export function frameId(body: Record<string, unknown>): string | undefined {
   const id = body.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 256 ? id : undefined;
+  return typeof id === 'string' && id.length > 0 && withinRequestIdLength(id) ? id : undefined;
 }
 
 function parseVersion(raw: unknown): number | undefined {

@@ -18,6 +18,18 @@ import { SluiceError } from '../errors.js';
 /** Longest accepted request id, in code points. */
 export const MAX_REQUEST_ID_LENGTH = 256;
 
+/**
+ * Whether `id` is within MAX_REQUEST_ID_LENGTH as the schema's `maxLength` counts it: in code
+ * points (ajv's `unicode` default; a surrogate pair is one, a lone surrogate one, as the string
+ * iterator counts them). Every other path that measures an id (WebSocket frame ids, the id a
+ * refusal is logged under) uses this, so an id is taken or refused alike on every transport.
+ */
+export function withinRequestIdLength(id: string): boolean {
+  if (id.length <= MAX_REQUEST_ID_LENGTH) return true;
+  // Over 512 UTF-16 units is over 256 code points whatever it holds; only shorter ids are counted.
+  return id.length <= 2 * MAX_REQUEST_ID_LENGTH && [...id].length <= MAX_REQUEST_ID_LENGTH;
+}
+
 /** The envelope after ajv accepted it: the shape the rest of the validator relies on. */
 export interface EnvelopeInput {
   name: string;
