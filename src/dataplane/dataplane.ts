@@ -23,7 +23,6 @@ import { parseJsonBody } from '../codec/json-body.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
 import { nativeCore } from '../native/core.js';
 import type { DecodedInfer } from '../validation/request-validator.js';
-import { withinRequestIdLength } from '../validation/envelope.js';
 import { encodePredictions, featuresNotDeclared, type JsonSchema } from '../features/index.js';
 
 /** A request body as the transport received it; decoded here with the model's signature. */
@@ -243,7 +242,7 @@ export class DataPlane {
     if (t) {
       t.decodeUs = t1 - t0;
       // A refusal by the validator is logged under the body's id when it has a usable one.
-      if (typeof body.id === 'string' && body.id.length > 0 && withinRequestIdLength(body.id)) t.id = body.id;
+      t.id = frameId(body) ?? t.id;
     }
     const decoded = primary.validate(body);
     const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);

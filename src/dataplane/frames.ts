@@ -43,7 +43,10 @@ export function refusedFrameId(bytes: Uint8Array, format: FrameFormat): string |
   }
 }
 
-/** The id of a parsed frame, if it has a usable one: non-empty, and as long as a body id may be. */
+/**
+ * The id of a parsed frame or body, if it has a usable one: non-empty, and as long as a body id
+ * may be. Error frames and the id a refusal is logged under both take it from here.
+ */
 export function frameId(body: Record<string, unknown>): string | undefined {
   const id = body.id;
   return typeof id === 'string' && id.length > 0 && withinRequestIdLength(id) ? id : undefined;
