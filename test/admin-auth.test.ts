@@ -1,15 +1,12 @@
 // The admin listener's gate and edges: off without a token; every route behind the bearer token
 // (401 with www-authenticate before anything is looked up); not served on the data port;
 // /metrics in Prometheus text; path parameters that try to leave the model directory.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { ADMIN_ROUTES as ROUTES, admin, rawRequest, TOKEN } from './admin-helpers.js';
-
+import { ADMIN_ROUTES as ROUTES, admin, exists, rawRequest, snapshot, TOKEN } from './admin-helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,16 +34,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** path → sha256 of every file under `dir`. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    out.set(path.relative(dir, file), createHash('sha256').update(await readFile(file)).digest('hex'));
-  }
-  return out;
-}
 
 describe('with SLUICE_ADMIN_TOKEN set', () => {
   let t: TestGateway;
@@ -146,7 +133,7 @@ describe('with SLUICE_ADMIN_TOKEN set', () => {
     const dir = t.modelsDir;
     const before = await snapshot(dir);
     const parent = path.dirname(dir);
-    const parentHadRouting = await stat(path.join(parent, 'routing.json')).then(() => true, () => false);
+    const parentHadRouting = await exists(path.join(parent, 'routing.json'));
     const body = JSON.stringify({ primary: '1' });
     const attempts: [string, string][] = [
       ['PUT', '/admin/models/../routing'],
@@ -169,8 +156,8 @@ describe('with SLUICE_ADMIN_TOKEN set', () => {
       expect({ method, target, status: Math.floor(status / 100) }).toEqual({ method, target, status: 4 });
     }
     expect(await snapshot(dir)).toEqual(before);
-    expect(await stat(path.join(parent, 'routing.json')).then(() => true, () => false)).toBe(parentHadRouting);
-    expect(await stat(path.join(os.tmpdir(), 'sluice-escape')).then(() => true, () => false)).toBe(false);
+    expect(await exists(path.join(parent, 'routing.json'))).toBe(parentHadRouting);
+    expect(await exists(path.join(os.tmpdir(), 'sluice-escape'))).toBe(false);
     // The same request with a real name is served (the attempts were refused, not the route).
     expect(await rawRequest(t.gw.adminPort!, 'PUT', '/admin/models/digits/routing', body)).toBe(200);
   });

@@ -1,6 +1,7 @@
 // Shared by the admin suites: calls to the admin listener, a raw HTTP request (for paths fetch
 // would normalize), and a repository with digits versions 1 and 2.
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { answerOf, copyModels, postJson, type TestGateway } from './helpers/gateway.js';
@@ -100,3 +101,16 @@ export async function digitsTwoVersions(latest: number): Promise<string> {
   await writeFile(file, (await readFile(file, 'utf8')).replace('"latest": 1', `"latest": ${latest}`));
   return dir;
 }
+
+/** path → sha256 of every file under `dir`: equal snapshots mean no file was touched. */
+export async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath, e.name);
+    out.set(path.relative(dir, file), createHash('sha256').update(await readFile(file)).digest('hex'));
+  }
+  return out;
+}
+
+export const exists = (file: string): Promise<boolean> => stat(file).then(() => true, () => false);

@@ -5,13 +5,12 @@
 // connection made to it and a recorder command writes down the argv it was run with, so "nothing
 // was called" and "only the configured command ran" are observed, not assumed. (Token comparison
 // timing is measured by `npm run bench -- admin-token-timing`: docs/reliability.md.)
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_ROUTES, admin, rawRequest, TOKEN } from '../admin-helpers.js';
+import { ADMIN_ROUTES, admin, exists, rawRequest, snapshot, TOKEN } from '../admin-helpers.js';
 import { copyModels, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/load.js';
 
@@ -40,18 +39,17 @@ async function setRetrain(dir: string, model: string, retrain: object): Promise<
   await writeFile(file, `${JSON.stringify({ ...config, name: model, retrain }, null, 2)}\n`);
 }
 
-/** path → sha256 of every file under `dir`. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath, e.name)), createHash('sha256').update(await readFile(path.join(e.parentPath, e.name))).digest('hex'));
-  }
-  return out;
-}
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
 const recordedRuns = async (): Promise<{ argv: string[]; event: { model: string; reason: string } }[]> =>
   (await exists(recorded)) ? (await readFile(recorded, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)) : [];
+
+type RetrainEvents = { model: string; pending: number; actions: { action: string; outcome: string }[] }[];
+/** GET /admin/retrain/events once every action has finished. */
+async function settledEvents(): Promise<RetrainEvents> {
+  let events: RetrainEvents = [];
+  await waitFor(async () => (events = (await admin(t, 'GET', '/admin/retrain/events')).json.events as RetrainEvents).every((e) => e.pending === 0));
+  return events;
+}
 
 beforeAll(async () => {
   canary = createServer((req, res) => {
@@ -224,8 +222,7 @@ it('no API sets a path, a URL or a command: such keys are refused, alerts choose
   expect(run!.argv).toEqual([recorded]);
   expect(run!.event.model).toBe('digits');
   expect(await exists(outside)).toBe(false);
-  await waitFor(async () => (await admin(t, 'GET', '/admin/retrain/events')).json.events.every((e: { pending: number }) => e.pending === 0));
-  const [event] = (await admin(t, 'GET', '/admin/retrain/events')).json.events as { model: string; actions: { action: string; outcome: string }[] }[];
+  const [event] = await settledEvents();
   expect(event!.model).toBe('digits');
   expect(event!.actions.map((a) => `${a.action} ${a.outcome}`).sort()).toEqual(['command ok', 'webhook not_allowed']);
   expect(canaryConnections).toBe(0);
@@ -237,8 +234,7 @@ it('a retrain webhook off the allow-list is never contacted; one on it is, once'
     const r = await admin(t, 'POST', `/admin/models/${model}/retrain`);
     expect({ model, status: r.status }).toEqual({ model, status: 200 });
   }
-  await waitFor(async () => (await admin(t, 'GET', '/admin/retrain/events')).json.events.every((e: { pending: number }) => e.pending === 0));
-  const events = (await admin(t, 'GET', '/admin/retrain/events')).json.events as { model: string; actions: { action: string; outcome: string }[] }[];
+  const events = await settledEvents();
   const outcomes = Object.fromEntries(events.filter((e) => e.model !== 'digits').map((e) => [e.model, e.actions.map((a) => a.outcome)]));
   expect(outcomes).toEqual({ 'breast-cancer': ['ok'], 'bc-credentials': ['not_allowed'], 'bc-dotdot': ['not_allowed'], 'bc-host': ['not_allowed'] });
   expect(canaryHits.slice(hitsBefore)).toEqual(['POST /allowed/hook']);

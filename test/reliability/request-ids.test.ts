@@ -163,8 +163,8 @@ describe('request ids: one rule on every transport', () => {
         got[key] = await (tr.startsWith('ws') ? ws(tr, id, kind) : http(tr, id, kind));
       }
     }
-    // toEqual treats an undefined property as absent: an error frame without an id matches
-    // `{code}` only if it really has no id.
+    // An expected `id: undefined` means no id: a parsed frame cannot hold undefined, so only a
+    // frame without an `id` key matches it.
     expect(got).toEqual(expected);
     // The sockets are still open and serving after every refusal.
     for (const s of Object.values(sockets)) expect(s!.readyState).toBe(WebSocket.OPEN);
