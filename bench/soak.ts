@@ -11,7 +11,7 @@
 // answered 5xx; RSS over the last 3 slices more than 5% above the first 3 (medians); a primary
 // log line count that differs from the answers each client counted; a seq gap or repeat; a
 // dropped line in sluice_prediction_log_dropped_total.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +44,6 @@ if (!(durationS > 0 && sliceS > 0 && saturationS > 0 && loadShare > 0 && loadSha
 const RSS_GROWTH_MAX = 0.05;
 const SHADOW_PERCENT = 25;
 const MiB = 2 ** 20;
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const parseMetrics = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => { name: string; metrics: { labels?: Record<string, string>; value: string }[] }[];
 
 /** Sum of a family's samples on the admin listener's /metrics (--metrics-public: no token). */
@@ -123,7 +122,7 @@ try {
     if (other > 0) failures.push(`slice ending ${elapsed + sliceS} s: ${other} valid requests not answered 200 (${JSON.stringify(Object.fromEntries(Object.entries(load.byStatus).map(([s, f]) => [s, f.count])))}, ${load.unanswered} unanswered)`);
     if (fiveXx(sliceHttp) + fiveXx(sliceWs) > 0) failures.push(`slice ending ${elapsed + sliceS} s: hostile input answered 5xx`);
     t.push(elapsed + sliceS);
-    rss.push(rssMiB(server.pid));
+    rss.push(server.rssMiB());
     heap.push((await metric(adminOrigin, 'sluice_process_nodejs_heap_size_used_bytes')) / MiB);
     const ms = (us: number | undefined): string => (us === undefined ? '–' : (us / 1000).toFixed(2));
     say(

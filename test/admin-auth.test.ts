@@ -34,7 +34,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-
 describe('with SLUICE_ADMIN_TOKEN set', () => {
   let t: TestGateway;
   beforeAll(async () => {

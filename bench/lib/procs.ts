@@ -1,7 +1,8 @@
 // Server processes under test: start one on a free loopback port, wait until it answers its
-// readiness URL, read its CPU time, stop it. Every server is its own process so that its
+// readiness URL, read its CPU time and resident memory, stop it. Every server is its own process so that its
 // CPU time per request can be read from /proc and a crash cannot take the runner down.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpuSeconds } from './cpu.js';
 import { ROOT } from './paths.js';
@@ -15,6 +16,8 @@ export interface ServerHandle {
   readonly origin: string;
   /** User + system CPU seconds the process has used so far. */
   cpuSeconds(): number;
+  /** Resident memory now, MiB (VmRSS, every thread); NaN when unreadable. */
+  rssMiB(): number;
   /** Sends `signal` and resolves with the next stdout line that contains `marker`. */
   query(signal: NodeJS.Signals, marker: string, timeoutMs?: number): Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
@@ -41,6 +44,16 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Resident memory of a process, MiB (VmRSS of /proc/<pid>/status); NaN when unreadable. */
+function rssMiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -102,6 +115,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     port,
     origin,
     cpuSeconds: () => cpuSeconds(pid),
+    rssMiB: () => rssMiB(pid),
     query(signal, marker, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => done(undefined), timeoutMs);

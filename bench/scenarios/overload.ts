@@ -3,7 +3,6 @@
 // open-loop Node generator on these 2 cores sends on time). Then an open-loop run at 3·S req/s,
 // every request carrying `x-timeout-ms: 200`. Rounds alternate saturation and overload runs, so
 // each overload run has a saturation run beside it for the CPU cost of a served request.
-import { readFileSync } from 'node:fs';
 import { measureOnce, type Sample, type Target } from '../lib/compare.js';
 import { benchModel, inferBodies, loadRows } from '../lib/data.js';
 import { type OpenLoopRun, runOpenLoop } from '../lib/open-loop.js';
@@ -17,16 +16,6 @@ const MODEL = 'digits-wide';
 const ROWS = 16;
 const DEADLINE_MS = 200;
 const OVERLOAD = 3;
-
-/** Resident memory of a process, MiB (VmRSS of /proc/<pid>/status); NaN when unreadable. */
-function rssMiB(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 interface OverloadSample {
   run: OpenLoopRun;
@@ -60,10 +49,10 @@ export default defineScenario({
     const repo = privateRepository([MODEL]);
     const server = await startSluice(repo);
     try {
-      const rssRest = rssMiB(server.pid);
+      const rssRest = server.rssMiB();
       const target: Target = { label: 'sluice', server, path: `/v2/models/${MODEL}/infer`, bodies, rowsPerRequest: ROWS, batchStatsModel: MODEL };
       const warm = await measureOnce(target, plan, plan.warmupS);
-      const rssWarm = rssMiB(server.pid);
+      const rssWarm = server.rssMiB();
       const rate = Math.round(OVERLOAD * warm.reqPerSec);
       // Enough sockets for every request the server may hold a full deadline, with room.
       const connections = Math.min(2048, Math.ceil(warm.reqPerSec * (DEADLINE_MS / 1000) * 2) + 64);
@@ -75,15 +64,15 @@ export default defineScenario({
         sat.push(s);
         const rows0 = await rowsRun(server);
         const cpu0 = server.cpuSeconds();
-        let rssMax = rssMiB(server.pid);
-        const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(server.pid))), 100);
+        let rssMax = server.rssMiB();
+        const sampler = setInterval(() => (rssMax = Math.max(rssMax, server.rssMiB())), 100);
         const run = await runOpenLoop({
           port: server.port, path: target.path, headers: { 'x-timeout-ms': String(DEADLINE_MS) }, model: MODEL,
           rowsPerRequest: ROWS, rate, durationS: overloadS, connections, drainMs: 1000,
         }).finally(() => clearInterval(sampler));
         const serverCpuS = server.cpuSeconds() - cpu0;
         const o: OverloadSample = {
-          run, serverCpuS, rssMaxMiB: rssMax, rssEndMiB: rssMiB(server.pid),
+          run, serverCpuS, rssMaxMiB: rssMax, rssEndMiB: server.rssMiB(),
           goodput: count(run, '200') / run.durationS, executed: ((await rowsRun(server)) - rows0) / ROWS,
         };
         over.push(o);
@@ -109,7 +98,7 @@ export default defineScenario({
       const after = await fetch(server.origin + target.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0]! })
         .then(async (r) => ({ status: r.status, ok: r.status === 200 && Array.isArray(((await r.json()) as { outputs?: unknown }).outputs) }))
         .catch((e: unknown) => ({ status: 0, ok: false, error: String(e) }));
-      const rssAfter = rssMiB(server.pid);
+      const rssAfter = server.rssMiB();
 
       // CPU per served request from the saturation run beside each overload run; whatever the
       // overload run used beyond its 200s at that price is charged to its other answers.

@@ -39,7 +39,6 @@ async function setRetrain(dir: string, model: string, retrain: object): Promise<
   await writeFile(file, `${JSON.stringify({ ...config, name: model, retrain }, null, 2)}\n`);
 }
 
-
 const recordedRuns = async (): Promise<{ argv: string[]; event: { model: string; reason: string } }[]> =>
   (await exists(recorded)) ? (await readFile(recorded, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)) : [];
 

@@ -88,7 +88,6 @@ it('worker killed, worker out of heap, corrupt version, promote, rollback, then 
   const shadows = records.filter((r) => r.shadow);
   expect(shadows.length).toBeGreaterThan(100);
   for (const s of shadows) expect(answered.has(s.primary_id ?? s.id)).toBe(true);
-  expect(new Set(shadows.map((s) => s.code)).size).toBeLessThanOrEqual(2);
   for (const s of shadows) expect(['OK', 'SLUICE_ERR_WORKER_DIED']).toContain(s.code);
   // Only the batches the dead workers held, and the shutdown's refusals, failed.
   const outcomes = new Set([...answered.values()].map((a) => `${a.status} ${a.code}`));
