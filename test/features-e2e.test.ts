@@ -86,3 +86,23 @@ it('a model without features: 404 FEATURES_NOT_DECLARED; unknown verb and model:
   expect((await postJson(`${t.url}/v1/models/nope:predict`, { instances: [] })).json.code).toBe('SLUICE_ERR_MODEL_NOT_FOUND');
   expect((await postJson(`${t.url}/v1/models/breast-cancer:predict`, '{"instances": [', {})).json.code).toBe('SLUICE_ERR_JSON_MALFORMED');
 });
+
+it('/v1 request ids follow the OIP rule: echoed, refusals answered under the body id (decoder refusals too), bad ids refused', async () => {
+  const url = `${t.url}/v1/models/breast-cancer:predict`;
+  const ok = await postJson(url, { id: 'v1-ok', instances: [instance(rows[0]!)] });
+  expect([ok.status, ok.json.id, ok.headers.get('x-request-id')]).toEqual([200, 'v1-ok', 'v1-ok']);
+  const refused = await postJson(url, { id: 'v1-bad', instances: [{ ...instance(rows[0]!), mean_radius: 61 }] }, { 'x-request-id': 'hdr' });
+  expect([refused.status, refused.json.code, refused.headers.get('x-request-id')]).toEqual([400, 'SLUICE_ERR_FEATURES_INVALID', 'v1-bad']);
+  // 20 levels of nesting: refused by the decoder, and the id is read again from the raw body.
+  const deep = Array.from({ length: 20 }).reduce<unknown[]>((a) => [a], []);
+  const undecodable = await postJson(url, { id: 'v1-deep', parameters: { deep }, instances: [instance(rows[0]!)] }, { 'x-request-id': 'hdr' });
+  expect([undecodable.status, undecodable.json.code, undecodable.headers.get('x-request-id')]).toEqual([400, 'SLUICE_ERR_JSON_TOO_DEEP', 'v1-deep']);
+  for (const id of ['', 'x\ud800y', 'a'.repeat(257)]) {
+    const bad = await postJson(url, { id, instances: [instance(rows[0]!)] }, { 'x-request-id': 'hdr' });
+    expect([bad.status, bad.json.code, bad.headers.get('x-request-id')]).toEqual([400, 'SLUICE_ERR_FEATURES_INVALID', 'hdr']);
+  }
+  // The published schema states the same rule.
+  const schema = (await getJson(`${t.url}/v2/models/breast-cancer/schema`)).json;
+  const validate = new Ajv({ strict: false }).compile(schema);
+  expect(['v1-ok', '😀'.repeat(256), '', 'x\ud800y', '😀'.repeat(257)].map((id) => validate({ id, instances: [instance(rows[0]!)] }))).toEqual([true, true, false, false, false]);
+});

@@ -7,9 +7,8 @@ import { MAX_ERROR_DETAILS, SluiceError } from '../src/errors.js';
 import { editDistance as boundedEditDistance } from '../src/util/edit-distance.js';
 
 const editDistance = (a: string, b: string): number => boundedEditDistance(a, b, 2);
-import { compileFeatureMapper, MAX_REQUEST_ID_LENGTH, MAX_TIMEOUT_MS, type FeatureMapper } from '../src/features/index.js';
+import { compileFeatureMapper, MAX_TIMEOUT_MS, type FeatureMapper } from '../src/features/index.js';
 import { parseModelConfig } from '../src/repository/model-config.js';
-import { MAX_REQUEST_ID_LENGTH as OIP_ID_LENGTH } from '../src/validation/envelope.js';
 import { compileRequestValidator, MAX_TIMEOUT_MS as OIP_TIMEOUT_MS } from '../src/validation/request-validator.js';
 import { bundled, dataRows, instanceOf } from './features-helpers.js';
 
@@ -95,7 +94,6 @@ describe('mapping instances to the input tensor', () => {
     expect(bare.id).toBeUndefined();
     expect(bare.timeoutMs).toBeUndefined();
     expect(MAX_TIMEOUT_MS).toBe(OIP_TIMEOUT_MS);
-    expect(MAX_REQUEST_ID_LENGTH).toBe(OIP_ID_LENGTH);
   });
 
   it('fills defaults of absent optional features and feeds enum codes', () => {

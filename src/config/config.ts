@@ -421,8 +421,10 @@ export function resolveConfig(
   for (const secret of SECRET_FIELDS) {
     const raw = env[secret.env];
     if (raw === '') throw invalid(`${secret.env} must not be empty (unset it instead)`);
-    // A bearer token is one word on the wire (`Authorization: Bearer <token>`).
-    if (raw !== undefined && /\s/.test(raw)) throw invalid(`${secret.env} must not contain whitespace`);
+    // A bearer token is one word of visible ASCII on the wire (`Authorization: Bearer <token>`):
+    // uWS hands header bytes over one character per byte and drops trailing bytes over 0x7e, so a
+    // token with other characters could never match.
+    if (raw !== undefined && !/^[\x21-\x7e]+$/.test(raw)) throw invalid(`${secret.env} must be visible ASCII (0x21-0x7e: no spaces, no other characters)`);
     if (raw !== undefined) out[secret.key] = raw;
   }
   for (const field of FIELDS) {

@@ -86,6 +86,19 @@ export interface DataPlaneDeps {
   onError?(err: unknown, where: string): void;
 }
 
+/** The id of a payload its decoder refused (frames.ts refusedFrameId; the binary extension: its JSON header). */
+function refusedPayloadId(payload: RequestPayload): string | undefined {
+  switch (payload.format) {
+    case 'json':
+    case 'msgpack':
+      return refusedFrameId(payload.bytes, payload.format);
+    case 'binary':
+      return payload.headerLength > 0 && payload.headerLength <= payload.bytes.byteLength ? refusedFrameId(payload.bytes.subarray(0, payload.headerLength), 'json') : undefined;
+    case 'object':
+      return frameId(payload.body);
+  }
+}
+
 function decodePayload(payload: RequestPayload, servable: Servable): Record<string, unknown> {
   switch (payload.format) {
     case 'json':
@@ -187,10 +200,8 @@ export class DataPlane {
     const primary = this.admit(model, version, opts);
     if (!primary.features) throw featuresNotDeclared(model);
     const t = opts.trace;
-    const t0 = this.deps.nowUs();
-    const body = parseJsonBody(bytes);
+    const body = this.decode({ format: 'json', bytes }, primary, t);
     const t1 = this.deps.nowUs();
-    if (t) t.decodeUs = t1 - t0;
     const mapped = primary.features.map(body);
     const request = this.requestOf(model, version, mapped, undefined, primary, opts);
     if (t) t.validateUs = this.deps.nowUs() - t1;
@@ -236,14 +247,8 @@ export class DataPlane {
   async infer(model: string, version: number | undefined, payload: RequestPayload, opts: InferOptions): Promise<InferResult> {
     const primary = this.admit(model, version, opts);
     const t = opts.trace;
-    const t0 = this.deps.nowUs();
-    const body = decodePayload(payload, primary);
+    const body = this.decode(payload, primary, t);
     const t1 = this.deps.nowUs();
-    if (t) {
-      t.decodeUs = t1 - t0;
-      // A refusal by the validator is logged under the body's id when it has a usable one.
-      t.id = frameId(body) ?? t.id;
-    }
     const decoded = primary.validate(body);
     const request = this.requestOf(model, version, decoded, decoded.outputs, primary, opts);
     if (t) t.validateUs = this.deps.nowUs() - t1;
@@ -252,6 +257,26 @@ export class DataPlane {
     const result = encodeResult(primary, request.id, outputs, decoded, opts);
     if (t) t.encodeUs = this.deps.nowUs() - t2;
     return result;
+  }
+
+  /**
+   * Decodes a request body; the trace learns the decode time and the body's id, so that a refusal
+   * from here on (the decoder's included: refusedPayloadId) is answered and logged under it.
+   */
+  private decode(payload: RequestPayload, servable: Servable, t: RequestTrace | undefined): Record<string, unknown> {
+    const t0 = this.deps.nowUs();
+    let body: Record<string, unknown>;
+    try {
+      body = decodePayload(payload, servable);
+    } catch (err) {
+      if (t) t.id = refusedPayloadId(payload) ?? t.id;
+      throw err;
+    }
+    if (t) {
+      t.decodeUs = this.deps.nowUs() - t0;
+      t.id = frameId(body) ?? t.id;
+    }
+    return body;
   }
 
   /** The one InferRequest of a decoded, validated request: id, deadline and inputs fixed here. */

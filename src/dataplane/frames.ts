@@ -7,7 +7,7 @@ import { Unpackr } from 'msgpackr';
 import { SluiceError } from '../errors.js';
 import { parseJsonBody } from '../codec/json-body.js';
 import { decodeMsgpackBody } from '../codec/msgpack-body.js';
-import { withinRequestIdLength } from '../validation/envelope.js';
+import { isRequestId } from '../request-id.js';
 
 export type FrameFormat = 'json' | 'msgpack';
 
@@ -24,14 +24,19 @@ export function parseFrame(bytes: Uint8Array, format: FrameFormat): Record<strin
   return format === 'json' ? parseJsonBody(bytes) : decodeMsgpackBody(bytes);
 }
 
+/** Largest refused body or frame whose id is read again (a decoder may refuse at byte 10 of 16 MiB). */
+export const REFUSED_ID_READ_MAX_BYTES = 1 << 20;
+
 /**
- * The id of a frame its decoder refused (too deep, a forbidden key, a msgpack type sluice does not
- * take, …), read the lenient way so the error frame can still carry it: JSON.parse (iterative: no
- * depth limit to hit; a `__proto__` key becomes an own property, nothing is polluted) or a fresh
- * msgpackr decoder (its stack overflow on deep input is caught). Only a top-level string id is
- * taken; the decoded value is dropped. Error path only, and the frame is within the payload cap.
+ * The id of a body or frame its decoder refused (too deep, a forbidden key, a msgpack type sluice
+ * does not take, …), read the lenient way so the answer can still carry it: JSON.parse (iterative:
+ * no depth limit to hit; a `__proto__` key becomes an own property, nothing is polluted) or a fresh
+ * msgpackr decoder (its stack overflow on deep input is caught). Only a top-level id that
+ * isRequestId accepts is taken; the decoded value is dropped. Error path only, and only up to
+ * REFUSED_ID_READ_MAX_BYTES, so that a refusal never costs more than a parse of 1 MiB.
  */
 export function refusedFrameId(bytes: Uint8Array, format: FrameFormat): string | undefined {
+  if (bytes.byteLength > REFUSED_ID_READ_MAX_BYTES) return undefined;
   try {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const v: unknown =
@@ -44,12 +49,12 @@ export function refusedFrameId(bytes: Uint8Array, format: FrameFormat): string |
 }
 
 /**
- * The id of a parsed frame or body, if it has a usable one: non-empty, and as long as a body id
- * may be. Error frames and the id a refusal is logged under both take it from here.
+ * The id of a parsed frame or body, if it has a usable one (src/request-id.ts: what the envelope
+ * accepts). Error frames and the id a refusal is logged under both take it from here.
  */
 export function frameId(body: Record<string, unknown>): string | undefined {
   const id = body.id;
-  return typeof id === 'string' && id.length > 0 && withinRequestIdLength(id) ? id : undefined;
+  return isRequestId(id) ? id : undefined;
 }
 
 function parseVersion(raw: unknown): number | undefined {
@@ -62,7 +67,7 @@ function parseVersion(raw: unknown): number | undefined {
 export function checkFrame(body: Record<string, unknown>): InferFrame {
   const { model_name: model, model_version: rawVersion, ...rest } = body;
   const id = frameId(body);
-  if (id === undefined) throw new SluiceError('SLUICE_ERR_WS_MESSAGE_INVALID', '"id" must be a non-empty string of at most 256 characters');
+  if (id === undefined) throw new SluiceError('SLUICE_ERR_WS_MESSAGE_INVALID', '"id" must be a non-empty, well-formed string of at most 256 characters');
   if (typeof model !== 'string' || model.length === 0) {
     throw new SluiceError('SLUICE_ERR_WS_MESSAGE_INVALID', '"model_name" must be a non-empty string');
   }

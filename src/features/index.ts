@@ -6,7 +6,6 @@ export { compileFeatureMapper, type FeatureMapper, type FeatureRequest } from '.
 export { encodePredictions, type Prediction, type PredictionValue, type PredictAnswer, type PredictOptions } from './answer.js';
 export {
   featuresNotDeclared,
-  MAX_REQUEST_ID_LENGTH,
   MAX_TIMEOUT_MS,
   type FeatureModel,
   type FeatureSpec,

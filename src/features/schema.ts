@@ -7,7 +7,8 @@
 // ones such as "x-unit"), so units and column positions go into `description`.
 
 import type { FeatureModel, FeatureSpec } from './spec.js';
-import { MAX_REQUEST_ID_LENGTH, MAX_TIMEOUT_MS, featureTarget } from './spec.js';
+import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_PATTERN } from '../request-id.js';
+import { MAX_TIMEOUT_MS, featureTarget } from './spec.js';
 
 export const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 
@@ -56,7 +57,10 @@ export function buildRequestSchema(model: FeatureModel): JsonSchema {
         title: 'id',
         description: 'Request id, echoed in the answer and the x-request-id header; generated when absent.',
         type: 'string',
+        minLength: 1,
         maxLength: MAX_REQUEST_ID_LENGTH,
+        // Well-formed Unicode: no lone surrogate.
+        pattern: REQUEST_ID_PATTERN,
       },
       parameters: {
         title: 'parameters',

@@ -25,8 +25,6 @@ export interface FeatureModel {
 
 /** Same limit as the OIP path (validation/request-validator.ts; a test pins the two together). */
 export const MAX_TIMEOUT_MS = 600_000;
-/** Same limit as the OIP path (validation/envelope.ts; a test pins the two together). */
-export const MAX_REQUEST_ID_LENGTH = 256;
 
 /** The answer for a model that declares no features (404 on the schema and /v1 routes). */
 export function featuresNotDeclared(model: string): SluiceError {

@@ -14,21 +14,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SluiceError } from '../errors.js';
-
-/** Longest accepted request id, in code points. */
-export const MAX_REQUEST_ID_LENGTH = 256;
-
-/**
- * Whether `id` is within MAX_REQUEST_ID_LENGTH as the schema's `maxLength` counts it: in code
- * points (ajv's `unicode` default; a surrogate pair is one, a lone surrogate one, as the string
- * iterator counts them). Every other path that measures an id (WebSocket frame ids, the id a
- * refusal is logged under) uses this, so an id is taken or refused alike on every transport.
- */
-export function withinRequestIdLength(id: string): boolean {
-  if (id.length <= MAX_REQUEST_ID_LENGTH) return true;
-  // Over 512 UTF-16 units is over 256 code points whatever it holds; only shorter ids are counted.
-  return id.length <= 2 * MAX_REQUEST_ID_LENGTH && [...id].length <= MAX_REQUEST_ID_LENGTH;
-}
+import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_PATTERN } from '../request-id.js';
 
 /** The envelope after ajv accepted it: the shape the rest of the validator relies on. */
 export interface EnvelopeInput {
@@ -53,7 +39,7 @@ export const ENVELOPE_SCHEMA = {
   required: ['inputs'],
   additionalProperties: false,
   properties: {
-    id: { type: 'string', maxLength: MAX_REQUEST_ID_LENGTH },
+    id: { type: 'string', minLength: 1, maxLength: MAX_REQUEST_ID_LENGTH, pattern: REQUEST_ID_PATTERN },
     // Accepted (Triton's own examples send them; WebSocket frames need them) and not read here:
     // on HTTP the URL names the model.
     model_name: { type: 'string' },
@@ -132,5 +118,7 @@ function describe(e: ErrorObject): string {
     const shown = prop.length > 64 ? `${prop.slice(0, 64)}…` : prop;
     return `${path}: unknown property ${JSON.stringify(shown)}`;
   }
+  // The only pattern in the schema is the request id's.
+  if (e.keyword === 'pattern') return `${path}: must be well-formed Unicode (it holds a lone surrogate)`;
   return `${path}: ${e.message ?? e.keyword}`;
 }

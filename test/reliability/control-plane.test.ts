@@ -6,6 +6,7 @@
 // was called" and "only the configured command ran" are observed, not assumed. (Token comparison
 // timing is measured by `npm run bench -- admin-token-timing`: docs/reliability.md.)
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,6 +134,50 @@ it('every admin route refuses a missing, wrong or malformed credential with 401 
   expect(canaryConnections).toBe(0);
   expect(await recordedRuns()).toEqual([]);
 }, 60_000);
+
+/** GET /admin/models with `authorization` written as these exact bytes; the answer's status. */
+function statusWithAuthorization(port: number, authorization: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      socket.write(Buffer.concat([Buffer.from('GET /admin/models HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: '), authorization, Buffer.from('\r\nconnection: close\r\n\r\n')]));
+    });
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      if (m) {
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    // Closed without an answer: status 0 (a resolve after the answer's is a no-op).
+    socket.on('close', () => resolve(0));
+  });
+}
+
+it('bytes outside visible ASCII in the credential never match, except trailing ones uWS drops from every header value', async () => {
+  const bearer = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+  const cases: [name: string, bytes: Buffer, status: number][] = [
+    ['the token', bearer('Bearer ', TOKEN), 200],
+    // uWS ends a header value before trailing SP, HTAB and bytes over 0x7e (RFC 9110's OWS, and
+    // obs-text): the value it hands over is the token itself. The token is visible ASCII
+    // (config refuses anything else), so no other token can be made to match this way.
+    ['token + 0xA0', bearer('Bearer ', TOKEN, [0xa0]), 200],
+    ['token + UTF-8 NBSP', bearer('Bearer ', TOKEN, [0xc2, 0xa0]), 200],
+    ['token + SP HTAB', bearer('Bearer ', TOKEN, ' \t'), 200],
+    ['token + 0xA0 + x', bearer('Bearer ', TOKEN, [0xa0], 'x'), 401],
+    ['0xA0 before the token', bearer('Bearer ', [0xa0], TOKEN), 401],
+    ['last byte as 0xE9', bearer('Bearer ', TOKEN.slice(0, -1), [0xe9]), 401],
+    ['token without its last byte + 0xA0', bearer('Bearer ', TOKEN.slice(0, -1), [0xa0]), 401],
+    // (A NUL byte makes uWS wait for more data: hostile-http.test.ts's slowloris case.)
+  ];
+  const got = [];
+  for (const [name, bytes] of cases) got.push([name, await statusWithAuthorization(t.gw.adminPort!, bytes)]);
+  expect(got).toEqual(cases.map(([name, , status]) => [name, status]));
+});
 
 it('no admin path is served on the data port, with the token or without', async () => {
   for (const [method, route, body] of ADMIN_ROUTES) {

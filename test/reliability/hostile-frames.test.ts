@@ -35,11 +35,12 @@ function frameOf(c: HostileCase): { data: Buffer; binary: boolean } {
   return { data, binary: false };
 }
 
-/** The id a correct server can read from a frame: a string of 1..256 characters at the top level. */
+/** The id a correct server can read from a frame: a well-formed string of 1..256 code points at the top level. */
 function readableId(data: Buffer, binary: boolean): string | undefined {
   try {
     const v = (binary ? unpack(data) : JSON.parse(data.toString('utf8'))) as { id?: unknown };
-    return typeof v?.id === 'string' && v.id.length > 0 && v.id.length <= 256 ? v.id : undefined;
+    const id = v?.id;
+    return typeof id === 'string' && id !== '' && id.isWellFormed() && [...id].length <= 256 ? id : undefined;
   } catch {
     return undefined;
   }

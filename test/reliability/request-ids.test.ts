@@ -1,15 +1,15 @@
 // Issue 15: request ids follow one rule on every transport — HTTP JSON, HTTP msgpack, the HTTP
 // binary tensor extension (JSON header), WebSocket JSON text and msgpack binary frames.
 //
-// The rule (docs/protocol.md, docs/websocket.md): a body `id` is any string of at most 256
-// characters, counted in code points (the envelope schema's measure: an astral character such as
-// 😀 is one, whatever its UTF-16 length); anything else is refused with SLUICE_ERR_REQUEST_INVALID.
-// The answer's body echoes the id; `x-request-id` gets it only when it is 1..256 printable ASCII
-// (no response splitting); with no body id the client's plausible `x-request-id` is the id. A
-// refusal's header carries the id the request had been given by then (the body's, once decoded),
-// else the client's header. A WebSocket frame needs a non-empty id (else
-// SLUICE_ERR_WS_MESSAGE_INVALID: the frame rule decides before the envelope), and its error
-// frame carries the id whenever one can be read, also from a frame the decoder refused.
+// The rule (docs/protocol.md "Request ids", src/request-id.ts): an id is a non-empty,
+// well-formed (no lone surrogate) string of at most 256 characters, counted in code points (an
+// astral character such as 😀 is one, whatever its UTF-16 length). Over HTTP a body `id` that is
+// not one is refused with SLUICE_ERR_REQUEST_INVALID; over WebSocket a frame without one is
+// refused with SLUICE_ERR_WS_MESSAGE_INVALID (the frame rule decides before the envelope). The
+// answer's body echoes the id; `x-request-id` gets it only when it is 1..256 printable ASCII (no
+// response splitting); with no body id the client's plausible `x-request-id` is the id. A
+// refusal carries the body's id whenever one can be read — also from a body or frame the decoder
+// refused (read again leniently) — else, over HTTP, the client's header.
 //
 // Each id's expected outcome is derived from that rule once (want() below) and every transport
 // is compared with it, not merely with each other.
@@ -60,23 +60,21 @@ const isPrintableAscii = (s: string) => /^[\x20-\x7e]{1,256}$/.test(s);
 
 /** The rule, stated once: what `transport` must answer to a `kind` request carrying `id`. */
 function want(id: unknown, kind: Kind, transport: Transport): Outcome {
-  const bodyId = typeof id === 'string' && [...id].length <= 256;
+  const usable = typeof id === 'string' && id !== '' && id.isWellFormed() && [...id].length <= 256 ? id : undefined;
   const deep = transport.endsWith('msgpack') ? 'SLUICE_ERR_MSGPACK_TOO_DEEP' : 'SLUICE_ERR_JSON_TOO_DEEP';
   if (transport.startsWith('ws')) {
-    // A frame's id must be usable for matching answers: a non-empty valid id.
-    const frameId = bodyId && id !== '' ? (id as string) : undefined;
-    if (kind === 'undecodable') return { code: deep, id: frameId };
-    if (frameId === undefined) return { code: 'SLUICE_ERR_WS_MESSAGE_INVALID' };
-    return { code: kind === 'valid' ? 'OK' : 'SLUICE_ERR_INPUT_SHAPE', id: frameId };
+    if (kind === 'undecodable') return { code: deep, id: usable };
+    if (usable === undefined) return { code: 'SLUICE_ERR_WS_MESSAGE_INVALID' };
+    return { code: kind === 'valid' ? 'OK' : 'SLUICE_ERR_INPUT_SHAPE', id: usable };
   }
-  const headerOf = (s: string | undefined) => (s !== undefined && isPrintableAscii(s) ? s : null);
-  // Refused before the body decoded: the request has no id of its own yet.
-  if (kind === 'undecodable') return { code: deep, header: HDR };
-  if (id !== ABSENT && !bodyId) return { code: 'SLUICE_ERR_REQUEST_INVALID', header: HDR };
-  const answerId = id === ABSENT ? HDR : (id as string);
+  const headerOf = (s: string) => (isPrintableAscii(s) ? s : null);
+  // A refusal is answered under the body's id when it has one (read again when the decoder refused the body).
+  const refusedHeader = usable === undefined ? HDR : headerOf(usable);
+  if (kind === 'undecodable') return { code: deep, header: refusedHeader };
+  if (id !== ABSENT && usable === undefined) return { code: 'SLUICE_ERR_REQUEST_INVALID', header: HDR };
+  const answerId = usable ?? HDR;
   if (kind === 'valid') return { code: 'OK', id: answerId, header: headerOf(answerId) };
-  // A validator refusal is answered under the body's id when it has a non-empty one.
-  return { code: 'SLUICE_ERR_INPUT_SHAPE', header: id === ABSENT || id === '' ? HDR : headerOf(id as string) };
+  return { code: 'SLUICE_ERR_INPUT_SHAPE', header: refusedHeader };
 }
 
 /** The request object of `kind` with `id` (model_name too: frames need it, HTTP accepts it). */

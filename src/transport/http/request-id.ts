@@ -1,13 +1,11 @@
 // The client's `x-request-id` and `x-client-id` headers: honoured when plausible, ignored otherwise.
 import type { HttpRequest } from 'uWebSockets.js';
-
-/** Longest accepted header value, as the body's `id` (docs/protocol.md). */
-export const MAX_REQUEST_ID_CHARS = 256;
+import { MAX_REQUEST_ID_LENGTH } from '../../request-id.js';
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
-/** 1..256 printable ASCII characters: what an id may be, read from a header or written to one. */
+/** 1..256 printable ASCII characters (a subset of src/request-id.ts): what an id may be, read from a header or written to one. */
 function plausible(id: string): boolean {
-  return id.length > 0 && id.length <= MAX_REQUEST_ID_CHARS && PRINTABLE_ASCII.test(id);
+  return id.length > 0 && id.length <= MAX_REQUEST_ID_LENGTH && PRINTABLE_ASCII.test(id);
 }
 
 /** `name`'s value when it is plausible; undefined otherwise. */
