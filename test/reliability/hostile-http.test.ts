@@ -73,7 +73,7 @@ describe('hostile HTTP on raw sockets', () => {
     expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe(expected);
   });
 
-  it('framing a parser must refuse — Content-Length with Transfer-Encoding, bad chunk sizes, bad lengths, headers past the limits of uWS — closes the connection, and nothing reaches a model', async () => {
+  it('framing a parser must refuse — Content-Length with Transfer-Encoding or repeated, bad chunk sizes, bad lengths, headers past the limits of uWS — closes the connection, and nothing reaches a model', async () => {
     const cases: [string, string][] = [
       ['Content-Length and Transfer-Encoding', head(`Content-Length: ${BODY.length}\r\nTransfer-Encoding: chunked\r\n`) + chunked(BODY, 4096).join('')],
       ['a chunk size that is not hex', `${head('Transfer-Encoding: chunked\r\n')}zz\r\nabc\r\n0\r\n\r\n`],
@@ -87,6 +87,14 @@ describe('hostile HTTP on raw sockets', () => {
       const r = await raw([bytes]);
       expect(r.closed, name).toBe(true);
       expect(r.text, name).not.toMatch(/^HTTP\/1\.1 200 /);
+    }
+    // Several Content-Length headers (uWS would take the first; a proxy in front might take the
+    // last): refused by sluice itself with 400 and a close, before the body is read, agreeing or not.
+    for (const lengths of [[BODY.length, 5], [5, BODY.length], [BODY.length, BODY.length]]) {
+      const r = await raw([head(lengths.map((n) => `Content-Length: ${n}\r\n`).join('')) + BODY]);
+      expect(r.closed, String(lengths)).toBe(true);
+      expect(r.text, String(lengths)).toMatch(/^HTTP\/1\.1 400 [^]*\r\nx-request-id: [^]*"code":"SLUICE_ERR_HTTP_FRAMING_INVALID"/);
+      expect(answers(r)).toBe(1);
     }
     const after = (await t.gw.metrics.requests.get()).values.reduce((n, v) => n + v.value, 0);
     expect(after - before).toBe(0);

@@ -6,8 +6,10 @@
 // Order for each request: read → start (may refuse before any byte of the body is read) →
 // body → handle → one answer (handle's, or the error's through `fail`) → answered.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { toSluiceError, type SluiceError } from '../../errors.js';
+import { randomUUID } from 'node:crypto';
+import { SluiceError, toSluiceError } from '../../errors.js';
 import { readBody } from './body.js';
+import { clientRequestId } from './request-id.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { UwsHandler } from './routes.js';
 
@@ -58,6 +60,13 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
       return;
     }
     const lengthHeader = req.getHeader('content-length');
+    // uWS takes the first of several Content-Length headers; a proxy in front that took the last
+    // would frame the stream differently (request smuggling). RFC 9112 §6.3: 400 and close.
+    if (lengthHeader !== '' && repeatsContentLength(req)) {
+      const err = new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once');
+      send(res, conn, errorAnswer(err, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
+      return;
+    }
     const answer = (a: Answer, code: string): void => {
       send(res, conn, a);
       route.answered?.(ctx, code, a.status);
@@ -79,4 +88,13 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
       fail(err);
     }
   };
+}
+
+/** Whether `req` has more than one Content-Length header (one pass over its headers: body routes only). */
+function repeatsContentLength(req: HttpRequest): boolean {
+  let seen = 0;
+  req.forEach((name) => {
+    if (name === 'content-length') seen++;
+  });
+  return seen > 1;
 }

@@ -50,5 +50,5 @@ export function send(res: HttpResponse, state: { aborted: boolean }, answer: Ans
 export function errorAnswer(err: SluiceError, extraHeaders: [string, string][] = []): Answer {
   const headers = [...extraHeaders];
   if (err.retryAfterS !== undefined) headers.push(['retry-after', String(Math.max(1, Math.ceil(err.retryAfterS)))]);
-  return { status: err.status, body: JSON.stringify(err.toWire()), headers, close: err.code === 'SLUICE_ERR_BODY_TOO_LARGE' };
+  return { status: err.status, body: JSON.stringify(err.toWire()), headers, close: err.code === 'SLUICE_ERR_BODY_TOO_LARGE' || err.code === 'SLUICE_ERR_HTTP_FRAMING_INVALID' };
 }
