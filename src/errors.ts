@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   SLUICE_ERR_HTTP_ROUTE_NOT_FOUND: { status: 404, meaning: 'no such endpoint' },
   SLUICE_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, meaning: 'endpoint exists, method does not' },
   SLUICE_ERR_HTTP_FRAMING_INVALID: { status: 400, meaning: 'Content-Length given more than once (RFC 9112 §6.3: the framing is invalid)' },
+  SLUICE_ERR_HTTP_TRANSFER_CODING: { status: 501, meaning: 'a Transfer-Encoding other than chunked (gzip, deflate, …) is not implemented' },
   SLUICE_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'request body over the byte cap' },
   SLUICE_ERR_BODY_CONTENT_TYPE: { status: 415, meaning: 'unsupported Content-Type' },
   SLUICE_ERR_JSON_MALFORMED: { status: 400, meaning: 'body is not valid JSON' },

@@ -73,7 +73,7 @@ describe('hostile HTTP on raw sockets', () => {
     expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toBe(expected);
   });
 
-  it('framing a parser must refuse — Content-Length with Transfer-Encoding or repeated, bad chunk sizes, bad lengths, headers past the limits of uWS — closes the connection, and nothing reaches a model', async () => {
+  it('framing a parser must refuse — Content-Length with Transfer-Encoding or repeated, a transfer coding other than chunked, bad chunk sizes, bad lengths, headers past the limits of uWS — closes the connection, and nothing reaches a model', async () => {
     const cases: [string, string][] = [
       ['Content-Length and Transfer-Encoding', head(`Content-Length: ${BODY.length}\r\nTransfer-Encoding: chunked\r\n`) + chunked(BODY, 4096).join('')],
       ['a chunk size that is not hex', `${head('Transfer-Encoding: chunked\r\n')}zz\r\nabc\r\n0\r\n\r\n`],
@@ -95,6 +95,13 @@ describe('hostile HTTP on raw sockets', () => {
       expect(r.closed, String(lengths)).toBe(true);
       expect(r.text, String(lengths)).toMatch(/^HTTP\/1\.1 400 [^]*\r\nx-request-id: [^]*"code":"SLUICE_ERR_HTTP_FRAMING_INVALID"/);
       expect(answers(r)).toBe(1);
+    }
+    // A transfer coding sluice does not implement (uWS would read `gzip, chunked` as chunked and
+    // hand over the still-compressed body): 501 and a close.
+    for (const coding of ['gzip, chunked', 'deflate', 'chunked, chunked']) {
+      const r = await raw([head(`Transfer-Encoding: ${coding}\r\n`) + chunked(BODY, 4096).join('')]);
+      expect(r.closed, coding).toBe(true);
+      expect(r.text, coding).toMatch(/^HTTP\/1\.1 501 [^]*"code":"SLUICE_ERR_HTTP_TRANSFER_CODING"/);
     }
     const after = (await t.gw.metrics.requests.get()).values.reduce((n, v) => n + v.value, 0);
     expect(after - before).toBe(0);

@@ -60,11 +60,9 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
       return;
     }
     const lengthHeader = req.getHeader('content-length');
-    // uWS takes the first of several Content-Length headers; a proxy in front that took the last
-    // would frame the stream differently (request smuggling). RFC 9112 §6.3: 400 and close.
-    if (lengthHeader !== '' && repeatsContentLength(req)) {
-      const err = new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once');
-      send(res, conn, errorAnswer(err, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
+    const refusal = framingRefusal(req, lengthHeader);
+    if (refusal !== undefined) {
+      send(res, conn, errorAnswer(refusal, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
       return;
     }
     const answer = (a: Answer, code: string): void => {
@@ -90,11 +88,23 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
   };
 }
 
-/** Whether `req` has more than one Content-Length header (one pass over its headers: body routes only). */
-function repeatsContentLength(req: HttpRequest): boolean {
-  let seen = 0;
+/**
+ * What uWS lets through but a server must not (answered, then the connection closes):
+ * - several Content-Length headers: uWS takes the first, a proxy in front that took the last
+ *   would frame the stream differently (request smuggling); RFC 9112 §6.3 says 400 and close.
+ *   One pass over the headers, only for requests that carry a Content-Length.
+ * - a Transfer-Encoding other than `chunked` (`gzip, chunked`): uWS reads it as chunked and the
+ *   body would be taken still compressed; RFC 9112 §6.1 says 501.
+ */
+function framingRefusal(req: HttpRequest, lengthHeader: string): SluiceError | undefined {
+  const coding = req.getHeader('transfer-encoding');
+  if (coding !== '' && coding.trim().toLowerCase() !== 'chunked') {
+    return new SluiceError('SLUICE_ERR_HTTP_TRANSFER_CODING', 'only Transfer-Encoding: chunked is taken');
+  }
+  if (lengthHeader === '') return undefined;
+  let lengths = 0;
   req.forEach((name) => {
-    if (name === 'content-length') seen++;
+    if (name === 'content-length') lengths++;
   });
-  return seen > 1;
+  return lengths > 1 ? new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once') : undefined;
 }

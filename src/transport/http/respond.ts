@@ -6,9 +6,12 @@ import { SluiceError } from '../../errors.js';
 const REASONS: Record<number, string> = {
   200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
   415: 'Unsupported Media Type', 429: 'Too Many Requests', 499: 'Client Closed Request', 500: 'Internal Server Error',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 const STATUS_LINES = new Map<number, string>(Object.entries(REASONS).map(([k, v]) => [Number(k), `${k} ${v}`]));
+
+/** Refusals after which the rest of the stream cannot be trusted to be framed as sent: the connection closes. */
+const CLOSING_CODES = new Set(['SLUICE_ERR_BODY_TOO_LARGE', 'SLUICE_ERR_HTTP_FRAMING_INVALID', 'SLUICE_ERR_HTTP_TRANSFER_CODING']);
 
 export function statusLine(status: number): string {
   return STATUS_LINES.get(status) ?? `${status} Status`;
@@ -50,5 +53,5 @@ export function send(res: HttpResponse, state: { aborted: boolean }, answer: Ans
 export function errorAnswer(err: SluiceError, extraHeaders: [string, string][] = []): Answer {
   const headers = [...extraHeaders];
   if (err.retryAfterS !== undefined) headers.push(['retry-after', String(Math.max(1, Math.ceil(err.retryAfterS)))]);
-  return { status: err.status, body: JSON.stringify(err.toWire()), headers, close: err.code === 'SLUICE_ERR_BODY_TOO_LARGE' || err.code === 'SLUICE_ERR_HTTP_FRAMING_INVALID' };
+  return { status: err.status, body: JSON.stringify(err.toWire()), headers, close: CLOSING_CODES.has(err.code) };
 }
