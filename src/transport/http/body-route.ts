@@ -103,8 +103,14 @@ function framingRefusal(req: HttpRequest, lengthHeader: string): SluiceError | u
   }
   if (lengthHeader === '') return undefined;
   let lengths = 0;
-  req.forEach((name) => {
-    if (name === 'content-length') lengths++;
-  });
+  try {
+    req.forEach((name) => {
+      if (name === 'content-length') lengths++;
+    });
+  } catch {
+    // uWS's pure-JS fallback (--allow-slow-http) has no forEach; node:http under it already
+    // refuses a repeated Content-Length itself.
+    return undefined;
+  }
   return lengths > 1 ? new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once') : undefined;
 }
