@@ -144,7 +144,9 @@ describe('a fleet of three replicas', () => {
     await waitFor(async () => {
       for (const t of fleet) if (!(await routingOf(t)).shadows.some((s) => s.version === '3')) return false;
       return true;
-    }, 10_000);
+      // Three replicas each load the new version (session and warm-up) on a 2-core box that the
+      // rest of the suite keeps busy: a fresh-clone CI run once needed more than 10 s.
+    }, 30_000);
     // Every replica mirrors to 3 and compares; labels credit both sides; each gate promotes.
     for (let round = 0; round < 20; round++) {
       const primaries = await Promise.all(fleet.map(async (t) => (await routingOf(t)).primary));
