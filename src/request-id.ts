@@ -16,7 +16,7 @@ export const REQUEST_ID_PATTERN = '^[^\\uD800-\\uDFFF]*$';
  * Whether `id` is within MAX_REQUEST_ID_LENGTH as a schema's `maxLength` counts it: in code
  * points (ajv's `unicode` default; a surrogate pair is one, as the string iterator counts them).
  */
-export function withinRequestIdLength(id: string): boolean {
+function withinRequestIdLength(id: string): boolean {
   if (id.length <= MAX_REQUEST_ID_LENGTH) return true;
   // Over 512 UTF-16 units is over 256 code points whatever it holds; only shorter ids are counted.
   return id.length <= 2 * MAX_REQUEST_ID_LENGTH && [...id].length <= MAX_REQUEST_ID_LENGTH;

@@ -25,7 +25,7 @@ export function parseFrame(bytes: Uint8Array, format: FrameFormat): Record<strin
 }
 
 /** Largest refused body or frame whose id is read again (a decoder may refuse at byte 10 of 16 MiB). */
-export const REFUSED_ID_READ_MAX_BYTES = 1 << 20;
+const REFUSED_ID_READ_MAX_BYTES = 1 << 20;
 
 /**
  * The id of a body or frame its decoder refused (too deep, a forbidden key, a msgpack type sluice

@@ -6,10 +6,9 @@
 // Order for each request: read → start (may refuse before any byte of the body is read) →
 // body → handle → one answer (handle's, or the error's through `fail`) → answered.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { randomUUID } from 'node:crypto';
 import { SluiceError, toSluiceError } from '../../errors.js';
 import { readBody } from './body.js';
-import { clientRequestId } from './request-id.js';
+import { earlyAnswerIdHeader } from './request-id.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { UwsHandler } from './routes.js';
 
@@ -62,7 +61,7 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
     const lengthHeader = req.getHeader('content-length');
     const refusal = framingRefusal(req, lengthHeader);
     if (refusal !== undefined) {
-      send(res, conn, errorAnswer(refusal, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
+      send(res, conn, errorAnswer(refusal, earlyAnswerIdHeader(req)));
       return;
     }
     const answer = (a: Answer, code: string): void => {

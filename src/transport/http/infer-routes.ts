@@ -17,7 +17,7 @@ import { SluiceError } from '../../errors.js';
 import type { DataPlane, InferOptions, InferResult, RequestPayload, ResponseFormat } from '../../dataplane/dataplane.js';
 import { bodyHandler, type BodyRoute, type Connection } from './body-route.js';
 import { decodeParam, parseVersion } from './params.js';
-import { clientIdentity, clientRequestId, requestIdHeader } from './request-id.js';
+import { clientIdentity, clientRequestId, earlyAnswerIdHeader, requestIdHeader } from './request-id.js';
 import { newTrace, type Protocol, type RequestTrace } from '../../dataplane/trace.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { RouteTable } from './routes.js';
@@ -181,7 +181,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     }
     // Another verb (:explain, ...): not an endpoint; answered at once, not counted as inference.
     const err = new SluiceError('SLUICE_ERR_HTTP_ROUTE_NOT_FOUND', `no endpoint POST ${req.getUrl().slice(0, 200)}`);
-    send(res, { aborted: false }, errorAnswer(err, [['x-request-id', clientRequestId(req) ?? randomUUID()]]));
+    send(res, { aborted: false }, errorAnswer(err, earlyAnswerIdHeader(req)));
   });
 }
 

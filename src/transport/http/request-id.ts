@@ -1,4 +1,5 @@
 // The client's `x-request-id` and `x-client-id` headers: honoured when plausible, ignored otherwise.
+import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from 'uWebSockets.js';
 import { MAX_REQUEST_ID_LENGTH } from '../../request-id.js';
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
@@ -35,4 +36,12 @@ export function clientIdentity(req: HttpRequest): string | undefined {
  */
 export function requestIdHeader(id: string): [string, string][] {
   return plausible(id) ? [['x-request-id', id]] : [];
+}
+
+/**
+ * The `x-request-id` header of an answer made before a request got an id of its own (refused on
+ * its route or framing alone): the client's plausible header, else a fresh id. Read synchronously.
+ */
+export function earlyAnswerIdHeader(req: HttpRequest): [string, string][] {
+  return [['x-request-id', clientRequestId(req) ?? randomUUID()]];
 }
