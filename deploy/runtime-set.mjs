@@ -32,7 +32,10 @@ const platformTag = `${process.platform}/${process.arch}`;
 const uwsTag = `_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 /** Per package directory name: which files of other platforms to leave out. */
 const LEAVE_OUT = {
-  'onnxruntime-node': (rel) => /^bin\/napi-v\d+\/[^/]+\/[^/]+/.test(rel) && !rel.includes(`/${platformTag}`),
+  // Also a GPU pack this checkout may hold (`sluice gpu install`): the CPU image never carries it;
+  // Dockerfile.gpu installs it into the runtime set itself.
+  'onnxruntime-node': (rel) =>
+    (/^bin\/napi-v\d+\/[^/]+\/[^/]+/.test(rel) && !rel.includes(`/${platformTag}`)) || /\/(libonnxruntime_providers_|sluice-gpu-pack\.json|\.sluice-gpu-)/.test(rel),
   'uWebSockets.js': (rel) => rel.endsWith('.node') && !rel.endsWith(uwsTag),
 };
 
@@ -60,6 +63,7 @@ const runtimePkg = {
   bin: pkg.bin,
   scripts: { start: pkg.scripts.start },
   dependencies: pkg.dependencies,
+  gpuPack: pkg.gpuPack,
 };
 writeFileSync(path.join(dest, 'package.json'), `${JSON.stringify(runtimePkg, null, 2)}\n`);
 for (const f of ['package-lock.json', '.npmrc']) cpSync(path.join(ROOT, f), path.join(dest, f));

@@ -72,6 +72,11 @@ export const ERROR_CODES = {
   SLUICE_ERR_HTTP_NATIVE_MISSING: { status: 500, meaning: 'uWebSockets.js native binary did not load' },
   SLUICE_ERR_REPOSITORY_NOT_FOUND: { status: 500, meaning: 'the --models directory does not exist or is not a directory (start time)' },
   SLUICE_ERR_SERVER_INTERNAL: { status: 500, meaning: 'unexpected internal error' },
+  // GPU pack (`sluice gpu install`, docs/gpu.md)
+  SLUICE_ERR_GPU_PACK_FETCH: { status: 500, meaning: '`npm pack` could not fetch the GPU pack from the registry (offline: `sluice gpu install --from <tarball>`)' },
+  SLUICE_ERR_GPU_PACK_INTEGRITY: { status: 500, meaning: 'the GPU pack tarball differs from the sha512 integrity pinned in package.json gpuPack' },
+  SLUICE_ERR_GPU_PACK_RUNTIME: { status: 500, meaning: 'the installed onnxruntime-node is not the version the CUDA provider was built for (package.json gpuPack.onnxruntime)' },
+  SLUICE_ERR_GPU_PACK_CONTENT: { status: 500, meaning: 'the GPU pack tarball lacks a provider file listed in package.json gpuPack.files' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -104,7 +104,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
       p = new InferencePool(
         {
           device,
-          threads: config.workers,
+          threads: device === 'cpu' ? config.workers : config.gpuWorkers,
           heapMb: config.workerHeapMb,
           intraOpThreads: config.intraOpThreads,
           allowSpinning: config.allowSpinning,
@@ -191,9 +191,10 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           providerLogged.add(p.device);
           metrics.executionProvider.set({ device: p.device, provider: servable.provider }, 1);
           if (p.device !== 'cpu' && servable.provider === 'cpu') {
+            const missing = servable.fallback?.missing;
             logger.warn(
-              { device: p.device, reason: servable.fallbackReason },
-              `CUDA execution provider unavailable for ${p.device}; falling back to CPU`,
+              { device: p.device, ...(missing === undefined ? {} : { missing }), reason: servable.fallback?.reason },
+              `CUDA execution provider unavailable for ${p.device}${missing === undefined ? '' : ` (missing ${missing})`}; falling back to CPU (sluice gpu doctor says more)`,
             );
           }
         }

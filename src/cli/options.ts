@@ -23,6 +23,8 @@ export const OPTIONS = {
     help: 'mirror P percent (0 to 100, decimals allowed) of requests to version V; repeat for several; replaces the current shadows',
   },
   'no-shadows': { type: 'boolean', help: 'remove every shadow' },
+  from: { type: 'string', arg: 'FILE', help: 'install from this tarball (made by `npm pack` on a connected machine) instead of fetching it' },
+  'ort-dir': { type: 'string', arg: 'DIR', help: "an onnxruntime-node package folder other than the one sluice loads" },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
 } as const satisfies Record<string, OptionDecl>;
 

@@ -23,6 +23,7 @@ export interface CliIo {
 
 const SERVE = { name: 'serve', operands: [] as string[], summary: 'start the server (what npm start runs); sluice serve --help lists its settings' };
 const TRAIN = { name: 'train', operands: ['<model>'], summary: 'run the reference retraining job on the prediction and feedback logs (docs/drift.md); sluice train --help' };
+const GPU = { name: 'gpu', operands: ['install|uninstall|doctor'], summary: "this machine's GPU pack: install ONNX Runtime's CUDA provider, remove it, or check what cuda:N needs (docs/gpu.md)" };
 const TOP_OPTIONS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
 
 /** Every option any command takes, so the lenient pass that finds the command skips option values. */
@@ -37,11 +38,11 @@ function usageLine(c: Pick<AdminCommand, 'name' | 'operands'>): string {
 }
 
 export function topHelp(): string {
-  const rows = [SERVE, TRAIN, ...COMMANDS].map((c) => [[c.name, ...c.operands].join(' '), c.summary] as const);
+  const rows = [SERVE, TRAIN, GPU, ...COMMANDS].map((c) => [[c.name, ...c.operands].join(' '), c.summary] as const);
   const w = Math.max(...rows.map(([u]) => u.length));
   return (
     'usage: sluice <command> [options]\n\n' +
-    "Starts the gateway (serve), or asks a running gateway's admin API (every other command).\n\n" +
+    "Starts the gateway (serve), runs a job on this machine (train, gpu), or asks a running gateway's\nadmin API (every other command).\n\n" +
     'commands:\n' +
     rows.map(([u, s]) => `  ${u.padEnd(w)}  ${s}\n`).join('') +
     '\noptions:\n' +
@@ -70,7 +71,7 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
 }
 
 function unknownCommand(name: string): CliFailure {
-  const names = [SERVE.name, TRAIN.name, ...COMMANDS.map((c) => c.name)];
+  const names = [SERVE.name, TRAIN.name, GPU.name, ...COMMANDS.map((c) => c.name)];
   const near = names.find((n) => editDistance(name, n, 2) <= 2);
   return usageError(`unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}`, ['sluice --help lists the commands']);
 }
@@ -93,6 +94,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // Offline: the job reads the logs and writes the repository; it needs no server.
       const { retrainMain } = await import('../train/retrain-cli.js');
       return await retrainMain(rest, io.env, (l) => io.stdout(`${l}\n`), (l) => io.stderr(`${l}\n`));
+    }
+    if (name === GPU.name) {
+      // This machine's GPU pack; no server involved.
+      const { gpuMain } = await import('./gpu.js');
+      return await gpuMain(rest, io);
     }
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw unknownCommand(name);

@@ -20,8 +20,10 @@ export interface SluiceSettings {
   readonly host: string;
   readonly port: number;
   readonly modelsDir: string;
-  /** Worker threads per CPU pool (a cuda:N pool always has one). */
+  /** Worker threads of the CPU pool. */
   readonly workers: number;
+  /** Worker threads per cuda:N pool, each with its own session on that GPU. */
+  readonly gpuWorkers: number;
   /** Old-generation heap cap of each worker thread, MiB: past it that worker alone is stopped and replaced. */
   readonly workerHeapMb: number;
   /** ONNX Runtime intra-op threads per session. */
@@ -144,6 +146,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   modelsDir: 'models',
   // One core stays with the event loop (HTTP, JSON, batching); the rest run inference.
   workers: Math.max(1, os.availableParallelism() - 1),
+  gpuWorkers: 1,
   workerHeapMb: 1024,
   intraOpThreads: 1,
   allowSpinning: false,
@@ -209,7 +212,11 @@ const FIELDS: readonly Field[] = [
   {
     key: 'workers', flag: '--workers', env: 'SLUICE_WORKERS', kind: 'int', min: 1, max: 256,
     defaultHelp: `CPU count - 1, at least 1 (here ${DEFAULT_CONFIG.workers})`,
-    help: 'worker threads in the CPU pool (a cuda:N pool has one)',
+    help: 'worker threads in the CPU pool',
+  },
+  {
+    key: 'gpuWorkers', flag: '--gpu-workers', env: 'SLUICE_GPU_WORKERS', kind: 'int', min: 1, max: 16,
+    help: 'worker threads per cuda:N pool, each holding its own session on that GPU (docs/gpu.md)',
   },
   {
     key: 'workerHeapMb', flag: '--worker-heap-mb', env: 'SLUICE_WORKER_HEAP_MB', kind: 'int', min: 16, max: 1 << 20,

@@ -53,6 +53,7 @@ export function modelMetadata(repository: Repository, model: string, version?: n
             sha256: v.sha256 ?? null,
             device: v.handle?.device ?? entry.file.device,
             execution_provider: v.handle?.provider ?? null,
+            ...(v.handle?.fallback ? { execution_provider_fallback: v.handle.fallback } : {}),
             max_batch_size: config?.batching.maxBatchSize ?? null,
             ...(v.reason ? { reason: v.reason } : {}),
           }

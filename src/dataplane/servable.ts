@@ -16,6 +16,7 @@ import type { Tensor } from '../types.js';
 import { compileRequestValidator, type DecodedInfer, type ModelSignature } from '../validation/request-validator.js';
 import { buildRequestSchema, compileFeatureMapper, type FeatureMapper, type JsonSchema } from '../features/index.js';
 import { SluiceError } from '../errors.js';
+import { explainCudaFallback, type CudaFallback } from '../gpu/report.js';
 import { hasFixedShape, warmupAdvice, warmupCandidates } from './warmup.js';
 
 export interface Servable {
@@ -25,8 +26,8 @@ export interface Servable {
   readonly config: ModelConfig;
   /** Execution provider the sessions really use. */
   readonly provider: string;
-  /** Why the configured device's provider could not be used, after a fallback. */
-  readonly fallbackReason: string | undefined;
+  /** Why the configured device's provider could not be used, after a fallback: the missing piece named. */
+  readonly fallback: CudaFallback | undefined;
   readonly device: string;
   /** What requests are validated against (also what the raw binary form reads). */
   readonly signature: ModelSignature;
@@ -145,7 +146,7 @@ export async function createServable(
     sha256,
     config,
     provider: loaded.provider,
-    fallbackReason: loaded.fallbackReason,
+    fallback: loaded.fallbackReason === undefined ? undefined : explainCudaFallback(loaded.fallbackReason),
     device: pool.device,
     signature,
     validate,

@@ -12,7 +12,7 @@ import type { WorkerData } from './messages.js';
 
 export interface PoolOptions {
   device: Device;
-  /** Worker threads; a cuda:N pool always uses one. */
+  /** Worker threads, each holding its own session of every version (on the device). */
   threads: number;
   intraOpThreads: number;
   allowSpinning: boolean;
@@ -100,7 +100,7 @@ export class InferencePool {
   constructor(opts: PoolOptions, private readonly events: PoolEvents = {}) {
     this.opts = opts;
     this.device = opts.device;
-    this.threads = opts.device === 'cpu' ? opts.threads : 1;
+    this.threads = opts.threads;
     this.piscina = new Piscina({
       filename: (opts.workerFile ?? WORKER_FILE).href,
       minThreads: this.threads,

@@ -204,6 +204,12 @@ export const DEFAULT_BATCHING: BatchingConfig = Object.freeze({
   maxQueueSize: 2048,
 });
 
+/**
+ * The default maxBatchSize of a `cuda:N` version: a GPU's time per batch barely grows with its
+ * rows up to hundreds, so it is fed larger batches than a CPU core (docs/gpu.md, sizing).
+ */
+export const GPU_DEFAULT_MAX_BATCH_SIZE = 256;
+
 /** Load-time only: allErrors is fine here, never on a request path. */
 const ajv = new Ajv({ strict: true, strictTuples: false, allErrors: true, allowUnionTypes: true });
 const validate = ajv.compile(schema);

@@ -3,14 +3,14 @@
 // out comes from the graph; whatever it says must agree with the graph, or the version is refused
 // with one detail per contradiction naming the tensor and both values.
 //
-// Batching: maxBatchSize from model.json, else 64 when the graph shows it (every input and output
-// has a free dim 0) or model.json names a batch dim, else 0 (the model does not batch: shapes are
+// Batching: maxBatchSize from model.json, else 64 (256 on a cuda:N device) when the graph shows it
+// (every input and output has a free dim 0) or model.json names a batch dim, else 0 (the model does not batch: shapes are
 // full shapes, each request runs alone). With maxBatchSize > 0 each tensor's batch dim is its
 // declared `batchDim` (default 0; a rank-0 input defaults to none: it cannot have one).
 import type { BatchingConfig, DataType, TensorSpec } from '../types.js';
 import { checkClasses, parseFeatures } from './feature-config.js';
 import type { ModelConfig } from './model-config.js';
-import { configInvalid, DATATYPES, DEFAULT_BATCHING, deepFreeze, type DeclaredTensor, type ModelFile } from './model-file.js';
+import { configInvalid, DATATYPES, DEFAULT_BATCHING, deepFreeze, GPU_DEFAULT_MAX_BATCH_SIZE, type DeclaredTensor, type ModelFile } from './model-file.js';
 
 /** A tensor as the ONNX graph declares it (see inference/inspect.ts, which reads it). */
 export interface GraphTensor {
@@ -139,7 +139,9 @@ function batchingOf(file: ModelFile, graph: GraphSignature | undefined, inputs: 
   const given = file.batching.maxBatchSize;
   const namesBatchDim = [...(file.inputs ?? []), ...(file.outputs ?? [])].some((t) => typeof t.batchDim === 'number');
   const leadingFree = [...inputs, ...outputs].every((t) => t.spec.shape.length > 0 && t.spec.shape[0] === -1);
-  const maxBatchSize = given ?? (namesBatchDim || (graph === undefined ? leadingFree : leadingFree && graph.inputs.length > 0) ? DEFAULT_BATCHING.maxBatchSize : 0);
+  const batches = namesBatchDim || (graph === undefined ? leadingFree : leadingFree && graph.inputs.length > 0);
+  const defaultMax = file.device.startsWith('cuda:') ? GPU_DEFAULT_MAX_BATCH_SIZE : DEFAULT_BATCHING.maxBatchSize;
+  const maxBatchSize = given ?? (batches ? defaultMax : 0);
   const batching: BatchingConfig = {
     maxBatchSize,
     maxQueueDelayUs: file.batching.maxQueueDelayUs ?? DEFAULT_BATCHING.maxQueueDelayUs,
