@@ -75,7 +75,7 @@ export const ERROR_CODES = {
   // GPU pack (`sluice gpu install`, docs/gpu.md)
   SLUICE_ERR_GPU_PACK_FETCH: { status: 500, meaning: '`npm pack` could not fetch the GPU pack from the registry (offline: `sluice gpu install --from <tarball>`)' },
   SLUICE_ERR_GPU_PACK_INTEGRITY: { status: 500, meaning: 'the GPU pack tarball differs from the sha512 integrity pinned in package.json gpuPack' },
-  SLUICE_ERR_GPU_PACK_RUNTIME: { status: 500, meaning: 'the installed onnxruntime-node is not the version the CUDA provider was built for (package.json gpuPack.onnxruntime)' },
+  SLUICE_ERR_GPU_PACK_RUNTIME: { status: 500, meaning: 'the onnxruntime-node there is missing or not the version the CUDA provider was built for (package.json gpuPack.onnxruntime)' },
   SLUICE_ERR_GPU_PACK_CONTENT: { status: 500, meaning: 'the GPU pack tarball lacks a provider file listed in package.json gpuPack.files' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

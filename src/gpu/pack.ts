@@ -2,9 +2,10 @@
 // it: the registry package that ships ONNX Runtime's CUDA provider, the integrity of its tarball,
 // the runtime version the provider was built against (dependencies.onnxruntime-node must equal
 // it), the files sluice installs and the libraries the provider loads on a GPU machine.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { SluiceError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 
 export interface GpuPack {
@@ -56,6 +57,15 @@ export interface OnnxruntimeInstall {
 export function onnxruntimeInstall(root?: string): OnnxruntimeInstall {
   // The package's main is dist/index.js; its binding loads ../bin/napi-v6/<platform>/<arch>/.
   const dir = root ?? path.dirname(path.dirname(require.resolve('onnxruntime-node')));
-  const { version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string };
-  return { root: dir, binDir: path.join(dir, 'bin', 'napi-v6', process.platform, process.arch), version };
+  const binDir = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch);
+  let version: unknown;
+  try {
+    ({ version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown });
+  } catch (err) {
+    throw new SluiceError('SLUICE_ERR_GPU_PACK_RUNTIME', `no onnxruntime-node at ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof version !== 'string' || !existsSync(binDir)) {
+    throw new SluiceError('SLUICE_ERR_GPU_PACK_RUNTIME', `${dir} is no onnxruntime-node package (a package.json with a version, and ${path.relative(dir, binDir)}/)`);
+  }
+  return { root: dir, binDir, version };
 }

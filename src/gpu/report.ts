@@ -140,7 +140,13 @@ export interface CudaFallback {
 
 /** Explains ONNX Runtime's bare "Failed to load shared library" from the machine's state. */
 export function explainCudaFallback(ortMessage: string): CudaFallback {
-  const first = gpuReport().missing[0];
+  let first: MissingPiece | undefined;
+  try {
+    first = gpuReport().missing[0];
+  } catch (err) {
+    // The explanation is a courtesy: a version that fell back still serves without it.
+    return { reason: `${ortMessage} (the GPU report failed: ${(err as Error).message})` };
+  }
   if (first === undefined) return { reason: ortMessage };
   return { reason: `${first.name} (${first.what}) is missing: ${first.fix}; ONNX Runtime said: ${ortMessage}`, missing: first.name };
 }

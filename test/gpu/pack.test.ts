@@ -158,6 +158,15 @@ it('without the pack, doctor says the provider files are missing and how to get 
   expect(text.out).toContain('1. libonnxruntime_providers_shared.so (the GPU pack');
 });
 
+it('an --ort-dir that holds no onnxruntime-node is refused with its code, by doctor and install alike', async () => {
+  const nowhere = path.join(tmp, 'nowhere');
+  for (const action of ['doctor', 'install']) {
+    const r = await cli(['gpu', action, '--ort-dir', nowhere]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^sluice: SLUICE_ERR_GPU_PACK_RUNTIME: no onnxruntime-node at ${nowhere.replace(/[.]/g, '\\.')}`));
+  }
+});
+
 it('refuses what it does not know with a usage error (exit 2)', async () => {
   expect(await cli(['gpu', 'frob'])).toMatchObject({ code: 2, err: expect.stringContaining('gpu: unknown action "frob"') });
   expect(await cli(['gpu', 'doctor', '--from', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --from') });
