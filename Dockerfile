@@ -14,7 +14,7 @@ COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: no install script runs, whatever the npm version (this image's npm 10 does not
 # know package.json's allowScripts; onnxruntime-node's script would try to download CUDA files).
 # The CPU binaries of every native dependency ship inside their packages.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
 COPY tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
