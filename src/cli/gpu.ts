@@ -7,7 +7,6 @@ import { GPU_PACK } from '../gpu/pack.js';
 import { gpuReport, type GpuReport } from '../gpu/report.js';
 import { CliFailure, EXIT_REFUSED, usageError } from './failure.js';
 import { formatOptionsHelp, parseCommandArgv, type OptionName } from './options.js';
-import type { CliIo } from './run.js';
 import { formatTable } from './table.js';
 
 const ACTIONS: Record<string, { options: OptionName[]; about: string }> = {
@@ -36,6 +35,12 @@ function help(action?: string): string {
   return `usage: sluice gpu ${action} [options]\n\n${a.about}\noptions:\n${formatOptionsHelp(a.options)}`;
 }
 
+/** What the gpu commands touch of the process (a part of run.ts's CliIo). */
+export interface GpuIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+}
+
 const mark = (ok: boolean, text: string): string => `${ok ? 'ok' : 'MISSING'}  ${text}`;
 
 export function renderReport(r: GpuReport): string {
@@ -62,7 +67,7 @@ export function renderReport(r: GpuReport): string {
   );
 }
 
-async function runAction(action: string, values: Record<string, unknown>, io: CliIo): Promise<number> {
+async function runAction(action: string, values: Record<string, unknown>, io: GpuIo): Promise<number> {
   const onnxruntimeRoot = values['ort-dir'] as string | undefined;
   const root = onnxruntimeRoot === undefined ? {} : { onnxruntimeRoot };
   if (action === 'doctor') {
@@ -82,7 +87,7 @@ async function runAction(action: string, values: Record<string, unknown>, io: Cl
 }
 
 /** `sluice gpu ...` with the command name already taken off. */
-export async function gpuMain(argv: readonly string[], io: CliIo): Promise<number> {
+export async function gpuMain(argv: readonly string[], io: GpuIo): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h') {
     io.stdout(help());
