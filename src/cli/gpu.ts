@@ -51,7 +51,7 @@ export function renderReport(r: GpuReport): string {
     ...r.providerFiles.map((f) => ['provider file', mark(f.present, f.name)]),
     ...(r.provider ? [['provider load', mark(r.provider.error === undefined, r.provider.error ?? 'loads')]] : []),
     ...r.libraries.map((l) => [l.what, mark(l.error === undefined, l.error ?? l.soname)]),
-    ['driver', mark(r.driver !== null, r.driver ?? 'no /proc/driver/nvidia/version (kernel driver not loaded)')],
+    ['driver', mark(r.driver !== null, `${r.driver ?? 'no /proc/driver/nvidia/version (kernel driver not loaded)'} (CUDA ${GPU_PACK.cuda} needs ${GPU_PACK.minDriver} or newer)`)],
     ['devices', mark(r.devices.length > 0, r.devices.length > 0 ? r.devices.join(' ') : 'no /dev/nvidiaN')],
     ...(r.cudaVisibleDevices !== undefined ? [['CUDA_VISIBLE_DEVICES', r.cudaVisibleDevices]] : []),
   ];

@@ -17,6 +17,8 @@ export interface GpuPack {
   readonly onnxruntime: string;
   /** CUDA major version the provider links against. */
   readonly cuda: string;
+  /** The oldest NVIDIA Linux driver that runs that CUDA (NVIDIA's CUDA release notes). */
+  readonly minDriver: string;
   /** Installed file name → its path inside the tarball, in the order the runtime loads them. */
   readonly files: Readonly<Record<string, string>>;
   /** soname → what it is, for every library the CUDA provider loads from the machine. */

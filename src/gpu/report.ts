@@ -49,12 +49,30 @@ function libraryFix(soname: string): string {
   );
 }
 
-function readDriver(): string | null {
+function readDriver(file: string): string | null {
   try {
-    return readFileSync('/proc/driver/nvidia/version', 'utf8').split('\n')[0]!.trim() || null;
+    return readFileSync(file, 'utf8').split('\n')[0]!.trim() || null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The driver version in the kernel module's line: "NVRM version: NVIDIA UNIX x86_64 Kernel Module
+ * 580.159.03 …" (proprietary) or "… Open Kernel Module for x86_64  580.65.06 …" (open).
+ */
+export function driverVersion(line: string): string | undefined {
+  return /Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)/.exec(line)?.[1];
+}
+
+/** a < b for dotted numeric versions. */
+function olderThan(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+  }
+  return false;
 }
 
 function deviceNodes(): string[] {
@@ -79,6 +97,8 @@ export interface ReportOptions {
   readonly onnxruntimeRoot?: string;
   /** CUDA_VISIBLE_DEVICES as the caller's environment has it. */
   readonly cudaVisibleDevices?: string;
+  /** Where the kernel driver says its version (tests point it at a file of their own). */
+  readonly driverVersionFile?: string;
 }
 
 export function gpuReport(opts: ReportOptions = {}): GpuReport {
@@ -113,7 +133,15 @@ export function gpuReport(opts: ReportOptions = {}): GpuReport {
       missing.push({ name: l.soname, what: l.what, fix: libraryFix(l.soname), error: l.error });
     }
   }
-  const driver = readDriver();
+  const driver = readDriver(opts.driverVersionFile ?? '/proc/driver/nvidia/version');
+  const version = driver === null ? undefined : driverVersion(driver);
+  if (version !== undefined && olderThan(version, GPU_PACK.minDriver)) {
+    missing.push({
+      name: `NVIDIA driver ${GPU_PACK.minDriver}`,
+      what: `the oldest driver that runs CUDA ${GPU_PACK.cuda}`,
+      fix: `this machine's driver is ${version}: upgrade the host's NVIDIA driver`,
+    });
+  }
   const devices = deviceNodes();
   if (devices.length === 0) {
     missing.push({ name: '/dev/nvidia0', what: 'a GPU visible to this process', fix: driver === null ? DRIVER_FIX : 'no /dev/nvidiaN node: in a container, pass the device (docker run --gpus all)' });

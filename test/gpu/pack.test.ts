@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPU_PACK, INSTALL_MARKER, onnxruntimeInstall, PINNED_ONNXRUNTIME } from '../../src/gpu/pack.js';
+import { driverVersion, gpuReport } from '../../src/gpu/report.js';
 import { copyModels, getJson, postJson, startTestGateway } from '../helpers/gateway.js';
 import { digitsRows, directRun } from '../helpers/ort.js';
 import { cli, fakeOnnxruntime, lddNotFound } from './helpers.js';
@@ -165,6 +166,19 @@ it('an --ort-dir that holds no onnxruntime-node is refused with its code, by doc
     expect(r.code).toBe(1);
     expect(r.err).toMatch(new RegExp(`^sluice: SLUICE_ERR_GPU_PACK_RUNTIME: no onnxruntime-node at ${nowhere.replace(/[.]/g, '\\.')}`));
   }
+});
+
+it("names a kernel driver older than the pack's CUDA needs, and passes one that is new enough", async () => {
+  const file = path.join(tmp, 'nvidia-version');
+  const line = (v: string) => `NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  ${v}  Release Build  (dvs-builder@U22)  Tue Jul 1 2025\nGCC version:  gcc 12\n`;
+  await writeFile(file, line('570.172.08'));
+  const old = gpuReport({ driverVersionFile: file });
+  expect(old.driver).toContain('570.172.08');
+  expect(old.missing).toContainEqual(expect.objectContaining({ name: `NVIDIA driver ${GPU_PACK.minDriver}`, fix: expect.stringContaining('570.172.08') }));
+  await writeFile(file, line('580.159.03'));
+  expect(gpuReport({ driverVersionFile: file }).missing.map((m) => m.name)).not.toContain(`NVIDIA driver ${GPU_PACK.minDriver}`);
+  expect(driverVersion(line('580.65.06'))).toBe('580.65.06');
+  expect(driverVersion('NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.03  Thu Sep 4 2025')).toBe('580.159.03');
 });
 
 it('refuses what it does not know with a usage error (exit 2)', async () => {
