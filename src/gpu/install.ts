@@ -60,12 +60,13 @@ export async function installGpuPack(opts: InstallOptions): Promise<InstallResul
       `${ort.root} is onnxruntime-node@${ort.version}; ${GPU_PACK.package}@${GPU_PACK.version} holds ONNX Runtime ${GPU_PACK.onnxruntime}'s CUDA provider, which only that runtime can load`,
     );
   }
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-gpu-pack-'));
-  // Unpacked beside the runtime so that each file moves into place with one rename.
-  const stage = await mkdtemp(path.join(ort.binDir, '.sluice-gpu-'));
+  // A fetched tarball goes to a scratch folder; nothing lands beside the runtime before the check.
+  let scratch: string | undefined;
+  let stage: string | undefined;
   try {
     let tarball = opts.from;
     if (tarball === undefined) {
+      scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-gpu-pack-'));
       opts.log(`fetching ${GPU_PACK.package}@${GPU_PACK.version} with npm pack`);
       tarball = await npmPack(opts.npm ?? 'npm', scratch);
     }
@@ -74,21 +75,23 @@ export async function installGpuPack(opts: InstallOptions): Promise<InstallResul
       throw new SluiceError('SLUICE_ERR_GPU_PACK_INTEGRITY', `${tarball} is not ${GPU_PACK.package}@${GPU_PACK.version}: its integrity is ${integrity}, package.json pins ${GPU_PACK.integrity}`);
     }
     opts.log(`integrity ${integrity.slice(0, 22)}… matches package.json`);
+    // Unpacked beside the runtime so that each file moves into place with one rename.
+    const into = (stage = await mkdtemp(path.join(ort.binDir, '.sluice-gpu-')));
     const wanted = new Set(Object.values(GPU_PACK.files));
-    await tar.x({ file: tarball, cwd: stage, strict: true, filter: (p) => wanted.has(p) });
-    const absent = [...wanted].filter((p) => !existsSync(path.join(stage, p)));
+    await tar.x({ file: tarball, cwd: into, strict: true, filter: (p) => wanted.has(p) });
+    const absent = [...wanted].filter((p) => !existsSync(path.join(into, p)));
     if (absent.length > 0) throw new SluiceError('SLUICE_ERR_GPU_PACK_CONTENT', `${tarball} lacks ${absent.join(', ')}`);
     // gpuPack.files lists the bridge before the provider: a present provider implies its bridge.
     for (const [name, inTarball] of Object.entries(GPU_PACK.files)) {
-      await rename(path.join(stage, inTarball), path.join(ort.binDir, name));
+      await rename(path.join(into, inTarball), path.join(ort.binDir, name));
       opts.log(`installed ${path.join(ort.binDir, name)}`);
     }
     const marker = { package: GPU_PACK.package, version: GPU_PACK.version, integrity, onnxruntime: ort.version, installedAt: new Date().toISOString() };
     await writeFile(path.join(ort.binDir, INSTALL_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
     return { binDir: ort.binDir, files: Object.keys(GPU_PACK.files) };
   } finally {
-    await rm(stage, { recursive: true, force: true });
-    await rm(scratch, { recursive: true, force: true });
+    if (stage !== undefined) await rm(stage, { recursive: true, force: true });
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }
 }
 
