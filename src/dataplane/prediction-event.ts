@@ -1,9 +1,11 @@
 // What observers get (DESIGN §8): one PredictionEvent per answered request — success or
 // refusal — and one per shadow answer. Built from a request's trace after its answer was
 // written, with bounded copies of the tensors: an observer may keep an event as long as it likes
-// (a log buffer does) without pinning a request body or a batch's output buffers.
+// (a log buffer does) without pinning a request body or a batch's output buffers (a kept small
+// copy holds at most its 16 KiB block of other copies: util/copy-arena.ts).
 import { cohortPoint } from '../routing/index.js';
 import type { DataType, StageTimings, Tensor, TensorData } from '../types.js';
+import { copyHead } from '../util/copy-arena.js';
 
 export type { StageTimings } from '../types.js';
 import type { Protocol, RequestTrace } from './trace.js';
@@ -78,10 +80,10 @@ export interface EventPolicy {
 
 export const DEFAULT_EVENT_POLICY: EventPolicy = Object.freeze({ inputSampleRate: 0, redact: [], maxValues: 1024 });
 
-/** The first `maxValues` elements of `t`, copied (never a view). */
+/** The first `maxValues` elements of `t`, copied (never a view on `t`; small copies share blocks, copy-arena.ts). */
 export function copyTensor(t: Tensor, maxValues: number): TensorCopy {
   const n = Math.min(t.data.length, Math.max(0, maxValues));
-  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data: t.data.slice(0, n), truncated: n < t.data.length };
+  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data: copyHead(t.data, n), truncated: n < t.data.length };
 }
 
 /** Is request `id` in the sampled share? Stable per id (the routing step's cohort hash). */
