@@ -2,7 +2,7 @@
 // without ever blocking the event loop or holding unbounded memory (DESIGN §8).
 //
 // Contract:
-// - write(line) is synchronous and O(1): the line joins a buffer of at most `bufferBytes`; when it
+// - write(line) and writeBytes(bytes, length) are synchronous and O(1): the line joins a buffer of at most `bufferBytes`; when it
 //   does not fit it is dropped and counted (`buffer_full`). Nothing else can make write() fail.
 // - One write to the destination at a time (fs.write on libuv's pool), lines in order, whole
 //   lines only. A failed write (ENOSPC on /dev/full, EIO, a closed fd) drops the lines it held,
@@ -95,14 +95,30 @@ export class LineFile {
 
   /** Takes one whole line (with its newline). Never throws, never blocks. */
   write(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    const slab = this.admit(bytes);
+    if (slab === undefined) return;
+    slab.used += slab.buf.write(line, slab.used);
+    this.took(slab, bytes);
+  }
+
+  /** Takes one whole line given as its first `length` bytes of `src` (copied now). */
+  writeBytes(src: Buffer, length: number): void {
+    const slab = this.admit(length);
+    if (slab === undefined) return;
+    slab.used += src.copy(slab.buf, slab.used, 0, length);
+    this.took(slab, length);
+  }
+
+  /** The slab with room for a line of `bytes`; undefined (the line counted as dropped) when it cannot be taken. */
+  private admit(bytes: number): Slab | undefined {
     if (this.closed) {
       this.opts.onDropped('closed', 1);
-      return;
+      return undefined;
     }
-    const bytes = Buffer.byteLength(line);
     if (this.bufferedBytes + bytes > this.opts.bufferBytes) {
       this.opts.onDropped('buffer_full', 1);
-      return;
+      return undefined;
     }
     let slab = this.current;
     if (slab === undefined || slab.buf.length - slab.used < bytes) {
@@ -111,7 +127,10 @@ export class LineFile {
       if (reuse) this.spare = undefined;
       slab = this.current = { buf: reuse ?? Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, bytes)), used: 0, lines: 0 };
     }
-    slab.used += slab.buf.write(line, slab.used);
+    return slab;
+  }
+
+  private took(slab: Slab, bytes: number): void {
     slab.lines++;
     this.bufferedBytes += bytes;
     if (!this.writing) void this.pump();

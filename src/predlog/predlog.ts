@@ -3,7 +3,7 @@
 //
 // It observes the data plane, so it runs a tick after each answer and can neither delay nor fail
 // one. Per prediction the event loop pays for the record (typed-array copies of the tensors,
-// made by the data plane), its line (record.ts formatLine: a few µs, mostly printing numbers) and
+// made by the data plane), its line (line-bytes.ts: its bytes written straight into a buffer) and
 // a place in the file's buffer; the writes run on libuv's pool (line-file.ts). Nothing is lost
 // silently: a line is written or counted as dropped — `buffer_full` when the buffer is full,
 // `write_error` when a write fails, `closed` for what shutdown could not write in time — and
@@ -14,7 +14,8 @@ import type { Logger } from 'pino';
 import type { SluiceSettings } from '../config/config.js';
 import type { PredictionEvent } from '../dataplane/prediction-event.js';
 import { LineFile, rotationOf, type DropReason } from './line-file.js';
-import { formatLine, toRecord } from './record.js';
+import { LineEncoder } from './line-bytes.js';
+import { toRecord } from './record.js';
 
 export interface PredictionLogMeters {
   /** `lines` lines were formed for the log (told in bulk, before their writes or drops). */
@@ -46,6 +47,7 @@ export class PredictionLog {
   private seq = 0;
   private readonly run = randomBytes(4).toString('hex');
   private readonly file: LineFile;
+  private readonly encoder = new LineEncoder();
   private droppedSinceWarn = 0;
   private lastWarnMs = Number.NEGATIVE_INFINITY;
   /** Lines formed since the meters were last told (told in bulk: a metric update costs more than a line). */
@@ -91,7 +93,8 @@ export class PredictionLog {
       this.timeMs = now;
       this.timeIso = new Date(now).toISOString();
     }
-    this.file.write(formatLine(toRecord(event, this.seq++, this.run), this.timeIso));
+    const length = this.encoder.encode(toRecord(event, this.seq++, this.run), this.timeIso);
+    this.file.writeBytes(this.encoder.bytes, length);
     if (now - this.lastMetersMs >= METERS_EVERY_MS) {
       this.tellMeters();
       this.deps.meters.buffered(this.file.buffered);

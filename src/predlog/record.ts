@@ -2,7 +2,7 @@
 // answer). This module is the one definition of its fields: the builders below and the JSON
 // Schema published as docs/prediction-log.schema.json (a test checks the two agree and validates
 // real lines against it). Lines have pino's format: `level` (30) and `time` (ISO 8601) in front
-// of these fields (formatLine).
+// of these fields (line-bytes.ts writes them).
 import type { PredictionEvent, TensorCopy } from '../dataplane/prediction-event.js';
 import { PROTOCOLS } from '../dataplane/trace.js';
 
@@ -108,47 +108,3 @@ export const PREDICTION_RECORD_SCHEMA = {
     inputs: { type: 'array', items: TENSOR_SCHEMA, description: 'present on sampled requests; redacted tensors left out' },
   },
 } as const;
-
-const NON_FINITE = /[IN]/;
-
-/** A tensor's values as JSON array text: typed-array join (native), null for NaN, ±Infinity and redacted columns. */
-function dataJson(t: TensorCopy): string {
-  const d = t.data;
-  if (t.datatype === 'BOOL') return `[${Array.from(d as Uint8Array, (v) => (v !== 0 ? 'true' : 'false')).join(',')}]`;
-  let text = d.join(',');
-  if ((t.datatype === 'FP32' || t.datatype === 'FP64') && NON_FINITE.test(text)) text = Array.from(d as Float32Array, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',');
-  if (t.nullColumns === undefined || t.shape.length !== 2) return `[${text}]`;
-  const values = text.split(',');
-  const width = t.shape[1]!;
-  for (let row = 0; row * width < values.length; row++) for (const c of t.nullColumns) if (row * width + c < values.length) values[row * width + c] = 'null';
-  return `[${values.join(',')}]`;
-}
-
-function tensorsJson(ts: readonly TensorCopy[]): string {
-  let out = '[';
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i]!;
-    if (i > 0) out += ',';
-    out += `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"data":${dataJson(t)},"truncated":${t.truncated}}`;
-  }
-  return `${out}]`;
-}
-
-const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
-const num = (n: number | null): string => (n === null ? 'null' : String(n));
-
-/**
- * One line of the log, as pino writes an info line (`level`, `time`, then the fields, then a
- * newline): written out field by field because pino's generic serialiser costs several times
- * more per line (bench `predlog`), and a line carries hundreds of numbers.
- */
-export function formatLine(r: PredictionRecord, timeIso: string): string {
-  let line = `{"level":30,"time":"${timeIso}","seq":${r.seq},"run":"${r.run}","id":${str(r.id)},"model":${JSON.stringify(r.model)},"version":${str(r.version)},"sha256":${str(r.sha256)},"shadow":${r.shadow}`;
-  if (r.primary_id !== undefined) line += `,"primary_id":${JSON.stringify(r.primary_id)}`;
-  line += `,"batch_id":${num(r.batch_id)},"batch_size":${num(r.batch_size)},"rows":${num(r.rows)},"queue_us":${num(r.queue_us)},"compute_us":${num(r.compute_us)},"total_us":${r.total_us}`;
-  line += `,"protocol":"${r.protocol}","status":${r.status},"code":${JSON.stringify(r.code)}`;
-  if (r.client_id !== undefined) line += `,"client_id":${JSON.stringify(r.client_id)}`;
-  line += `,"outputs":${tensorsJson(r.outputs)}`;
-  if (r.inputs !== undefined) line += `,"inputs":${tensorsJson(r.inputs)}`;
-  return `${line}}\n`;
-}
