@@ -32,10 +32,6 @@ const MAX_CACHED_PIECES = 1024;
 
 const K = {
   seq: bytesOf(',"seq":'),
-  run: bytesOf(',"run":"'),
-  id: bytesOf('","id":'),
-  shadowTrue: bytesOf(',"shadow":true'),
-  shadowFalse: bytesOf(',"shadow":false'),
   primaryId: bytesOf(',"primary_id":'),
   batchId: bytesOf(',"batch_id":'),
   batchSize: bytesOf(',"batch_size":'),
@@ -43,9 +39,6 @@ const K = {
   queueUs: bytesOf(',"queue_us":'),
   computeUs: bytesOf(',"compute_us":'),
   totalUs: bytesOf(',"total_us":'),
-  protocol: bytesOf(',"protocol":'),
-  status: bytesOf(',"status":'),
-  code: bytesOf(',"code":'),
   clientId: bytesOf(',"client_id":'),
   outputs: bytesOf(',"outputs":['),
   inputs: bytesOf('],"inputs":['),
@@ -62,8 +55,13 @@ export class LineEncoder {
   private buf: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
   private at = 0;
   /** Text that repeats from line to line (the time within a millisecond, a version's names), as bytes. */
-  private readonly versionPieces: PieceCache = new Map();
+  private readonly primaryPieces: PieceCache = new Map();
+  private readonly shadowPieces: PieceCache = new Map();
   private readonly tensorPieces: PieceCache = new Map();
+  /** By run id (one per process). */
+  private readonly runPieces: PieceCache = new Map();
+  /** `,"protocol":…,"status":…,"code":…` by code, protocol and status. */
+  private readonly outcomePieces: PieceCache = new Map();
   private timeIso = '';
   private timePiece: Uint8Array = new Uint8Array(0);
 
@@ -84,12 +82,9 @@ export class LineEncoder {
     this.put(this.timePiece);
     this.put(K.seq);
     this.int(r.seq);
-    this.put(K.run);
-    this.ascii(r.run);
-    this.put(K.id);
+    this.put(cached(this.runPieces, r.run, '', '', () => `,"run":${JSON.stringify(r.run)},"id":`));
     this.stringOrNull(r.id);
-    this.put(this.versionPiece(r.model, r.version, r.sha256));
-    this.put(r.shadow ? K.shadowTrue : K.shadowFalse);
+    this.put(this.versionPiece(r.model, r.version, r.sha256, r.shadow));
     if (r.primary_id !== undefined) {
       this.put(K.primaryId);
       this.string(r.primary_id);
@@ -106,12 +101,7 @@ export class LineEncoder {
     this.intOrNull(r.compute_us);
     this.put(K.totalUs);
     this.int(r.total_us);
-    this.put(K.protocol);
-    this.string(r.protocol);
-    this.put(K.status);
-    this.int(r.status);
-    this.put(K.code);
-    this.string(r.code);
+    this.put(cached(this.outcomePieces, r.code, r.protocol, String(r.status), () => `,"protocol":${JSON.stringify(r.protocol)},"status":${r.status},"code":${JSON.stringify(r.code)}`));
     if (r.client_id !== undefined) {
       this.put(K.clientId);
       this.string(r.client_id);
@@ -126,9 +116,10 @@ export class LineEncoder {
     return this.at;
   }
 
-  /** `,"model":…,"version":…,"sha256":…`, the same for every line of one version. */
-  private versionPiece(model: string, version: string | null, sha256: string | null): Uint8Array {
-    return cached(this.versionPieces, model, version ?? '\0', sha256 ?? '\0', () => `,"model":${JSON.stringify(model)},"version":${JSON.stringify(version)},"sha256":${JSON.stringify(sha256)}`);
+  /** `,"model":…,"version":…,"sha256":…,"shadow":…`, the same for every line of one version and role. */
+  private versionPiece(model: string, version: string | null, sha256: string | null, shadow: boolean): Uint8Array {
+    const cache = shadow ? this.shadowPieces : this.primaryPieces;
+    return cached(cache, model, version ?? '\0', sha256 ?? '\0', () => `,"model":${JSON.stringify(model)},"version":${JSON.stringify(version)},"sha256":${JSON.stringify(sha256)},"shadow":${shadow}`);
   }
 
   /** `{"name":…,"datatype":"…","shape":[` (after a comma unless first), per tensor name and type. */
@@ -159,27 +150,34 @@ export class LineEncoder {
     else this.integers(d);
   }
 
-  /** All-integral floats by the digit loop; others as one native join (null for non-finite values, value by value). */
+  /** Integral floats by the digit loop; from the first fraction on, the tensor again as one native join. */
   private floats(d: Float32Array | Float64Array, t: TensorCopy): void {
-    let integral = true;
-    let finite = true;
+    const start = this.at;
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
-      if (v - v !== 0) finite = false;
-      else if (integral && !(v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v))) integral = false;
+      if (!(v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v))) {
+        this.at = start;
+        this.fractional(d, t);
+        return;
+      }
+      if (i > 0) this.byte(COMMA);
+      if (v < 0) {
+        this.byte(0x2d);
+        this.int(-v);
+      } else this.int(v); // -0 too: it prints as 0
     }
-    if (!finite) this.valueByValue(t);
-    else if (!integral) this.at += this.buf.write(d.join(','), this.at, 'latin1');
-    else {
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i]!;
-        if (i > 0) this.byte(COMMA);
-        if (v < 0) {
-          this.byte(0x2d);
-          this.int(-v);
-        } else this.int(v); // -0 too: it prints as 0
+  }
+
+  /** join prints NaN and ±Infinity as such: a tensor holding one goes value by value (as null). */
+  private fractional(d: Float32Array | Float64Array, t: TensorCopy): void {
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v - v !== 0) {
+        this.valueByValue(t);
+        return;
       }
     }
+    this.at += this.buf.write(d.join(','), this.at, 'latin1');
   }
 
   private bigints(d: BigInt64Array): void {
