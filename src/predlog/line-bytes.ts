@@ -52,7 +52,9 @@ const K = {
 };
 
 export class LineEncoder {
-  private buf: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  private own: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  /** Where the line being encoded goes. */
+  private buf: Buffer = this.own;
   private at = 0;
   /** Text that repeats from line to line (the time within a millisecond, a version's names), as bytes. */
   private readonly primaryPieces: PieceCache = new Map();
@@ -65,16 +67,22 @@ export class LineEncoder {
   private timeIso = '';
   private timePiece: Uint8Array = new Uint8Array(0);
 
-  /** The bytes of the last line: valid until the next encode(). */
+  /** The bytes of the last line encode() wrote: valid until the next encode(). */
   get bytes(): Buffer {
-    return this.buf;
+    return this.own;
   }
 
   /** Writes `r`'s line (with its newline) at the start of `bytes`; returns its length. */
   encode(r: PredictionRecord, timeIso: string): number {
-    const need = boundOf(r, timeIso);
-    if (need > this.buf.length) this.buf = Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(need)));
-    this.at = 0;
+    const need = lineBound(r, timeIso);
+    if (need > this.own.length) this.own = Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(need)));
+    return this.encodeInto(r, timeIso, this.own, 0);
+  }
+
+  /** Writes `r`'s line at `out[at..]`, which must hold lineBound(r, timeIso) bytes; returns its end. */
+  encodeInto(r: PredictionRecord, timeIso: string, out: Buffer, at: number): number {
+    this.buf = out;
+    this.at = at;
     if (timeIso !== this.timeIso) {
       this.timeIso = timeIso;
       this.timePiece = bytesOf(`{"level":30,"time":${JSON.stringify(timeIso)}`);
@@ -323,7 +331,7 @@ function cached(cache: PieceCache, a: string, b: string, c: string, text: () => 
 }
 
 /** An upper bound on the bytes of `r`'s line. */
-function boundOf(r: PredictionRecord, timeIso: string): number {
+export function lineBound(r: PredictionRecord, timeIso: string): number {
   let chars = timeIso.length + r.run.length + r.model.length + r.protocol.length + r.code.length;
   chars += (r.id?.length ?? 0) + (r.version?.length ?? 0) + (r.sha256?.length ?? 0) + (r.primary_id?.length ?? 0) + (r.client_id?.length ?? 0);
   let bytes = FIXED_BYTES + chars * MAX_CHAR_BYTES;

@@ -2,8 +2,9 @@
 // without ever blocking the event loop or holding unbounded memory (DESIGN §8).
 //
 // Contract:
-// - write(line) and writeBytes(bytes, length) are synchronous and O(1): the line joins a buffer of at most `bufferBytes`; when it
-//   does not fit it is dropped and counted (`buffer_full`). Nothing else can make write() fail.
+// - write(line) and writeWith(maxBytes, fill) are synchronous and O(1): the line joins a buffer of
+//   at most `bufferBytes`; when it does not fit (writeWith: when `maxBytes` does not) it is
+//   dropped and counted (`buffer_full`). Nothing else can make a write fail.
 // - One write to the destination at a time (fs.write on libuv's pool), lines in order, whole
 //   lines only. A failed write (ENOSPC on /dev/full, EIO, a closed fd) drops the lines it held,
 //   counted as `write_error`; the next batch tries again (reopening a file that could not be
@@ -102,12 +103,16 @@ export class LineFile {
     this.took(slab, bytes);
   }
 
-  /** Takes one whole line given as its first `length` bytes of `src` (copied now). */
-  writeBytes(src: Buffer, length: number): void {
-    const slab = this.admit(length);
+  /**
+   * Takes one whole line that `fill` writes at `buf[at..]` in place, in at most `maxBytes`
+   * bytes, returning its end: no copy. `fill` must not throw.
+   */
+  writeWith(maxBytes: number, fill: (buf: Buffer, at: number) => number): void {
+    const slab = this.admit(maxBytes);
     if (slab === undefined) return;
-    slab.used += src.copy(slab.buf, slab.used, 0, length);
-    this.took(slab, length);
+    const bytes = fill(slab.buf, slab.used) - slab.used;
+    slab.used += bytes;
+    this.took(slab, bytes);
   }
 
   /** The slab with room for a line of `bytes`; undefined (the line counted as dropped) when it cannot be taken. */

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { SluiceSettings } from '../config/config.js';
 import type { PredictionEvent } from '../dataplane/prediction-event.js';
 import { LineFile, rotationOf, type DropReason } from './line-file.js';
-import { LineEncoder } from './line-bytes.js';
+import { LineEncoder, lineBound } from './line-bytes.js';
 import { toRecord } from './record.js';
 
 export interface PredictionLogMeters {
@@ -93,8 +93,9 @@ export class PredictionLog {
       this.timeMs = now;
       this.timeIso = new Date(now).toISOString();
     }
-    const length = this.encoder.encode(toRecord(event, this.seq++, this.run), this.timeIso);
-    this.file.writeBytes(this.encoder.bytes, length);
+    const record = toRecord(event, this.seq++, this.run);
+    const timeIso = this.timeIso;
+    this.file.writeWith(lineBound(record, timeIso), (buf, at) => this.encoder.encodeInto(record, timeIso, buf, at));
     if (now - this.lastMetersMs >= METERS_EVERY_MS) {
       this.tellMeters();
       this.deps.meters.buffered(this.file.buffered);
