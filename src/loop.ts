@@ -96,7 +96,7 @@ export function startLoop(deps: LoopDeps): Loop {
     webhookAllow: config.retrainWebhookAllow.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     webhookSecret: config.retrainWebhookSecret,
     settingsOf: (model) => fileOf(model)?.retrain,
-    commandEnv: { ...process.env, SLUICE_MODELS: config.modelsDir, SLUICE_PREDICTION_LOG: config.predictionLog, SLUICE_FEEDBACK_LOG: config.feedbackLog },
+    commandEnv: { ...config.childEnv, SLUICE_MODELS: config.modelsDir, SLUICE_PREDICTION_LOG: config.predictionLog, SLUICE_FEEDBACK_LOG: config.feedbackLog },
     onEvent: (e) => metrics.retrainEvents.inc({ model: e.model, reason: e.reason }),
     onAction: (model, action, outcome) => metrics.retrainActions.inc({ model, action, outcome }),
   });

@@ -121,6 +121,11 @@ describe('config', () => {
     expect(c.port).toBe(9);
   });
 
+  it('hands on the environment it was given, for the children sluice starts', () => {
+    const env = { PATH: '/bin', HOME: '/h', SLUICE_PORT: '9' };
+    expect(loadConfig([], env).childEnv).toBe(env);
+  });
+
   it('does not warn of the variables read elsewhere, nor of any setting', () => {
     expect(NON_SETTING_ENV).toEqual(['SLUICE_ADMIN_URL']);
     const known = { SLUICE_ADMIN_TOKEN: 't', SLUICE_ADMIN_URL: 'http://x', SLUICE_PORT: '1', SLUICE_REUSE_PORT: '1', SLUICE_LOG_LEVEL: 'warn' };

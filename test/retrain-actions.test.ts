@@ -294,7 +294,7 @@ describe('runCommand', () => {
 
   it('runs node, logs stdout lines at info and stderr lines at warn, ok on exit 0', async () => {
     const log = recorder();
-    const outcome = await runCommand({ argv: node('console.log("hello"); console.log("world"); console.error("careful")'), timeoutMs: 10_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node('console.log("hello"); console.log("world"); console.error("careful")'), timeoutMs: 10_000 }, EVENT, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: true, exitCode: 0, signal: null, timedOut: false });
     expect(outcome.error).toBeUndefined();
     const output = log.lines.filter((l) => l.msg === 'retrain command output');
@@ -322,13 +322,13 @@ describe('runCommand', () => {
 
   it('a child that never reads stdin is fine (EPIPE ignored)', async () => {
     const log = recorder();
-    const outcome = await runCommand({ argv: node('process.exit(0)'), timeoutMs: 10_000 }, { model: 'm', blob: 'x'.repeat(1 << 20) }, { log });
+    const outcome = await runCommand({ argv: node('process.exit(0)'), timeoutMs: 10_000 }, { model: 'm', blob: 'x'.repeat(1 << 20) }, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: true, exitCode: 0 });
   });
 
   it('a non-zero exit is not ok', async () => {
     const log = recorder();
-    const outcome = await runCommand({ argv: node('process.exit(3)'), timeoutMs: 10_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node('process.exit(3)'), timeoutMs: 10_000 }, EVENT, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: false, exitCode: 3, signal: null, timedOut: false });
     expect(log.lines.at(-1)).toMatchObject({ level: 'error', msg: 'retrain command failed' });
   });
@@ -336,7 +336,7 @@ describe('runCommand', () => {
   it('kills a command that runs past its timeout with SIGTERM', async () => {
     const log = recorder();
     const started = Date.now();
-    const outcome = await runCommand({ argv: node('setInterval(() => {}, 1000)'), timeoutMs: 300 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node('setInterval(() => {}, 1000)'), timeoutMs: 300 }, EVENT, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: false, exitCode: null, signal: 'SIGTERM', timedOut: true });
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -344,7 +344,7 @@ describe('runCommand', () => {
   it('SIGKILLs a command that ignores SIGTERM, 2 s later', async () => {
     const log = recorder();
     const script = `process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready'); setInterval(() => {}, 1000);`;
-    const outcome = await runCommand({ argv: node(script), timeoutMs: 1500 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node(script), timeoutMs: 1500 }, EVENT, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: false, exitCode: null, signal: 'SIGKILL', timedOut: true });
     expect(outcome.durationMs).toBeGreaterThanOrEqual(3400);
     expect(log.lines.map((l) => l.obj.line)).toContain('ignoring SIGTERM');
@@ -352,18 +352,18 @@ describe('runCommand', () => {
 
   it('a missing binary is an outcome with an error, not a throw', async () => {
     const log = recorder();
-    const outcome = await runCommand({ argv: ['/nonexistent/sluice-retrain-binary', '--x'], timeoutMs: 10_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: ['/nonexistent/sluice-retrain-binary', '--x'], timeoutMs: 10_000 }, EVENT, { log, env: process.env });
     expect(outcome).toMatchObject({ ok: false, exitCode: null, signal: null, timedOut: false });
     expect(outcome.error).toMatch(/ENOENT/);
     expect(log.lines.at(-1)).toMatchObject({ level: 'error', msg: 'retrain command failed' });
-    expect(await runCommand({ argv: [], timeoutMs: 10 }, EVENT, { log })).toMatchObject({ ok: false, error: 'empty argv' });
+    expect(await runCommand({ argv: [], timeoutMs: 10 }, EVENT, { log, env: process.env })).toMatchObject({ ok: false, error: 'empty argv' });
   });
 
   it('passes shell metacharacters literally (no shell)', async () => {
     const log = recorder();
     const marker = path.join(tmpdir(), `sluice-retrain-${randomBytes(6).toString('hex')}`);
     const arg = `"; touch ${marker}; echo $(touch ${marker}) \`touch ${marker}\` | > ${marker}`;
-    const outcome = await runCommand({ argv: node('console.log(JSON.stringify(process.argv.at(-1)))', arg), timeoutMs: 10_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node('console.log(JSON.stringify(process.argv.at(-1)))', arg), timeoutMs: 10_000 }, EVENT, { log, env: process.env });
     expect(outcome.ok).toBe(true);
     expect(existsSync(marker)).toBe(false);
     const line = log.lines.find((l) => l.obj.stream === 'stdout')?.obj.line;
@@ -373,7 +373,7 @@ describe('runCommand', () => {
   it(`logs at most ${MAX_LOG_LINES} lines, then one "output truncated" line; long lines cut`, async () => {
     const log = recorder();
     const script = `const out = ['y'.repeat(5000)]; for (let i = 0; i < 100000; i++) out.push('line ' + i); process.stdout.write(out.join('\\n') + '\\n');`;
-    const outcome = await runCommand({ argv: node(script), timeoutMs: 30_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node(script), timeoutMs: 30_000 }, EVENT, { log, env: process.env });
     expect(outcome.ok).toBe(true);
     const output = log.lines.filter((l) => l.msg === 'retrain command output');
     expect(output).toHaveLength(MAX_LOG_LINES);
@@ -385,7 +385,7 @@ describe('runCommand', () => {
 
   it('keeps CRLF lines and a last line without a newline', async () => {
     const log = recorder();
-    const outcome = await runCommand({ argv: node(`process.stdout.write('a\\r\\n\\nb')`), timeoutMs: 10_000 }, EVENT, { log });
+    const outcome = await runCommand({ argv: node(`process.stdout.write('a\\r\\n\\nb')`), timeoutMs: 10_000 }, EVENT, { log, env: process.env });
     expect(outcome.ok).toBe(true);
     expect(log.lines.filter((l) => l.obj.stream === 'stdout').map((l) => l.obj.line)).toEqual(['a', '', 'b']);
   });

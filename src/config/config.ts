@@ -138,6 +138,11 @@ export interface SluiceConfig extends SluiceSettings {
    * when all is well.
    */
   readonly warnings: readonly string[];
+  /**
+   * Not a setting: the environment sluice was started with, which a child it starts (the retrain
+   * command) inherits. Config is the one reader of process.env (DESIGN §2); the rest is handed this.
+   */
+  readonly childEnv: Readonly<NodeJS.ProcessEnv>;
 }
 
 export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
@@ -186,6 +191,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   disableNative: false,
   retrainWebhookSecret: undefined,
   warnings: Object.freeze([]),
+  childEnv: process.env,
 });
 
 type Kind = 'string' | 'int' | 'fraction' | 'bool' | 'level' | 'ortLevel' | 'readyWhen' | 'logFormat';
@@ -442,6 +448,7 @@ export function resolveConfig(
   Object.assign(out, overrides);
   out.modelsDir = path.resolve(out.modelsDir as string);
   out.warnings = Object.freeze(envWarnings(env, [...FIELDS.map((f) => f.env), ...SECRET_FIELDS.map((f) => f.env), ...NON_SETTING_ENV]));
+  out.childEnv = env;
   return Object.freeze(out as unknown as SluiceConfig);
 }
 

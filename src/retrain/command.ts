@@ -35,8 +35,8 @@ export interface CommandOutcome {
 
 export interface CommandDeps {
   readonly log: ActionLog;
-  /** The child's base environment (default process.env); the SLUICE_RETRAIN_* variables are added. */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The child's base environment (the process's: SluiceConfig.childEnv); the SLUICE_RETRAIN_* variables are added. */
+  readonly env: Readonly<NodeJS.ProcessEnv>;
 }
 
 export const MAX_LINE_CHARS = 2000;
@@ -60,7 +60,7 @@ export async function runCommand(config: CommandConfig, event: object, deps: Com
   if (argv0 === undefined) return finish(log, undefined, { ok: false, exitCode: null, signal: null, timedOut: false, durationMs: 0, error: 'empty argv' });
 
   const body = JSON.stringify(event);
-  const env: NodeJS.ProcessEnv = { ...(deps.env ?? process.env) };
+  const env: NodeJS.ProcessEnv = { ...deps.env };
   delete env.SLUICE_RETRAIN_EVENT;
   delete env.SLUICE_RETRAIN_MODEL;
   if (body.length <= MAX_ENV_EVENT_CHARS) env.SLUICE_RETRAIN_EVENT = body;
