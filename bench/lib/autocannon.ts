@@ -3,7 +3,7 @@
 // wrk's for fast servers. Its own latency histogram counts whole milliseconds (a 300 µs p50
 // reads 0), so percentiles come from the per-response times it emits (float ms, hrtime).
 import { createRequire } from 'node:module';
-import type { LoadOptions, LoadRun } from './load.js';
+import type { LoadOptions, LoadRun } from './load-run.js';
 import { percentileSorted } from './stats.js';
 
 /** The part of autocannon's result this bench reads (the package ships no types). */

@@ -4,29 +4,9 @@
 import { runAutocannon } from './autocannon.js';
 import { wrkVersion } from './machine.js';
 import { runWrk } from './wrk.js';
+import type { GeneratorName, LoadOptions, LoadRun } from './load-run.js';
 
-export type GeneratorName = 'wrk' | 'autocannon';
-
-export interface LoadOptions {
-  url: string;
-  /** POST bodies (application/json), sent in rotation. */
-  bodies: readonly string[];
-  connections: number;
-  durationS: number;
-}
-
-export interface LoadRun {
-  generator: GeneratorName;
-  connections: number;
-  durationS: number;
-  /** Completed requests (any status). */
-  requests: number;
-  reqPerSec: number;
-  p50Us: number;
-  p99Us: number;
-  /** Non-2xx answers plus socket errors and timeouts. */
-  errors: number;
-}
+export type { GeneratorName, LoadOptions, LoadRun } from './load-run.js';
 
 let wrkInstalled: boolean | undefined;
 

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { LoadOptions, LoadRun } from './load.js';
+import type { LoadOptions, LoadRun } from './load-run.js';
 
 /** A Lua script that rotates through `bodies` as POST application/json requests. */
 export function wrkScript(bodies: readonly string[]): string {

@@ -7,10 +7,26 @@
 // (every input and output has a free dim 0) or model.json names a batch dim, else 0 (the model does not batch: shapes are
 // full shapes, each request runs alone). With maxBatchSize > 0 each tensor's batch dim is its
 // declared `batchDim` (default 0; a rank-0 input defaults to none: it cannot have one).
-import type { BatchingConfig, DataType, TensorSpec } from '../types.js';
+import type { BatchingConfig, DataType, FeatureSpec, TensorSpec } from '../types.js';
 import { checkClasses, parseFeatures } from './feature-config.js';
-import type { ModelConfig } from './model-config.js';
-import { configInvalid, DATATYPES, DEFAULT_BATCHING, deepFreeze, GPU_DEFAULT_MAX_BATCH_SIZE, type DeclaredTensor, type ModelFile } from './model-file.js';
+import { configInvalid, DATATYPES, DEFAULT_BATCHING, deepFreeze, GPU_DEFAULT_MAX_BATCH_SIZE, type DeclaredTensor, type ModelFile, type ModelSettings } from './model-file.js';
+
+/** A named feature as model.json declares it (see types.ts). */
+export type FeatureConfig = FeatureSpec;
+
+/** A version's effective config: model.json over the graph, resolved and frozen. */
+export interface ModelConfig extends ModelSettings {
+  readonly platform: 'onnxruntime_onnx';
+  /** Full shapes; batchDim is always set (a number, or null for none). */
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** maxBatchSize 0: the model does not batch and every shape is a full shape (Triton's meaning). */
+  readonly batching: BatchingConfig;
+  /** Named features, one per column of `featuresInput` in column order; absent: no /v1 predict. */
+  readonly features?: readonly FeatureConfig[];
+  /** Where the tensors came from. */
+  readonly source: 'model.json' | 'graph' | 'model.json + graph';
+}
 
 /** A tensor as the ONNX graph declares it (see inference/inspect.ts, which reads it). */
 export interface GraphTensor {
