@@ -29,7 +29,7 @@ import { RetrainTrigger } from './retrain/trigger.js';
 import type { RoutingBook } from './routing/book.js';
 import type { ShadowBoard } from './shadow/board.js';
 import { createComparer } from './shadow/compare.js';
-import { classIndicesOf, type GroundTruth } from './shadow/label-store.js';
+import { classIndicesOf, type GroundTruth } from './labels/label-store.js';
 import type { Tensor } from './types.js';
 
 export interface LoopDeps {

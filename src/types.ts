@@ -114,3 +114,65 @@ export interface StageTimings {
   /** Transport read start to answer handed to the transport (shadows: their queue + compute). */
   readonly totalUs: number;
 }
+
+// model.json `drift` and `retrain` as parsed (repository/mlops-config.ts fills the defaults): here
+// so that the drift and retrain engines read them without importing the repository.
+
+/** model.json `drift`. */
+export interface DriftSettings {
+  /** false: no drift tracking for this model (a reference.json alone turns it on). */
+  readonly enabled: boolean;
+  /** The count window: the last N rows. A trigger evaluation happens every N rows. */
+  readonly windowRows: number;
+  /** The time window: the rows of the last N seconds. */
+  readonly windowSeconds: number;
+  /** A window's overall score (drift/monitor.ts overallScore) at or over this counts as drifted. */
+  readonly threshold: number;
+  /** Hysteresis: the trigger fires after this many consecutive drifted windows... */
+  readonly consecutiveWindows: number;
+  /** ...and re-arms only after a window scores under this (default threshold / 2). */
+  readonly rearmBelow: number;
+  /**
+   * At most this many requests a second are binned (a token bucket, one second deep); beyond it
+   * drift is measured on an even sample of the traffic, so its cost stays bounded under any load.
+   * 0: every request.
+   */
+  readonly maxSampledPerSecond: number;
+}
+
+export interface WebhookSettings {
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** Extra attempts after a failed one (network error, timeout, 5xx, 429). */
+  readonly retries: number;
+  /** Wait before retry k: backoffMs · 2^(k−1), at most 30 s. */
+  readonly backoffMs: number;
+}
+
+export interface CommandSettings {
+  /** Run without a shell; "node" as argv[0] means this node binary. */
+  readonly argv: readonly string[];
+  readonly timeoutMs: number;
+}
+
+/** model.json `retrain`. */
+export interface RetrainSettings {
+  /** Fire when drift stays over its threshold (`drift.consecutiveWindows` windows). */
+  readonly onDrift: boolean;
+  /** Fire when the primary's live accuracy over its last `accuracyWindowRows` labelled rows falls under this. */
+  readonly accuracyFloor?: number;
+  /** Labelled rows the accuracy floor needs before it can fire. */
+  readonly minLabeledRows: number;
+  /** Live accuracy is over the last N labelled rows of each version. */
+  readonly accuracyWindowRows: number;
+  /** Fire every N seconds regardless (0: no schedule). */
+  readonly scheduleSeconds: number;
+  /** After an event, none fires for this long (an admin call is refused with 409 meanwhile). */
+  readonly cooldownSeconds: number;
+  /** Share (0..100) of traffic the retrained version shadows (read by the retraining job). */
+  readonly shadowPercent: number;
+  /** The base training data, relative to the model directory (read by the retraining job). */
+  readonly baseData?: string;
+  readonly webhook?: WebhookSettings;
+  readonly command?: CommandSettings;
+}

@@ -1,8 +1,8 @@
-// Joining late ground-truth labels to the answers they judge (src/shadow/label-store.ts): which
+// Joining late ground-truth labels to the answers they judge (src/labels/label-store.ts): which
 // sides get credit, the two bounds and their counters, refusals, and string class names.
 import { describe, expect, it } from 'vitest';
 import { createComparer } from '../src/shadow/compare.js';
-import { LabelStore, MAX_SHADOWS_PER_ENTRY } from '../src/shadow/label-store.js';
+import { LabelStore, MAX_SHADOWS_PER_ENTRY } from '../src/labels/label-store.js';
 import { PairStats } from '../src/shadow/pair-stats.js';
 
 const P1 = { role: 'primary', version: '1' } as const;

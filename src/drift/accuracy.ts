@@ -4,7 +4,7 @@
 // right/wrong in a ring, so the accuracy is over a sliding window of labelled rows.
 // Shadow answers are kept too (a mirrored request's label credits the primary and each shadow).
 // Pure apart from the injected clock; no I/O, no timers.
-import { LabelStore, type GroundTruth, type LabelRefusal } from '../shadow/label-store.js';
+import { LabelStore, type GroundTruth, type LabelRefusal } from '../labels/label-store.js';
 
 export interface LiveAccuracyOptions {
   /** Ids remembered per model, and for how long (answers waiting for their label). */

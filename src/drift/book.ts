@@ -3,7 +3,7 @@
 // new files gets a new monitor). A version without a reference, or with one that does not parse,
 // is remembered with the reason, which its drift report states; it serves normally.
 // Pure apart from the injected reader and clock.
-import type { DriftSettings } from '../repository/mlops-config.js';
+import type { DriftSettings } from '../types.js';
 import { DriftMonitor } from './monitor.js';
 import { parseDriftReference, type DriftReference } from './reference.js';
 

@@ -5,7 +5,7 @@
 // stdin and environment, never as a URL, a path or an argument.
 // One command per model at a time: a command still running when the next event fires is not
 // started again (outcome `busy`), so a slow job cannot pile up.
-import type { RetrainSettings } from '../repository/mlops-config.js';
+import type { RetrainSettings } from '../types.js';
 import { runCommand, type CommandOutcome } from './command.js';
 import type { RetrainEvent } from './trigger.js';
 import { sendWebhook, type ActionLog, type WebhookOutcome } from './webhook.js';

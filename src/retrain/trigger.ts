@@ -14,7 +14,7 @@
 // Pure: the clock is injected, nothing here runs an action (runner.ts does).
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors.js';
-import type { DriftSettings, RetrainSettings } from '../repository/mlops-config.js';
+import type { DriftSettings, RetrainSettings } from '../types.js';
 
 export type RetrainReason = 'drift' | 'accuracy' | 'schedule' | 'admin' | 'alert';
 

@@ -8,7 +8,7 @@
 // - Bounded: pairs per model are those the routing mirrored to since the last reset (a routing
 //   table holds at most a few shadows); labels per model are bounded by the label store's cap/age.
 import { createComparer, type CompareSpec, type Comparer } from './compare.js';
-import { LabelStore, type GroundTruth, type LabelResult } from './label-store.js';
+import { LabelStore, type GroundTruth, type LabelResult } from '../labels/label-store.js';
 import { PairStats, type DropReason, type PairReport } from './pair-stats.js';
 import type { Tensor } from '../types.js';
 

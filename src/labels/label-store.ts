@@ -1,5 +1,7 @@
 // What is needed to join late ground truth (`POST /v2/models/{m}/feedback {"id", "label"}`) to
 // the answers it judges: per request id, the primary's and each shadow's predicted class per row.
+// Its own module below the engines: the shadow board (agreement, per-pair accuracy) and the drift
+// engine's live accuracy both keep answers here, and engines do not import each other.
 //
 // Bounded two ways, both counted: at most `maxEntries` ids (a new id beyond that evicts the
 // oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
