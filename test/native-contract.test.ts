@@ -139,6 +139,23 @@ describe.runIf(addon.impl === 'addon')('the addon against the fallback', () => {
     expect(() => addon.binRows(new Float32Array(4), 4, 1, Int32Array.from([0]), new Float64Array(0), Int32Array.from([0, 0]), out)).toThrow(TypeError);
   });
 
+  it('agrees across the fixed/scientific boundaries (1e-7, 1e-3, 2^24, 1e21), where the addon takes its short cut', () => {
+    const rnd = mulberry32(24);
+    const logUniform = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => (rnd() < 0.5 ? -1 : 1) * lo * (hi / lo) ** rnd());
+    const values = [
+      ...logUniform(20_000, 1e-9, 1e9),
+      ...logUniform(5_000, 5e-4, 2e-3),
+      ...logUniform(5_000, 5e-8, 2e-6),
+      ...Array.from({ length: 4_000 }, (_, i) => 2 ** 24 - 2_000 + i),
+      ...Array.from({ length: 60 }, (_, i) => 10 ** (i - 30)),
+      ...Array.from({ length: 100 }, (_, i) => 2 ** (i - 50)),
+    ];
+    const f32 = Float32Array.from(values);
+    expect(addon.encodeData(f32, Kind.FP32)).toBe(encodeDataTs(f32, Kind.FP32));
+    const f64 = Float64Array.from([...values, ...logUniform(5_000, 1e19, 1e23)]);
+    expect(addon.encodeData(f64, Kind.FP64)).toBe(Array.from(f64, (v) => String(v)).join(','));
+  });
+
   it('fuzz, bounded in time: random tensors of every datatype give the same bytes and bins', () => {
     const rnd = mulberry32(Date.now() >>> 0);
     const deadline = Date.now() + 3_000;

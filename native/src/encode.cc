@@ -66,6 +66,15 @@ char* writeFloat(char* p, F v) {
     *p++ = '-';
     v = -v;
   }
+  // Below 2^24 (every integer there is exact, so no fixed text pads digits), to_chars' plain
+  // shortest text is already Number::toString's whenever it chose the fixed layout: it does so
+  // only for 10^-3 <= v (then "0.00ddd" is JS's too) or for fewer characters than the
+  // scientific one, where JS is fixed as well (v < 10^21). Otherwise it is scientific, re-laid
+  // out by jsStyle. This skips jsStyle for most values (a probability, a logit).
+  if (v < static_cast<F>(16777216)) {
+    char* end = std::to_chars(p, p + 32, v).ptr;
+    return std::memchr(p, 'e', static_cast<size_t>(end - p)) == nullptr ? end : jsStyle(p, end);
+  }
   char* end = std::to_chars(p, p + 32, v, std::chars_format::scientific).ptr;
   return jsStyle(p, end);
 }
