@@ -1,4 +1,4 @@
-// One prediction record as its log line, written byte by byte into a reusable buffer: pino's
+// One prediction record as its log line, written byte by byte in place (in the log file's slab): pino's
 // info-line format (`level`, `time`, then record.ts's fields in its order, then a newline), the
 // same text JSON.stringify gives for the record with each tensor's data as a plain array (NaN,
 // ±Infinity and redacted columns as null, BigInt64 values exact). test/predlog-line.test.ts holds
@@ -52,9 +52,8 @@ const K = {
 };
 
 export class LineEncoder {
-  private own: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
-  /** Where the line being encoded goes. */
-  private buf: Buffer = this.own;
+  /** Where the line being encoded goes (set by encodeInto). */
+  private buf: Buffer = Buffer.alloc(0);
   private at = 0;
   /** Text that repeats from line to line (the time within a millisecond, a version's names), as bytes. */
   private readonly primaryPieces: PieceCache = new Map();
@@ -66,18 +65,6 @@ export class LineEncoder {
   private readonly outcomePieces: PieceCache = new Map();
   private timeIso = '';
   private timePiece: Uint8Array = new Uint8Array(0);
-
-  /** The bytes of the last line encode() wrote: valid until the next encode(). */
-  get bytes(): Buffer {
-    return this.own;
-  }
-
-  /** Writes `r`'s line (with its newline) at the start of `bytes`; returns its length. */
-  encode(r: PredictionRecord, timeIso: string): number {
-    const need = lineBound(r, timeIso);
-    if (need > this.own.length) this.own = Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(need)));
-    return this.encodeInto(r, timeIso, this.own, 0);
-  }
 
   /** Writes `r`'s line at `out[at..]`, which must hold lineBound(r, timeIso) bytes; returns its end. */
   encodeInto(r: PredictionRecord, timeIso: string, out: Buffer, at: number): number {
@@ -169,10 +156,7 @@ export class LineEncoder {
         return;
       }
       if (i > 0) this.byte(COMMA);
-      if (v < 0) {
-        this.byte(0x2d);
-        this.int(-v);
-      } else this.int(v); // -0 too: it prints as 0
+      this.signedInt(v);
     }
   }
 
@@ -201,10 +185,7 @@ export class LineEncoder {
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
       if (i > 0) this.byte(COMMA);
-      if (v < 0) {
-        this.byte(0x2d);
-        this.int(-v);
-      } else this.int(v);
+      this.signedInt(v);
     }
   }
 
@@ -230,13 +211,17 @@ export class LineEncoder {
 
   /** A JSON number as JSON.stringify prints it (null for NaN and ±Infinity). */
   private number(v: number): void {
-    if (v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v)) {
-      if (v < 0) {
-        this.byte(0x2d);
-        this.int(-v);
-      } else this.int(v); // -0 too: it prints as 0
-    } else if (Number.isFinite(v)) this.ascii(String(v));
+    if (v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v)) this.signedInt(v);
+    else if (Number.isFinite(v)) this.ascii(String(v));
     else this.put(K.null);
+  }
+
+  /** An integer with |v| < 2^31: its sign, then the digit loop (-0 prints as 0). */
+  private signedInt(v: number): void {
+    if (v < 0) {
+      this.byte(0x2d);
+      this.int(-v);
+    } else this.int(v);
   }
 
   private intOrNull(n: number | null): void {
