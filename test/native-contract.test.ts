@@ -156,6 +156,17 @@ describe.runIf(addon.impl === 'addon')('the addon against the fallback', () => {
     expect(addon.encodeData(f64, Kind.FP64)).toBe(Array.from(f64, (v) => String(v)).join(','));
   });
 
+  it('agrees on integral floats, which the addon prints by its digit loop below 2^24 (FP32) and 2^53 (FP64)', () => {
+    const around = (x: number): number[] => Array.from({ length: 2_001 }, (_, i) => x - 1_000 + i);
+    const tens = Array.from({ length: 22 }, (_, i) => 10 ** i);
+    const values = [...around(0), ...around(2 ** 24), ...tens, ...tens.map((t) => t * 7), ...tens.map((t) => t - 1)];
+    const signed = [...values, ...values.map((v) => -v)];
+    const f32 = Float32Array.from(signed);
+    expect(addon.encodeData(f32, Kind.FP32)).toBe(encodeDataTs(f32, Kind.FP32));
+    const f64 = Float64Array.from([...signed, ...around(2 ** 53), ...around(-(2 ** 53)), 2 ** 60, 1e21, 1e22]);
+    expect(addon.encodeData(f64, Kind.FP64)).toBe(Array.from(f64, (v) => String(v)).join(','));
+  });
+
   it('fuzz, bounded in time: random tensors of every datatype give the same bytes and bins', () => {
     const rnd = mulberry32(Date.now() >>> 0);
     const deadline = Date.now() + 3_000;
