@@ -27,32 +27,51 @@ bool kindMatches(Kind kind, napi_typedarray_type t) {
   return false;
 }
 
+// One napi_get_typedarray_info per array: node-addon-api's accessors ask again for each field,
+// which cost more than encoding a small tensor.
+struct View {
+  napi_typedarray_type type;
+  size_t length;
+  uint8_t* data;
+};
+
+bool viewOf(napi_env env, napi_value v, View* out) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &data, nullptr, nullptr) != napi_ok) return false;
+  out->data = static_cast<uint8_t*>(data);
+  return true;
+}
+
+// The data array and kind code of arguments 0 and 1, checked against each other.
+bool dataAndKind(napi_env env, const Napi::CallbackInfo& info, View* data, Kind* kind) {
+  if (!viewOf(env, info[0], data) || !info[1].IsNumber()) return false;
+  const int code = info[1].As<Napi::Number>().Int32Value();
+  if (code < 0 || code > static_cast<int>(Kind::FP64)) return false;
+  *kind = static_cast<Kind>(code);
+  return kindMatches(*kind, data->type);
+}
+
 // encodeData(data: TypedArray, kind: number): string — the JSON text between a data array's brackets.
 Napi::Value EncodeData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "encodeData(data: TypedArray, kind: number)").ThrowAsJavaScriptException();
+  View data;
+  Kind kind;
+  if (info.Length() < 2 || !dataAndKind(env, info, &data, &kind)) {
+    Napi::TypeError::New(env, "encodeData(data: TypedArray, kind: number): the typed array must match kind").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-  int code = info[1].As<Napi::Number>().Int32Value();
-  if (code < 0 || code > 7 || !kindMatches(static_cast<Kind>(code), arr.TypedArrayType())) {
-    Napi::TypeError::New(env, "encodeData: typed array does not match kind").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  const uint8_t* base = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-  const Kind kind = static_cast<Kind>(code);
-  const size_t count = arr.ElementLength();
   // Small tensors (every classifier answer) are written on the stack; big ones in one heap block.
   char stackBuf[4096];
   std::unique_ptr<char[]> heap;
-  const size_t cap = sluice::maxEncodedBytes(count, kind);
+  const size_t cap = sluice::maxEncodedBytes(data.length, kind);
   char* buf = stackBuf;
   if (cap > sizeof stackBuf) {
     heap.reset(new char[cap]);
     buf = heap.get();
   }
-  char* end = sluice::encodeData(base, count, kind, buf);
+  char* end = sluice::encodeData(data.data, data.length, kind, buf);
   // The text is ASCII: latin1 skips V8's UTF-8 decoding and makes a one-byte string.
   napi_value s;
   napi_create_string_latin1(env, buf, static_cast<size_t>(end - buf), &s);
