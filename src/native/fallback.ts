@@ -17,6 +17,8 @@ const NON_FINITE_TEXT = /[IN]/;
 function float32Text(v: number): string {
   if (!Number.isFinite(v)) return 'null';
   if (v === 0) return '0';
+  // An integer a float32 holds exactly: its digits are the shortest text (the addon's short cut too).
+  if (Number.isInteger(v) && v < 16777216 && v > -16777216) return String(v);
   let p: number;
   let text: string | undefined;
   if ((text = hit(v, 8)) === undefined) {
