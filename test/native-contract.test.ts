@@ -163,6 +163,8 @@ describe.runIf(addon.impl === 'addon')('the addon against the fallback', () => {
     const signed = [...values, ...values.map((v) => -v)];
     const f32 = Float32Array.from(signed);
     expect(addon.encodeData(f32, Kind.FP32)).toBe(encodeDataTs(f32, Kind.FP32));
+    const exact = f32.filter((v) => Math.abs(v) < 2 ** 24);
+    expect(encodeDataTs(exact, Kind.FP32)).toBe(Array.from(exact, (v) => String(v)).join(','));
     const f64 = Float64Array.from([...signed, ...around(2 ** 53), ...around(-(2 ** 53)), 2 ** 60, 1e21, 1e22]);
     expect(addon.encodeData(f64, Kind.FP64)).toBe(Array.from(f64, (v) => String(v)).join(','));
   });
