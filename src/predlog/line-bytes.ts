@@ -142,22 +142,14 @@ export class LineEncoder {
     if (t.datatype === 'BOOL' || (t.nullColumns !== undefined && t.shape.length === 2)) this.valueByValue(t);
     else if (d instanceof BigInt64Array) this.bigints(d);
     else if (d instanceof Float32Array || d instanceof Float64Array) this.floats(d, t);
-    else this.integers(d);
+    else this.integers(d, t);
   }
 
   /** Integral floats by the digit loop; from the first fraction on, the tensor again as one native join. */
   private floats(d: Float32Array | Float64Array, t: TensorCopy): void {
-    const start = this.at;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
-      if (!(v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v))) {
-        this.at = start;
-        this.fractional(d, t);
-        return;
-      }
-      if (i > 0) this.byte(COMMA);
-      this.signedInt(v);
-    }
+    const end = writeIntegers(d, this.buf, this.at);
+    if (end >= 0) this.at = end;
+    else this.fractional(d, t);
   }
 
   /** join prints NaN and ±Infinity as such: a tensor holding one goes value by value (as null). */
@@ -181,12 +173,11 @@ export class LineEncoder {
     }
   }
 
-  private integers(d: Int32Array | Int16Array | Int8Array | Uint8Array): void {
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
-      if (i > 0) this.byte(COMMA);
-      this.signedInt(v);
-    }
+  /** INT32's -2^31 is past the digit loop's range: such a tensor goes value by value. */
+  private integers(d: Int32Array | Int16Array | Int8Array | Uint8Array, t: TensorCopy): void {
+    const end = writeIntegers(d, this.buf, this.at);
+    if (end >= 0) this.at = end;
+    else this.valueByValue(t);
   }
 
   /** Every value on its own: BOOL, redacted columns (null), and non-finite floats (null). */
@@ -297,6 +288,40 @@ export class LineEncoder {
   private byte(b: number): void {
     this.buf[this.at++] = b;
   }
+}
+
+/**
+ * Writes d's values at buf[at..] as comma-separated integers and returns the end, or -1 at the
+ * first value that is not an integer with |v| < 2^31 (the caller then writes the tensor another
+ * way, from `at` again). One loop with its position in a local: the per-value method calls of the
+ * general path cost ~4x more on a 64-pixel input.
+ */
+function writeIntegers(d: ArrayLike<number>, buf: Buffer, at: number): number {
+  for (let i = 0; i < d.length; i++) {
+    let v = d[i]!;
+    if (!(v > -DIGIT_LOOP_MAX && v < DIGIT_LOOP_MAX && v === Math.floor(v))) return -1;
+    if (i > 0) buf[at++] = COMMA;
+    if (v < 0) {
+      buf[at++] = 0x2d;
+      v = -v;
+    }
+    if (v < 10) buf[at++] = 0x30 + v; // -0 too: "0"
+    else if (v < 100) {
+      const tens = (v / 10) | 0;
+      buf[at++] = 0x30 + tens;
+      buf[at++] = 0x30 + v - tens * 10;
+    } else {
+      let digits = 3;
+      for (let p = 1000; p <= v; p *= 10) digits++;
+      let m = v | 0;
+      let k = (at += digits);
+      do {
+        buf[--k] = 0x30 + (m % 10);
+        m = (m / 10) | 0;
+      } while (m > 0);
+    }
+  }
+  return at;
 }
 
 /** Byte pieces by three keys; nested maps, so a lookup hashes strings that already know their hash. */
