@@ -15,7 +15,7 @@ import type { SluiceSettings } from '../config/config.js';
 import type { PredictionEvent } from '../dataplane/prediction-event.js';
 import { LineFile, rotationOf, type DropReason } from './line-file.js';
 import { LineEncoder, lineBound } from './line-bytes.js';
-import { toRecord } from './record.js';
+import { toRecord, type PredictionRecord } from './record.js';
 
 export interface PredictionLogMeters {
   /** `lines` lines were formed for the log (told in bulk, before their writes or drops). */
@@ -57,6 +57,9 @@ export class PredictionLog {
   /** The ISO time of the last line, reused within the same millisecond. */
   private timeMs = Number.NaN;
   private timeIso = '';
+  /** The record `fill` writes: set around each writeWith (one fill function, no closure per line). */
+  private pending: PredictionRecord | undefined;
+  private readonly fill = (buf: Buffer, at: number): number => this.encoder.encodeInto(this.pending!, this.timeIso, buf, at);
 
   /** The log `settings.predictionLog` asks for; undefined when it is `off`. */
   static open(deps: PredictionLogDeps): PredictionLog | undefined {
@@ -93,9 +96,9 @@ export class PredictionLog {
       this.timeMs = now;
       this.timeIso = new Date(now).toISOString();
     }
-    const record = toRecord(event, this.seq++, this.run);
-    const timeIso = this.timeIso;
-    this.file.writeWith(lineBound(record, timeIso), (buf, at) => this.encoder.encodeInto(record, timeIso, buf, at));
+    const record = (this.pending = toRecord(event, this.seq++, this.run));
+    this.file.writeWith(lineBound(record, this.timeIso), this.fill);
+    this.pending = undefined;
     if (now - this.lastMetersMs >= METERS_EVERY_MS) {
       this.tellMeters();
       this.deps.meters.buffered(this.file.buffered);
