@@ -184,6 +184,31 @@ describe.skipIf(!hasAddon)('native decode: the addon lifts what the validator ta
     ].sort());
   });
 
+  it('a lifted body skips the key and depth pre-scans only when its scan saw no suspect key: same outcomes as JSON.parse', () => {
+    const sig = signature('FP32', [6]);
+    // In the input's parameters (depth 4: body, inputs, input, parameters), which the validator lets through.
+    const withExtra = (extra: string): Buffer => padded(`{"inputs":[{"name":"x","shape":[6],"datatype":"FP32","data":[1,2,3,4,5,6],"parameters":{${extra}}}]}`);
+    const nest = (levels: number, inner: string): string => `${'{"a":'.repeat(levels)}${inner}${'}'.repeat(levels)}`;
+    const cases: [Buffer, string, boolean][] = [
+      // [body, expected code, lifted]
+      [withExtra(`"deep":${nest(12, '1')}`), 'ok', true], // depth 16, the limit
+      [withExtra(`"deep":${nest(13, '1')}`), 'SLUICE_ERR_JSON_TOO_DEEP', false],
+      [withExtra(`"deep":[${nest(11, '[1]')}]`), 'SLUICE_ERR_JSON_TOO_DEEP', false],
+      [withExtra(`"deep":${nest(3, '{"__proto__":{"x":1}}')}`), 'SLUICE_ERR_JSON_FORBIDDEN_KEY', true],
+      [withExtra(`"deep":${nest(3, '{"\\u005f_proto__":1}')}`), 'SLUICE_ERR_JSON_FORBIDDEN_KEY', true],
+      [withExtra(`"deep":{"prototype":[1]}`), 'SLUICE_ERR_JSON_FORBIDDEN_KEY', true],
+      [withExtra(`"deep":{"x\\u0041":{"constructor":1}}`), 'SLUICE_ERR_JSON_FORBIDDEN_KEY', true],
+      [withExtra(`"deep":{"x\\u0041":1,"s":"__proto__"}`), 'ok', true], // an escaped harmless key; the word only as a value
+    ];
+    for (const [b, code, lifted] of cases) {
+      const r = both(b, sig);
+      const text = b.toString('utf8').slice(LIFT_MIN_BYTES + 30);
+      expect(r.addon, text).toEqual(r.fallback);
+      expect((r.fallback as { code?: string }).code ?? 'ok', text).toBe(code);
+      if (code === 'ok') expect(r.lifted, text).toBe(lifted);
+    }
+  });
+
   it('a fuzz pass (random and mutated bodies, 3 s): no crash, and addon and fallback agree on every one', () => {
     const rnd = prng(20261203);
     const until = performance.now() + 3000;

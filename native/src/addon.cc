@@ -162,40 +162,39 @@ constexpr size_t kKeepScratchNumbers = 1 << 20;           // larger scratch is r
 // liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)
 //   : string | number | undefined  (src/native/kinds.ts, LiftData)
 // The body must be valid UTF-8: the caller checks it. Lifted elements are stored in `values`, each
-// span from byte first*8 on in its datatype; `meta` gets the span count, then per span
-// [input, kind, first, count, start, end, rank, dims...]. Returns the skeleton, or the byte size
+// span from byte first*8 on in its datatype; `meta` gets the span count, then 1 when some key is
+// escaped or forbidden (else 0), then per span [input, kind, first, count, start, end, rank, dims...]. Returns the skeleton, or the byte size
 // `values` must have (call again with one that large), or undefined when nothing was lifted.
 Napi::Value LiftData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
-      !info[3].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  View body, values, meta;
+  if (info.Length() < 4 || !viewOf(env, info[0], &body) || !info[1].IsNumber() || !viewOf(env, info[2], &values) ||
+      !viewOf(env, info[3], &meta) || body.type != napi_uint8_array || values.type != napi_uint8_array || meta.type != napi_float64_array) {
     Napi::TypeError::New(env, "liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Uint8Array body = info[0].As<Napi::Uint8Array>();
   const double depth = info[1].As<Napi::Number>().DoubleValue();
   const int maxDepth = depth >= 1 && depth <= 1000 ? static_cast<int>(depth) : 0;
-  Napi::Uint8Array values = info[2].As<Napi::Uint8Array>();
-  Napi::Float64Array meta = info[3].As<Napi::Float64Array>();
   // One scratch per thread, kept between requests unless a huge body grew it.
   thread_local sluice::BodyScan scan;
+  thread_local std::string skeleton;
   struct Release {
     ~Release() {
       if (scan.numbers.capacity() > kKeepScratchNumbers) std::vector<double>().swap(scan.numbers);
+      if (skeleton.capacity() > kKeepScratchNumbers) std::string().swap(skeleton);
     }
   } release;
-  const uint8_t* bytes = body.Data();
-  const size_t length = body.ElementLength();
+  const uint8_t* bytes = body.data;
+  const size_t length = body.length;
   if (!sluice::scanBody(bytes, length, maxDepth, scan) || scan.spans.empty()) return env.Undefined();
-  if (values.ElementLength() < scan.numbers.size() * 8) return Napi::Number::New(env, static_cast<double>(scan.numbers.size() * 8));
-  uint8_t* out = values.Data();
-  double* m = meta.Data();
-  const size_t metaCap = meta.ElementLength();
-  size_t at = 1, lifted = 0, copied = 0;
-  std::string skeleton;
+  if (values.length < scan.numbers.size() * 8) return Napi::Number::New(env, static_cast<double>(scan.numbers.size() * 8));
+  uint8_t* out = values.data;
+  double* m = reinterpret_cast<double*>(meta.data);
+  const size_t metaCap = meta.length;
+  if (metaCap < 2) return env.Undefined();
+  size_t at = 2, lifted = 0, copied = 0;
+  skeleton.clear();
   for (const sluice::DataSpan& span : scan.spans) {
     if (at + 7 + span.dims.size() > metaCap) break;  // the rest stay in the text, for JSON.parse
     void* dst = out + span.first * 8;
@@ -213,6 +212,7 @@ Napi::Value LiftData(const Napi::CallbackInfo& info) {
   }
   if (lifted == 0) return env.Undefined();
   m[0] = static_cast<double>(lifted);
+  m[1] = scan.suspectKeys ? 1 : 0;
   skeleton.append(reinterpret_cast<const char*>(bytes) + copied, length - copied);
   return Napi::String::New(env, skeleton.data(), skeleton.size());
 }
@@ -221,7 +221,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeData", Napi::Function::New(env, EncodeData, "encodeData"));
   exports.Set("binRows", Napi::Function::New(env, BinRows, "binRows"));
   exports.Set("liftData", Napi::Function::New(env, LiftData, "liftData"));
-  exports.Set("abi", Napi::Number::New(env, 2));
+  exports.Set("abi", Napi::Number::New(env, 3));
   return exports;
 }
 

@@ -113,8 +113,12 @@ class Scanner {
     return false;
   }
 
+  // Any key at any depth; an escaped one, or one a parsed tree must not hold, marks the body
+  // (BodyScan::suspectKeys).
   bool key(const uint8_t*& s, const uint8_t*& e, bool& escaped) {
-    return at('"') && string(s, e, escaped) && eat(':');
+    if (!at('"') || !string(s, e, escaped)) return false;
+    if (escaped || same(s, e, "__proto__") || same(s, e, "constructor") || same(s, e, "prototype")) out_.suspectKeys = true;
+    return eat(':');
   }
 
   // RFC 8259 number grammar; `exact` when from_chars read it to a finite, in-range double.
@@ -347,6 +351,7 @@ int64_t narrowInt(const double* src, size_t count, double lo, double hi, T* dst)
 bool scanBody(const uint8_t* body, size_t length, int maxDepth, BodyScan& out) {
   out.spans.clear();
   out.numbers.clear();
+  out.suspectKeys = false;
   return Scanner(body, length, maxDepth, out).run();
 }
 

@@ -20,6 +20,7 @@ struct DataSpan {
 struct BodyScan {
   std::vector<DataSpan> spans;
   std::vector<double> numbers; // every lifted leaf, span after span (BOOL leaves as 0 or 1)
+  bool suspectKeys = false;     // some key is escaped or named __proto__, constructor or prototype
 };
 
 // Scans a UTF-8 body that must be one strict JSON object (RFC 8259: no NaN/Infinity, no trailing

@@ -15,7 +15,9 @@
 //  - depth: the text holds more than `maxDepth` openers (`[` or `{`). Depth can never exceed the
 //    number of openers, so the common flat-tensor request (5 openers) never walks.
 // A walk costs one typeof per array element (an element of a number array is never descended),
-// and its recursion is bounded by maxDepth + 1 frames.
+// and its recursion is bounded by maxDepth + 1 frames. A body the addon lifted skips both
+// pre-scans when its scan saw no suspect key (json-lift.ts, keysClean): that scan read every key
+// and refused anything deeper than maxDepth.
 
 import { isUtf8 } from 'node:buffer';
 import { SluiceError } from '../errors.js';
@@ -57,7 +59,7 @@ export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions 
   } else {
     const buf = utf8Bytes(body);
     const lifted = liftData(buf, maxDepth);
-    parsed = parseText(lifted === undefined ? buf.toString('utf8') : lifted.skeleton, maxDepth);
+    parsed = lifted === undefined ? parseText(buf.toString('utf8'), maxDepth) : parseText(lifted.skeleton, maxDepth, lifted.keysClean);
     if (lifted !== undefined) restoreData(parsed as Record<string, unknown>, lifted, buf);
   }
   if (Array.isArray(parsed)) {
@@ -73,7 +75,8 @@ function utf8Bytes(body: Uint8Array): Buffer {
   return buf;
 }
 
-function parseText(source: string, maxDepth: number): Record<string, unknown> | unknown[] {
+/** `checked`: the addon's scan already proved both rules for this text (json-lift.ts, keysClean). */
+function parseText(source: string, maxDepth: number, checked = false): Record<string, unknown> | unknown[] {
   const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   let parsed: unknown;
   try {
@@ -90,6 +93,7 @@ function parseText(source: string, maxDepth: number): Record<string, unknown> | 
     throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body must be a JSON object at top level');
   }
 
+  if (checked) return parsed as Record<string, unknown> | unknown[];
   // Depth and keys before the top-level type, so a 100k-deep `[[[...` reads as TOO_DEEP.
   const keys = mayHaveForbiddenKey(text);
   if (keys || mayExceedDepth(text, maxDepth)) {

@@ -37,6 +37,11 @@ function viewsOf(buffer: ArrayBuffer): Record<DataType, TensorData> {
 /** A lifted body: the skeleton to parse, then where each lifted tensor goes. */
 export interface Lifted {
   skeleton: string;
+  /**
+   * The addon's scan saw the whole body (strict JSON, no deeper than maxDepth) and no key escaped
+   * or named __proto__, constructor or prototype: its parse needs neither pre-scan nor walk.
+   */
+  keysClean: boolean;
   spans: LiftedSpan[];
 }
 
@@ -67,7 +72,7 @@ export function liftData(buf: Buffer, maxDepth: number): Lifted | undefined {
   }
   if (typeof out !== 'string') return undefined;
   const spans: LiftedSpan[] = [];
-  for (let k = 0, at = 1; k < (meta[0] as number); k++) {
+  for (let k = 0, at = 2; k < (meta[0] as number); k++) {
     const dt = DATATYPE_OF_KIND[meta[at + 1] as Kind];
     const from = ((meta[at + 2] as number) * 8) / LAYOUT[dt].bytes;
     const rank = meta[at + 6] as number;
@@ -82,7 +87,7 @@ export function liftData(buf: Buffer, maxDepth: number): Lifted | undefined {
     });
     at += 7 + rank;
   }
-  return { skeleton: out, spans };
+  return { skeleton: out, keysClean: meta[1] === 0, spans };
 }
 
 /** Puts each lifted array back into `tree` (JSON.parse of the skeleton). */

@@ -59,7 +59,9 @@ export type BinRows<D extends ArrayLike<number> = Float32Array | Float64Array> =
  * /inputs/i/data array that is rectangular and non-empty at each level, and whose elements its
  * input's datatype accepts (the rules of validation/element-codecs.ts), is stored in `values` in
  * that datatype, span k from byte first_k * 8 on. `meta` receives the number of lifted arrays,
- * then per array [input index, Kind, first, count, start byte, end byte, rank, dims...].
+ * then 1 when some key anywhere is escaped or named __proto__, constructor or prototype (else 0),
+ * then per array [input index, Kind, first, count, start byte, end byte, rank, dims...]. A lifted
+ * body was scanned whole: strict JSON, no deeper than maxDepth.
  * Returns the body's text with each lifted array replaced by `0`; or a number: the byte length
  * `values` must have (call again with one); or undefined when nothing was lifted or the body is
  * one it leaves to JSON.parse: not one strict JSON object, deeper than maxDepth, an escaped or
