@@ -7,6 +7,9 @@
 // oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
 // Creation order is kept in a queue of (id, seq) beside the Map, so the oldest entry is found at the
 // queue's head and every operation is O(1) amortised (plus O(rows) for the labels themselves).
+// Every answered request is recorded and lives until evicted (~3 s at 30k req/s and 100k ids),
+// long enough to be promoted out of the young heap: so an entry is one object and its labels (the
+// queue is two parallel arrays, the shadows' map exists once a shadow is recorded).
 // Not the Map's own order: V8 leaves a deleted Map entry as a hole until the table is rehashed, and
 // an iterator starts at the first slot, so asking a Map that lost its oldest 100k entries for its
 // head walks 100k holes (measured: 65 µs per record at 100k entries). Age is measured on the
@@ -61,15 +64,18 @@ interface Entry {
   readonly createdMs: number;
   /** Matches this entry's item in the creation queue (an id labelled and recorded again is a new entry). */
   readonly seq: number;
-  primary: { version: string; labels: readonly number[] } | null;
-  readonly shadows: Map<string, readonly number[]>;
+  primaryVersion: string | null;
+  primaryLabels: readonly number[] | null;
+  /** By shadow version; null until a shadow is recorded. */
+  shadows: Map<string, readonly number[]> | null;
 }
 
 export class LabelStore {
   readonly config: Readonly<LabelStoreConfig>;
   private readonly entries = new Map<string, Entry>();
   /** Creation order: ids with their entry's seq, oldest at `head`; items of removed entries are skipped. */
-  private order: { readonly id: string; readonly seq: number }[] = [];
+  private orderIds: string[] = [];
+  private orderSeqs: number[] = [];
   private head = 0;
   private seq = 0;
   private readonly classIndex: ReadonlyMap<string, number>;
@@ -104,13 +110,19 @@ export class LabelStore {
     let e = this.entries.get(id);
     if (!e) {
       if (this.entries.size >= this.config.maxEntries && this.dropOldest()) this.evictedFullN++;
-      e = { createdMs: nowMs, seq: ++this.seq, primary: null, shadows: new Map() };
+      e = { createdMs: nowMs, seq: ++this.seq, primaryVersion: null, primaryLabels: null, shadows: null };
       this.entries.set(id, e);
-      this.order.push({ id, seq: e.seq });
+      this.orderIds.push(id);
+      this.orderSeqs.push(e.seq);
       this.compact();
     }
-    if (side.role === 'primary') e.primary = { version: side.version, labels };
-    else if (e.shadows.has(side.version) || e.shadows.size < MAX_SHADOWS_PER_ENTRY) e.shadows.set(side.version, labels);
+    if (side.role === 'primary') {
+      e.primaryVersion = side.version;
+      e.primaryLabels = labels;
+    } else {
+      const shadows = (e.shadows ??= new Map());
+      if (shadows.has(side.version) || shadows.size < MAX_SHADOWS_PER_ENTRY) shadows.set(side.version, labels);
+    }
   }
 
   /**
@@ -125,8 +137,8 @@ export class LabelStore {
     if (!e) return { ok: false, reason: 'unknown_id' };
     const want = classIndicesOf(truth, this.classIndex);
     if (typeof want === 'string') return { ok: false, reason: want };
-    const p = e.primary && e.primary.labels.length === want.length ? e.primary : null;
-    const matching = [...e.shadows].filter(([, labels]) => labels.length === want.length);
+    const p = e.primaryVersion !== null && e.primaryLabels !== null && e.primaryLabels.length === want.length ? { version: e.primaryVersion, labels: e.primaryLabels } : null;
+    const matching = [...(e.shadows ?? [])].filter(([, labels]) => labels.length === want.length);
     if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
     this.entries.delete(id);
     const primaryCorrect = p ? correct(p.labels, want) : 0;
@@ -146,10 +158,9 @@ export class LabelStore {
 
   /** The oldest live entry; queue items of removed entries at the head are discarded on the way. */
   private oldest(): Entry | undefined {
-    while (this.head < this.order.length) {
-      const o = this.order[this.head]!;
-      const e = this.entries.get(o.id);
-      if (e !== undefined && e.seq === o.seq) return e;
+    while (this.head < this.orderIds.length) {
+      const e = this.entries.get(this.orderIds[this.head]!);
+      if (e !== undefined && e.seq === this.orderSeqs[this.head]) return e;
       this.head++;
     }
     return undefined;
@@ -157,14 +168,23 @@ export class LabelStore {
 
   private dropOldest(): boolean {
     if (this.oldest() === undefined) return false;
-    this.entries.delete(this.order[this.head++]!.id);
+    this.entries.delete(this.orderIds[this.head++]!);
     return true;
   }
 
   /** Keeps the queue within twice the live entries (labelled entries leave items behind). */
   private compact(): void {
-    if (this.order.length - this.head <= 2 * this.entries.size + 1024) return;
-    this.order = this.order.slice(this.head).filter((o) => this.entries.get(o.id)?.seq === o.seq);
+    if (this.orderIds.length - this.head <= 2 * this.entries.size + 1024) return;
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    for (let i = this.head; i < this.orderIds.length; i++) {
+      const id = this.orderIds[i]!;
+      if (this.entries.get(id)?.seq !== this.orderSeqs[i]) continue;
+      ids.push(id);
+      seqs.push(this.orderSeqs[i]!);
+    }
+    this.orderIds = ids;
+    this.orderSeqs = seqs;
     this.head = 0;
   }
 }
