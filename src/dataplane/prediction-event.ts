@@ -88,7 +88,7 @@ export function copyTensor(t: Tensor, maxValues: number): TensorCopy {
 
 /** Is request `id` in the sampled share? Stable per id (the routing step's cohort hash). */
 export function sampled(id: string, rate: number): boolean {
-  return rate > 0 && cohortPoint(id) < rate * 100;
+  return rate >= 1 || (rate > 0 && cohortPoint(id) < rate * 100); // every cohort point is below 100
 }
 
 function copyInputs(inputs: readonly Tensor[], policy: EventPolicy): TensorCopy[] {
@@ -116,11 +116,15 @@ export interface AnsweredFacts {
 /**
  * The event of a primary request's answer (success or refusal), from its trace. `withTensors`
  * false: no observer reads tensors, so none are copied (outputs empty, no inputs).
+ *
+ * Every event has every field, an absent optional one undefined: one object shape for the
+ * observers' reads, and no conditional spreads to build it (both cost on every answer).
  */
 export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy, withTensors = true): PredictionEvent {
   const o = trace.outcome;
   const ok = facts.code === 'OK';
   const id = trace.id ?? null;
+  const inputs = withTensors && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? copyInputs(trace.inputs, policy) : undefined;
   return {
     timeMs: facts.timeMs,
     id,
@@ -132,7 +136,8 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
     protocol: trace.protocol,
     status: facts.status,
     code: facts.code,
-    ...(trace.clientId === undefined ? {} : { clientId: trace.clientId }),
+    primaryId: undefined,
+    clientId: trace.clientId,
     target: trace.target,
     batchId: o?.batchId ?? null,
     batchRows: o?.batchRows ?? null,
@@ -146,15 +151,21 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
       totalUs: facts.nowUs - trace.receivedUs,
     },
     outputs: withTensors && ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
-    ...(withTensors && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? { inputs: copyInputs(trace.inputs, policy) } : {}),
-    ...(withTensors && ok ? trackedCopy(trace.inputs, policy) : {}),
+    inputs,
+    tracked: withTensors && ok ? trackedCopy(trace.inputs, policy, inputs) : undefined,
   };
 }
 
-function trackedCopy(inputs: readonly Tensor[] | undefined, policy: EventPolicy): { tracked?: TensorCopy } {
-  if (policy.trackInput === undefined || inputs === undefined) return {};
+/**
+ * The tracked input's whole copy; the sampled inputs' copy of it when that one is whole and
+ * unredacted (the same values: one copy serves both).
+ */
+function trackedCopy(inputs: readonly Tensor[] | undefined, policy: EventPolicy, copied: readonly TensorCopy[] | undefined): TensorCopy | undefined {
+  if (policy.trackInput === undefined || inputs === undefined) return undefined;
+  const same = copied?.find((c) => c.name === policy.trackInput);
+  if (same !== undefined && !same.truncated && same.nullColumns === undefined) return same;
   const t = inputs.find((i) => i.name === policy.trackInput);
-  return t === undefined ? {} : { tracked: copyTensor(t, MAX_TRACKED_VALUES) };
+  return t === undefined ? undefined : copyTensor(t, MAX_TRACKED_VALUES);
 }
 
 export interface ShadowFacts {
@@ -177,6 +188,7 @@ export function shadowEvent(
   policy: EventPolicy,
   withTensors = true,
 ): PredictionEvent {
+  const copiedInputs = withTensors && sampled(facts.primaryId, policy.inputSampleRate) ? copyInputs(inputs, policy) : undefined;
   return {
     timeMs: facts.timeMs,
     id: facts.primaryId,
@@ -189,14 +201,14 @@ export function shadowEvent(
     protocol: facts.protocol,
     status: 200,
     code: 'OK',
-    ...(facts.clientId === undefined ? {} : { clientId: facts.clientId }),
+    clientId: facts.clientId,
     target: facts.target,
     batchId: outcome.batchId,
     batchRows: outcome.batchRows,
     rows: facts.rows,
     timings: { decodeUs: null, validateUs: null, queueUs: outcome.queueUs, computeUs: outcome.computeUs, encodeUs: null, totalUs: outcome.queueUs + outcome.computeUs },
     outputs: withTensors ? outcome.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
-    ...(withTensors && sampled(facts.primaryId, policy.inputSampleRate) ? { inputs: copyInputs(inputs, policy) } : {}),
-    ...(withTensors ? trackedCopy(inputs, policy) : {}),
+    inputs: copiedInputs,
+    tracked: withTensors ? trackedCopy(inputs, policy, copiedInputs) : undefined,
   };
 }
