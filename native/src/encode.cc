@@ -68,9 +68,10 @@ char* writeFloat(char* p, F v) {
   }
   // An integer the type holds exactly (below 2^24 for float, 2^53 for double) prints as its digits
   // in both to_chars' shortest text and Number::toString: the digit loop is ~10x cheaper than the
-  // shortest search (pixel counts, class indices, token ids).
+  // shortest search (pixel counts, class indices, token ids). Tested from 1 up, so a probability
+  // (the common case below 1, and zero is done) pays one compare, not a floor.
   constexpr F exactIntegers = static_cast<F>(sizeof(F) == 4 ? 16777216.0 : 9007199254740992.0);
-  if (v < exactIntegers && v == std::floor(v)) return std::to_chars(p, p + 24, static_cast<uint64_t>(v)).ptr;
+  if (v >= 1 && v < exactIntegers && v == std::floor(v)) return std::to_chars(p, p + 24, static_cast<uint64_t>(v)).ptr;
   // Below 2^24 (every integer there is exact, so no fixed text pads digits), to_chars' plain
   // shortest text is already Number::toString's whenever it chose the fixed layout: it does so
   // only for 10^-3 <= v (then "0.00ddd" is JS's too) or for fewer characters than the
