@@ -7,8 +7,9 @@
 // a place in the file's buffer; the writes run on libuv's pool (line-file.ts). Nothing is lost
 // silently: a line is written or counted as dropped — `buffer_full` when the buffer is full,
 // `write_error` when a write fails, `closed` for what shutdown could not write in time — and
-// memory stays bounded. (Formatting in a worker thread was measured too: posting the records
-// there and the lines back cost more CPU than formatting here, on a box where CPU is the limit.)
+// memory stays bounded. (Formatting in a worker thread was measured too, with postMessage:
+// cloning the records there and the lines back cost the main thread more than formatting here.
+// The main thread is the limit under load, not the box: bench/README.md, predlog.)
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SluiceSettings } from '../config/config.js';
