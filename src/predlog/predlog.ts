@@ -3,20 +3,22 @@
 //
 // It observes the data plane, so it runs a tick after each answer and can neither delay nor fail
 // one. Per prediction the event loop pays for the record (typed-array copies of the tensors,
-// made by the data plane), its line (line-bytes.ts: its bytes written straight into a buffer) and
-// a place in the file's buffer; the writes run on libuv's pool (line-file.ts). Nothing is lost
-// silently: a line is written or counted as dropped — `buffer_full` when the buffer is full,
-// `write_error` when a write fails, `closed` for what shutdown could not write in time — and
-// memory stays bounded. (Formatting in a worker thread was measured too, with postMessage:
-// cloning the records there and the lines back cost the main thread more than formatting here.
-// The main thread is the limit under load, not the box: bench/README.md, predlog.)
+// made by the data plane) and its copy into a shared ring (record-ring.ts); a writer thread
+// (log-worker.ts) turns it into its line (line-bytes.ts) and writes the file (line-file.ts).
+// Under load the main thread is the server's limit while the other core has room (bench/README.md,
+// predlog), so the JSON is made there. Nothing is lost silently: a line is written or counted as
+// dropped — `buffer_full` when the ring or the file's buffer is full (each holds half of
+// --prediction-log-buffer-bytes), `write_error` when a write fails (or the writer thread died),
+// `closed` for what shutdown could not write in time — and memory stays bounded.
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SluiceSettings } from '../config/config.js';
 import type { PredictionEvent } from '../dataplane/prediction-event.js';
-import { LineFile, rotationOf, type DropReason } from './line-file.js';
-import { LineEncoder, lineBound } from './line-bytes.js';
-import { toRecord, type PredictionRecord } from './record.js';
+import { rotationOf, type DropReason } from './line-file.js';
+import type { LogWorkerData, LogWorkerReport } from './log-worker.js';
+import { toRecord } from './record.js';
+import { ringBuffers, RingWriter } from './record-ring.js';
 
 export interface PredictionLogMeters {
   /** `lines` lines were formed for the log (told in bulk, before their writes or drops). */
@@ -43,24 +45,31 @@ export interface PredictionLogDeps {
 const DROP_WARN_EVERY_MS = 10_000;
 /** The meters are told at least this often while lines are formed. */
 const METERS_EVERY_MS = 100;
+/** close() waits this long beyond the file's own close timeout before it stops the writer thread. */
+const WORKER_GRACE_MS = 2_000;
+const WORKER_FILE = new URL('./log-worker.js', import.meta.url);
 
 export class PredictionLog {
   private seq = 0;
   private readonly run = randomBytes(4).toString('hex');
-  private readonly file: LineFile;
-  private readonly encoder = new LineEncoder();
+  private readonly ring: RingWriter;
+  private readonly worker: Worker;
+  /** The writer thread is gone (it failed, or close() ended it): records are dropped as write_error. */
+  private workerGone = false;
+  private closeStarted = false;
+  private closedWaiter: (() => void) | undefined;
+  private readonly closeTimeoutMs: number;
+  /** Bytes the writer thread's file buffer held at its last report. */
+  private fileBuffered = 0;
+  /** Records pushed into the ring, and those the writer thread reported written or dropped. */
+  private pushed = 0;
+  private accounted = 0;
   private droppedSinceWarn = 0;
   private lastWarnMs = Number.NEGATIVE_INFINITY;
   /** Lines formed since the meters were last told (told in bulk: a metric update costs more than a line). */
   private formedPrimary = 0;
   private formedShadow = 0;
   private lastMetersMs = 0;
-  /** The ISO time of the last line, reused within the same millisecond. */
-  private timeMs = Number.NaN;
-  private timeIso = '';
-  /** The record `fill` writes: set around each writeWith (one fill function, no closure per line). */
-  private pending: PredictionRecord | undefined;
-  private readonly fill = (buf: Buffer, at: number): number => this.encoder.encodeInto(this.pending!, this.timeIso, buf, at);
 
   /** The log `settings.predictionLog` asks for; undefined when it is `off`. */
   static open(deps: PredictionLogDeps): PredictionLog | undefined {
@@ -69,22 +78,47 @@ export class PredictionLog {
 
   private constructor(private readonly deps: PredictionLogDeps) {
     const s = deps.settings;
-    this.file = new LineFile({
-      destination: s.predictionLog,
-      ...rotationOf(s),
-      nowMs: deps.nowMs,
-      onDropped: (reason, lines, err) => {
-        this.tellMeters();
-        this.dropped(reason, lines, err);
-        deps.meters.buffered(this.file.buffered);
-      },
-      onWritten: (lines, bytes) => {
-        this.tellMeters();
-        deps.meters.written(lines, bytes);
-        deps.meters.buffered(this.file.buffered);
-      },
-      onTrouble: (message, err) => deps.appLog.warn({ err: err.message, destination: s.predictionLog }, message),
+    const rotation = rotationOf(s);
+    const half = Math.max(4096, Math.floor(rotation.bufferBytes / 2));
+    this.closeTimeoutMs = rotation.closeTimeoutMs;
+    const ring = ringBuffers(half);
+    this.ring = new RingWriter(ring);
+    const workerData: LogWorkerData = { ring, file: { destination: s.predictionLog, ...rotation, bufferBytes: half } };
+    this.worker = new Worker(WORKER_FILE, { workerData, name: 'sluice prediction log' });
+    this.worker.unref(); // close() ends it; it must not keep a stopped process up
+    this.worker.on('message', (m: LogWorkerReport) => this.onReport(m));
+    this.worker.on('error', (err) => deps.appLog.warn({ err: err.message, destination: s.predictionLog }, 'prediction log writer thread failed'));
+    this.worker.on('exit', () => {
+      this.workerGone = true;
+      // Records it took or never got and did not report are lost with it: counted.
+      if (!this.closeStarted) this.lost('write_error');
+      const waiter = this.closedWaiter;
+      this.closedWaiter = undefined;
+      waiter?.();
     });
+  }
+
+  private onReport(m: LogWorkerReport): void {
+    if (m.type === 'closed') {
+      const waiter = this.closedWaiter;
+      this.closedWaiter = undefined;
+      waiter?.();
+      return;
+    }
+    this.tellMeters();
+    for (const t of m.troubles) this.deps.appLog.warn({ err: t.err, destination: this.deps.settings.predictionLog }, t.message);
+    for (const [reason, lines] of Object.entries(m.dropped) as [DropReason, number][]) {
+      this.accounted += lines;
+      this.dropped(reason, lines, m.error);
+    }
+    this.accounted += m.writtenLines;
+    if (m.writtenLines > 0) this.deps.meters.written(m.writtenLines, m.writtenBytes);
+    this.fileBuffered = m.buffered;
+    this.deps.meters.buffered(this.buffered());
+  }
+
+  private buffered(): number {
+    return this.ring.held() + this.fileBuffered;
   }
 
   /** The data plane observer (DataPlane.addObserver). */
@@ -93,16 +127,14 @@ export class PredictionLog {
     if (event.shadow) this.formedShadow++;
     else this.formedPrimary++;
     const now = this.deps.nowMs();
-    if (now !== this.timeMs) {
-      this.timeMs = now;
-      this.timeIso = new Date(now).toISOString();
-    }
-    const record = (this.pending = toRecord(event, this.seq++, this.run));
-    this.file.writeWith(lineBound(record, this.timeIso), this.fill);
-    this.pending = undefined;
+    const record = toRecord(event, this.seq++, this.run);
+    if (this.closeStarted) this.dropped('closed', 1);
+    else if (this.workerGone) this.dropped('write_error', 1, 'the prediction log writer thread is gone');
+    else if (this.ring.push(record, now)) this.pushed++;
+    else this.dropped('buffer_full', 1);
     if (now - this.lastMetersMs >= METERS_EVERY_MS) {
       this.tellMeters();
-      this.deps.meters.buffered(this.file.buffered);
+      this.deps.meters.buffered(this.buffered());
     }
   };
 
@@ -114,19 +146,42 @@ export class PredictionLog {
     this.formedPrimary = this.formedShadow = 0;
   }
 
-  /** Writes what is buffered (bounded by max(1 s, drain timeout)) and closes; idempotent. */
+  /**
+   * Has the writer thread write what is buffered (bounded by max(1 s, drain timeout)) and close
+   * the file; idempotent. Records still in the ring when the thread must be stopped count as closed.
+   */
   async close(): Promise<void> {
+    if (this.closeStarted) return;
+    this.closeStarted = true;
     this.tellMeters();
-    await this.file.close();
+    if (!this.workerGone) {
+      let timer: NodeJS.Timeout | undefined;
+      const done = new Promise<void>((resolve) => (this.closedWaiter = resolve));
+      this.worker.postMessage({ type: 'close' });
+      const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.closeTimeoutMs + WORKER_GRACE_MS)))]);
+      clearTimeout(timer);
+      // After 'closed' its last report is in; a write stuck in the kernel must not hold the exit,
+      // so the thread is stopped without waiting for it.
+      void this.worker.terminate();
+      if (timedOut) this.lost('closed');
+    }
+    this.deps.meters.buffered(0);
   }
 
-  private dropped(reason: DropReason, lines: number, err?: Error): void {
+  /** Counts every pushed record the writer thread has not reported as written or dropped. */
+  private lost(reason: DropReason): void {
+    const n = this.pushed - this.accounted;
+    this.accounted = this.pushed;
+    if (n > 0) this.dropped(reason, n, reason === 'write_error' ? 'the prediction log writer thread stopped' : undefined);
+  }
+
+  private dropped(reason: DropReason, lines: number, err?: Error | string): void {
     this.deps.meters.dropped(reason, lines);
     this.droppedSinceWarn += lines;
     const now = this.deps.nowMs();
     if (now - this.lastWarnMs < DROP_WARN_EVERY_MS) return;
     this.deps.appLog.warn(
-      { reason, dropped: this.droppedSinceWarn, destination: this.deps.settings.predictionLog, ...(err ? { err: err.message } : {}) },
+      { reason, dropped: this.droppedSinceWarn, destination: this.deps.settings.predictionLog, ...(err ? { err: typeof err === 'string' ? err : err.message } : {}) },
       'prediction log lines dropped (counted in sluice_prediction_log_dropped_total)',
     );
     this.droppedSinceWarn = 0;
