@@ -65,6 +65,11 @@ export interface GatewayOptions {
    * the real one (test/fixtures/fault-worker.mjs); main.ts never sets it.
    */
   workerFile?: URL;
+  /**
+   * The prediction log's writer-thread entry (PredictionLogDeps.workerFile). Tests pass one that
+   * dies mid-run (test/fixtures/dying-log-worker.mjs); main.ts never sets it.
+   */
+  predictionLogWorkerFile?: URL;
 }
 
 const nowUs = (): number => performance.now() * 1000;
@@ -238,7 +243,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     onError: (err, where) => logger.error({ err, where }, 'observer failed'),
   });
   // Metrics, the access log and the prediction log, all observers of the data plane.
-  const observers = startObservers({ config, logger, metrics, dataplane, repository, routing, shadowBoard });
+  const observers = startObservers({ config, logger, metrics, dataplane, repository, routing, shadowBoard, predictionLogWorkerFile: opts.predictionLogWorkerFile });
   dataplane.addObserver(loop.observe);
 
   // Polls only while every pool is idle: a worker running a batch needs the cores more.

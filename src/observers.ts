@@ -21,6 +21,8 @@ export interface ObserverDeps {
   readonly repository: ModelRepository<Servable>;
   readonly routing: RoutingBook;
   readonly shadowBoard: ShadowBoard;
+  /** Tests only: the prediction log's writer-thread entry (GatewayOptions.predictionLogWorkerFile). */
+  readonly predictionLogWorkerFile?: URL;
 }
 
 export interface Observers {
@@ -58,6 +60,7 @@ export function startObservers(deps: ObserverDeps): Observers {
     },
     appLog: logger,
     nowMs: Date.now,
+    ...(deps.predictionLogWorkerFile ? { workerFile: deps.predictionLogWorkerFile } : {}),
   });
   if (predictionLog) dataplane.addObserver(predictionLog.observe);
   return {

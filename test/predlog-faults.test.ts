@@ -1,15 +1,17 @@
 // The prediction log under a bad destination: a full disk (/dev/full) and a stalled one (a FIFO
-// nobody reads). Serving goes on, every lost line is counted by reason, the buffer stays within
-// its cap, one rate-limited warning reaches the app log, and shutdown completes.
+// nobody reads), and with its writer thread dying mid-run. Serving goes on, every lost line is
+// counted by reason, the buffer stays within its cap, one rate-limited warning reaches the app
+// log, and shutdown completes.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { digitsRows } from './helpers/ort.js';
 import { waitFor } from './helpers/load.js';
+import { DIE_AFTER, DYING_LOG_WORKER } from './fixtures/dying-log-worker.mjs';
 
 const rows = digitsRows(32);
 
@@ -81,5 +83,26 @@ describe('prediction log destination failures', () => {
     } finally {
       closeSync(reader);
     }
+  }, 60_000);
+
+  it('a writer thread that dies: serving goes on, every line it did not write is counted, one warning', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-dying-log-'));
+    const file = path.join(dir, 'predictions.log');
+    t = await startTestGateway({ models: ['digits'], config: { predictionLog: file }, gateway: { predictionLogWorkerFile: DYING_LOG_WORKER } });
+    const statuses = await sendAll(60, 4);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    await waitFor(async () => (await counter('sluice_prediction_log_lines_total', { kind: 'primary' })) === 60, 10_000);
+    // Everything after its DIE_AFTER-th record at least; maybe some lines it wrote but never reported too.
+    await waitFor(async () => (await counter('sluice_prediction_log_dropped_total', { reason: 'write_error' })) >= 60 - DIE_AFTER, 10_000);
+    const started = Date.now();
+    await t.stop();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const dropped = await counter('sluice_prediction_log_dropped_total', { reason: 'write_error' });
+    const written = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').length;
+    expect(written).toBeLessThan(DIE_AFTER);
+    expect(written + dropped).toBeGreaterThanOrEqual(60); // none lost without a count
+    expect(dropWarnings()).toHaveLength(1);
+    expect(dropWarnings()[0]).toMatchObject({ level: 40, reason: 'write_error', err: 'the prediction log writer thread stopped' });
+    t = undefined;
   }, 60_000);
 });

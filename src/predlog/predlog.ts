@@ -39,11 +39,13 @@ export interface PredictionLogDeps {
   /** The app log, for drops and destination trouble (drops rate-limited here). */
   readonly appLog: Pick<Logger, 'warn'>;
   nowMs(): number;
+  /** The writer thread's entry; log-worker.js beside this module unless a test gives another. */
+  readonly workerFile?: URL;
 }
 
 /** At most one app-log warning about dropped lines per this many ms (the metric counts each). */
 const DROP_WARN_EVERY_MS = 10_000;
-/** The meters are told at least this often while lines are formed. */
+/** The meters are told at least this often while lines are formed, and this long after the last one. */
 const METERS_EVERY_MS = 100;
 /** close() waits this long beyond the file's own close timeout before it stops the writer thread. */
 const WORKER_GRACE_MS = 2_000;
@@ -70,6 +72,7 @@ export class PredictionLog {
   private formedPrimary = 0;
   private formedShadow = 0;
   private lastMetersMs = 0;
+  private metersTimer: NodeJS.Timeout | undefined;
 
   /** The log `settings.predictionLog` asks for; undefined when it is `off`. */
   static open(deps: PredictionLogDeps): PredictionLog | undefined {
@@ -84,7 +87,7 @@ export class PredictionLog {
     const ring = ringBuffers(half);
     this.ring = new RingWriter(ring);
     const workerData: LogWorkerData = { ring, file: { destination: s.predictionLog, ...rotation, bufferBytes: half } };
-    this.worker = new Worker(WORKER_FILE, { workerData, name: 'sluice prediction log' });
+    this.worker = new Worker(deps.workerFile ?? WORKER_FILE, { workerData, name: 'sluice prediction log' });
     this.worker.unref(); // close() ends it; it must not keep a stopped process up
     this.worker.on('message', (m: LogWorkerReport) => this.onReport(m));
     this.worker.on('error', (err) => deps.appLog.warn({ err: err.message, destination: s.predictionLog }, 'prediction log writer thread failed'));
@@ -132,10 +135,16 @@ export class PredictionLog {
     else if (this.workerGone) this.dropped('write_error', 1, 'the prediction log writer thread is gone');
     else if (this.ring.push(record, now)) this.pushed++;
     else this.dropped('buffer_full', 1);
-    if (now - this.lastMetersMs >= METERS_EVERY_MS) {
-      this.tellMeters();
-      this.deps.meters.buffered(this.buffered());
-    }
+    if (now - this.lastMetersMs >= METERS_EVERY_MS) this.meterTick();
+    else this.metersTimer ??= setTimeout(this.meterTick, METERS_EVERY_MS).unref();
+  };
+
+  /** Tells the meters what was formed (lines after the last tick would otherwise wait for the next event). */
+  private readonly meterTick = (): void => {
+    clearTimeout(this.metersTimer);
+    this.metersTimer = undefined;
+    this.tellMeters();
+    this.deps.meters.buffered(this.buffered());
   };
 
   /** Formed lines reach the meters before any write or drop of theirs is reported. */
@@ -153,6 +162,8 @@ export class PredictionLog {
   async close(): Promise<void> {
     if (this.closeStarted) return;
     this.closeStarted = true;
+    clearTimeout(this.metersTimer);
+    this.metersTimer = undefined;
     this.tellMeters();
     if (!this.workerGone) {
       let timer: NodeJS.Timeout | undefined;
