@@ -82,7 +82,7 @@ export class PredictionLog {
   private constructor(private readonly deps: PredictionLogDeps) {
     const s = deps.settings;
     const rotation = rotationOf(s);
-    const half = Math.max(4096, Math.floor(rotation.bufferBytes / 2));
+    const half = Math.max(2048, Math.floor(rotation.bufferBytes / 2));
     this.closeTimeoutMs = rotation.closeTimeoutMs;
     const ring = ringBuffers(half);
     this.ring = new RingWriter(ring);

@@ -33,7 +33,7 @@ export interface RingBuffers {
 }
 
 export function ringBuffers(capacityBytes: number): RingBuffers {
-  const capacity = Math.max(64 * 1024, Math.ceil(capacityBytes / 8) * 8);
+  const capacity = Math.max(2048, Math.ceil(capacityBytes / 8) * 8);
   return { data: new SharedArrayBuffer(capacity), control: new SharedArrayBuffer(8) };
 }
 
@@ -98,7 +98,7 @@ export class RingWriter extends RingViews {
     if (at >= read) {
       if (at + size > this.capacity - (read === 0 ? 8 : 0)) {
         if (size > read - 8) return false;
-        this.f64[at / 8] = WRAP;
+        this.f64[at >> 3] = WRAP;
         at = 0;
       }
     } else if (at + size > read - 8) return false;
@@ -112,7 +112,7 @@ export class RingWriter extends RingViews {
 
   private write(r: PredictionRecord, timeMs: number, start: number, size: number): void {
     const f = this.f64;
-    const s = start / 8;
+    const s = start >> 3;
     f[s] = size;
     f[s + 1] = r.seq;
     f[s + 2] = timeMs;
@@ -143,12 +143,12 @@ export class RingWriter extends RingViews {
 
   private string(v: string | null | undefined, at: number): number {
     if (v === null || v === undefined) {
-      this.f64[at / 8] = v === null ? NULL_LEN : ABSENT_LEN;
+      this.f64[at >> 3] = v === null ? NULL_LEN : ABSENT_LEN;
       return at + 8;
     }
-    this.f64[at / 8] = v.length;
+    this.f64[at >> 3] = v.length;
     const u = this.u16;
-    const base = (at + 8) / 2;
+    const base = (at + 8) >> 1;
     for (let i = 0; i < v.length; i++) u[base + i] = v.charCodeAt(i);
     return at + 8 + pad8(v.length * 2);
   }
@@ -156,7 +156,7 @@ export class RingWriter extends RingViews {
   private tensor(t: TensorCopy, start: number): number {
     let at = this.string(t.name, start);
     const f = this.f64;
-    let s = at / 8;
+    let s = at >> 3;
     f[s++] = DATATYPE_CODE.get(t.datatype) ?? 0;
     f[s++] = t.truncated ? 1 : 0;
     f[s++] = t.shape.length;
@@ -183,12 +183,12 @@ export class RingReader extends RingViews {
     let at = Atomics.load(this.control, 1);
     let n = 0;
     while (at !== write) {
-      if (this.f64[at / 8] === WRAP) {
+      if (this.f64[at >> 3] === WRAP) {
         at = 0;
         continue;
       }
-      const size = this.f64[at / 8]!;
-      const timeMs = this.f64[at / 8 + 2]!;
+      const size = this.f64[at >> 3]!;
+      const timeMs = this.f64[(at >> 3) + 2]!;
       const r = this.read(at);
       at += size;
       if (at === this.capacity) at = 0;
@@ -201,7 +201,7 @@ export class RingReader extends RingViews {
 
   private read(start: number): PredictionRecord {
     const f = this.f64;
-    const s = start / 8;
+    const s = start >> 3;
     const nullable = (v: number): number | null => (Number.isNaN(v) ? null : v);
     const outputs = f[s + 11]!;
     const inputs = f[s + 12]!;
@@ -256,7 +256,7 @@ export class RingReader extends RingViews {
   }
 
   private string(at: number): [string | null | undefined, number] {
-    const len = this.f64[at / 8]!;
+    const len = this.f64[at >> 3]!;
     if (len === NULL_LEN) return [null, at + 8];
     if (len === ABSENT_LEN) return [undefined, at + 8];
     return [this.bytes.toString('utf16le', at + 8, at + 8 + len * 2), at + 8 + pad8(len * 2)];
@@ -265,7 +265,7 @@ export class RingReader extends RingViews {
   private tensor(start: number): [TensorCopy, number] {
     const [name, after] = this.string(start);
     const f = this.f64;
-    let s = after / 8;
+    let s = after >> 3;
     const datatype = DATATYPES[f[s++]!]!;
     const truncated = f[s++] === 1;
     const rank = f[s++]!;
