@@ -9,6 +9,7 @@ import type { TensorCopy } from '../src/dataplane/prediction-event.js';
 import { LineEncoder, lineBound } from '../src/predlog/line-bytes.js';
 import { PREDICTION_RECORD_SCHEMA, type PredictionRecord } from '../src/predlog/record.js';
 import type { DataType, TensorData } from '../src/types.js';
+import { predictionRecord, REFUSED_BEFORE_ROUTING } from './helpers/prediction-record.js';
 
 /** The line as its definition says: JSON.stringify of the fields in order. */
 function expectedLine(r: PredictionRecord, time: string): string {
@@ -37,28 +38,7 @@ function encoded(r: PredictionRecord, time: string, encoder = new LineEncoder())
   return buf.toString('utf8', at, end);
 }
 
-function record(over: Partial<PredictionRecord> = {}): PredictionRecord {
-  return {
-    seq: 41,
-    run: '0a1b2c3d',
-    id: 'req-1',
-    model: 'digits',
-    version: '2',
-    sha256: 'f'.repeat(64),
-    shadow: false,
-    batch_id: 7,
-    batch_size: 28,
-    rows: 1,
-    queue_us: 1200,
-    compute_us: 310,
-    total_us: 1650,
-    protocol: 'http_json',
-    status: 200,
-    code: 'OK',
-    outputs: [],
-    ...over,
-  };
-}
+const record = predictionRecord;
 
 const tensor = (datatype: DataType, data: TensorData, shape = [data.length], extra: Partial<TensorCopy> = {}): TensorCopy => ({ name: 'out', datatype, shape, data, truncated: false, ...extra });
 
@@ -101,18 +81,10 @@ describe('prediction log line bytes', () => {
     const r = record({
       id: 'quote " back \\ tab \t é 😀 lone \ud800',
       model: 'm/../"x"',
-      version: null,
-      sha256: null,
+      ...REFUSED_BEFORE_ROUTING,
       shadow: true,
       primary_id: 'p\n1',
       client_id: 'client \u0001',
-      batch_id: null,
-      batch_size: null,
-      rows: null,
-      queue_us: null,
-      compute_us: null,
-      status: 429,
-      code: 'SLUICE_ERR_QUEUE_FULL',
       outputs: [tensor('FP32', new Float32Array([1]), [1], { name: 'naïve "name"', truncated: true })],
     });
     expect(encoded(r, TIME)).toBe(expectedLine(r, TIME));

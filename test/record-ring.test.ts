@@ -6,33 +6,10 @@ import { describe, expect, it } from 'vitest';
 import type { TensorCopy } from '../src/dataplane/prediction-event.js';
 import type { PredictionRecord } from '../src/predlog/record.js';
 import { recordBytes, ringBuffers, RingReader, RingWriter } from '../src/predlog/record-ring.js';
+import { predictionRecord, REFUSED_BEFORE_ROUTING } from './helpers/prediction-record.js';
 import { prng } from './helpers/third-party.js';
 
-function record(seq: number, over: Partial<PredictionRecord> = {}): PredictionRecord {
-  return {
-    seq,
-    run: '0a1b2c3d',
-    id: `req-${seq}`,
-    model: 'digits',
-    version: '2',
-    sha256: 'f'.repeat(64),
-    shadow: false,
-    primary_id: undefined,
-    batch_id: 7,
-    batch_size: 28,
-    rows: 1,
-    queue_us: 1200,
-    compute_us: 310,
-    total_us: 1650,
-    protocol: 'http_json',
-    status: 200,
-    code: 'OK',
-    client_id: undefined,
-    outputs: [],
-    inputs: undefined,
-    ...over,
-  };
-}
+const record = (seq: number, over: Partial<PredictionRecord> = {}): PredictionRecord => predictionRecord({ seq, id: `req-${seq}`, ...over });
 
 const tensor = (name: string, datatype: TensorCopy['datatype'], data: TensorCopy['data'], shape = [data.length], extra: Partial<TensorCopy> = {}): TensorCopy => ({
   name,
@@ -59,15 +36,7 @@ describe('record ring', () => {
       primary_id: 'p\n1',
       client_id: 'client \u0001',
       shadow: true,
-      version: null,
-      sha256: null,
-      batch_id: null,
-      batch_size: null,
-      rows: null,
-      queue_us: null,
-      compute_us: null,
-      status: 429,
-      code: 'SLUICE_ERR_QUEUE_FULL',
+      ...REFUSED_BEFORE_ROUTING,
       outputs: [
         tensor('p', 'FP32', Float32Array.from([0.1, -0, Number.NaN, Number.POSITIVE_INFINITY]), [2, 2], { truncated: true }),
         tensor('d', 'FP64', Float64Array.from([1e-300, -1.5])),
