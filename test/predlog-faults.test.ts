@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { postJson, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { digitsRows } from './helpers/ort.js';
 import { waitFor } from './helpers/load.js';
+import { DEAF_LOG_WORKER } from './fixtures/deaf-log-worker.mjs';
 import { DIE_AFTER, DYING_LOG_WORKER } from './fixtures/dying-log-worker.mjs';
 
 const rows = digitsRows(32);
@@ -103,6 +104,24 @@ describe('prediction log destination failures', () => {
     expect(written + dropped).toBeGreaterThanOrEqual(60); // none lost without a count
     expect(dropWarnings()).toHaveLength(1);
     expect(dropWarnings()[0]).toMatchObject({ level: 40, reason: 'write_error', err: 'the prediction log writer thread stopped' });
+    t = undefined;
+  }, 60_000);
+
+  it('a writer thread that never answers close: stop gives up after the close timeout and counts what it did not report', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-deaf-log-'));
+    const file = path.join(dir, 'predictions.log');
+    t = await startTestGateway({ models: ['digits'], config: { predictionLog: file, drainTimeoutMs: 500 }, gateway: { predictionLogWorkerFile: DEAF_LOG_WORKER } });
+    const statuses = await sendAll(40, 4);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(40);
+    const started = Date.now();
+    await t.stop(); // close timeout max(1 s, drain timeout) + 2 s grace, then the thread is stopped
+    const tookMs = Date.now() - started;
+    expect(tookMs).toBeGreaterThanOrEqual(2_500);
+    expect(tookMs).toBeLessThan(10_000);
+    expect(await counter('sluice_prediction_log_lines_total', { kind: 'primary' })).toBe(40);
+    const written = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').length;
+    const dropped = await counter('sluice_prediction_log_dropped_total');
+    expect(written + dropped).toBeGreaterThanOrEqual(40); // none lost without a count
     t = undefined;
   }, 60_000);
 });
