@@ -16,8 +16,8 @@
 
 import { nativeCore } from '../native/core.js';
 import { DATATYPE_OF_KIND, type Kind } from '../native/kinds.js';
-import type { DataType, TensorData } from '../types.js';
-import { LAYOUT } from '../util/dtype-layout.js';
+import type { TensorData } from '../types.js';
+import { LAYOUT, viewsOf } from '../util/dtype-layout.js';
 
 export const LIFT_MIN_BYTES = 512;
 /** Scratch kept between requests; a body needing more gets a one-off scratch. */
@@ -26,13 +26,6 @@ const KEEP_SCRATCH_BYTES = 8 << 20;
 const meta = new Float64Array(4096);
 let scratch = new Uint8Array(64 << 10);
 let views = viewsOf(scratch.buffer);
-
-/** One typed view of the scratch per datatype: a lifted tensor is then one slice() of it. */
-function viewsOf(buffer: ArrayBuffer): Record<DataType, TensorData> {
-  const out = {} as Record<DataType, TensorData>;
-  for (const dt of Object.values(DATATYPE_OF_KIND)) out[dt] = new (LAYOUT[dt].ctor as unknown as new (b: ArrayBuffer) => TensorData)(buffer);
-  return out;
-}
 
 /** A lifted body: the skeleton to parse, then where each lifted tensor goes. */
 export interface Lifted {

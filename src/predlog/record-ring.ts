@@ -14,8 +14,9 @@
 // ABSENT_LEN) and UTF-16 units, tensors as name, datatype, truncated, dims, redacted columns and
 // their data's bytes.
 import type { TensorCopy } from '../dataplane/prediction-event.js';
+import { DATATYPE_OF_KIND, KIND_OF, type Kind } from '../native/kinds.js';
 import type { DataType, TensorData } from '../types.js';
-import { LAYOUT } from '../util/dtype-layout.js';
+import { LAYOUT, viewsOf } from '../util/dtype-layout.js';
 import type { PredictionRecord } from './record.js';
 
 const WRAP = -1;
@@ -23,8 +24,6 @@ const NULL_LEN = -1;
 const ABSENT_LEN = -2;
 /** Fixed float64 fields at the start of a record: size, the 12 numbers below. */
 const HEAD_SLOTS = 13;
-const DATATYPES: readonly DataType[] = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'];
-const DATATYPE_CODE = new Map<string, number>(DATATYPES.map((d, i) => [d, i]));
 
 export interface RingBuffers {
   readonly data: SharedArrayBuffer;
@@ -71,9 +70,7 @@ class RingViews {
     this.f64 = new Float64Array(b.data);
     this.u16 = new Uint16Array(b.data);
     this.bytes = Buffer.from(b.data);
-    const views = {} as Record<DataType, TensorData>;
-    for (const dt of DATATYPES) views[dt] = new (LAYOUT[dt].ctor as unknown as new (b: SharedArrayBuffer) => TensorData)(b.data);
-    this.views = views;
+    this.views = viewsOf(b.data);
     this.control = new Int32Array(b.control);
     this.capacity = b.data.byteLength;
   }
@@ -157,7 +154,7 @@ export class RingWriter extends RingViews {
     let at = this.string(t.name, start);
     const f = this.f64;
     let s = at >> 3;
-    f[s++] = DATATYPE_CODE.get(t.datatype) ?? 0;
+    f[s++] = KIND_OF[t.datatype];
     f[s++] = t.truncated ? 1 : 0;
     f[s++] = t.shape.length;
     for (const d of t.shape) f[s++] = d;
@@ -266,7 +263,7 @@ export class RingReader extends RingViews {
     const [name, after] = this.string(start);
     const f = this.f64;
     let s = after >> 3;
-    const datatype = DATATYPES[f[s++]!]!;
+    const datatype = DATATYPE_OF_KIND[f[s++] as Kind];
     const truncated = f[s++] === 1;
     const rank = f[s++]!;
     const shape: number[] = [];

@@ -4,7 +4,8 @@
 //
 // Contract: every array this module returns owns its ArrayBuffer exactly (byteOffset 0,
 // byteLength = buffer.byteLength), so a batcher may transfer it to a worker without copying and
-// without detaching anyone else's memory.
+// without detaching anyone else's memory; except viewsOf's, which are views of a scratch buffer
+// its caller owns.
 
 import type { DataType, TensorData } from '../types.js';
 
@@ -27,6 +28,13 @@ export const LAYOUT: Record<DataType, DtypeLayout> = {
   FP32: { ctor: Float32Array, bytes: 4 },
   FP64: { ctor: Float64Array, bytes: 8 },
 };
+
+/** One typed view of all of `buffer` per datatype (BOOL and UINT8 alike): to read or write a scratch or shared buffer in any datatype. */
+export function viewsOf(buffer: ArrayBufferLike): Record<DataType, TensorData> {
+  const out = {} as Record<DataType, TensorData>;
+  for (const dt of Object.keys(LAYOUT) as DataType[]) out[dt] = new (LAYOUT[dt].ctor as unknown as new (b: ArrayBufferLike) => TensorData)(buffer);
+  return out;
+}
 
 export function isDataType(s: unknown): s is DataType {
   return typeof s === 'string' && Object.hasOwn(LAYOUT, s);
