@@ -8,9 +8,10 @@
 // - One write to the destination at a time (fs.write on libuv's pool), lines in order, whole
 //   lines only. A slab being filled is written LINGER_MS after its first line (or at once when it
 //   is full, half the buffer is taken, or close() waits), so lines reach the file within ~10 ms in
-//   batches of many lines, not one fs.write per line or two. A failed write (ENOSPC on /dev/full, EIO, a closed fd) drops the lines it held,
-//   counted as `write_error`; the next batch tries again (reopening a file that could not be
-//   opened at most once a second).
+//   batches of many lines, not one fs.write per line or two.
+// - A failed write (ENOSPC on /dev/full, EIO, a closed fd) drops the lines it held, counted as
+//   `write_error`; the next batch tries again (reopening a file that could not be opened at most
+//   once a second).
 // - Rotation happens between two writes, so no line is split, lost or written twice across it:
 //   live file → PATH.1, PATH.1 → PATH.2, …, beyond `keep` deleted; a new live file is opened.
 // - close() writes what is buffered (up to `closeTimeoutMs`, after which the rest is dropped and

@@ -95,17 +95,20 @@ export class PredictionLog {
       this.workerGone = true;
       // Records it took or never got and did not report are lost with it: counted.
       if (!this.closeStarted) this.lost('write_error');
-      const waiter = this.closedWaiter;
-      this.closedWaiter = undefined;
-      waiter?.();
+      this.wakeCloser();
     });
+  }
+
+  /** Ends close()'s wait: the thread said 'closed', or is gone. */
+  private wakeCloser(): void {
+    const waiter = this.closedWaiter;
+    this.closedWaiter = undefined;
+    waiter?.();
   }
 
   private onReport(m: LogWorkerReport): void {
     if (m.type === 'closed') {
-      const waiter = this.closedWaiter;
-      this.closedWaiter = undefined;
-      waiter?.();
+      this.wakeCloser();
       return;
     }
     this.tellMeters();
@@ -186,13 +189,14 @@ export class PredictionLog {
     if (n > 0) this.dropped(reason, n, reason === 'write_error' ? 'the prediction log writer thread stopped' : undefined);
   }
 
-  private dropped(reason: DropReason, lines: number, err?: Error | string): void {
+  /** `err`: the message of what lost them, for the warning. */
+  private dropped(reason: DropReason, lines: number, err?: string): void {
     this.deps.meters.dropped(reason, lines);
     this.droppedSinceWarn += lines;
     const now = this.deps.nowMs();
     if (now - this.lastWarnMs < DROP_WARN_EVERY_MS) return;
     this.deps.appLog.warn(
-      { reason, dropped: this.droppedSinceWarn, destination: this.deps.settings.predictionLog, ...(err ? { err: typeof err === 'string' ? err : err.message } : {}) },
+      { reason, dropped: this.droppedSinceWarn, destination: this.deps.settings.predictionLog, ...(err ? { err } : {}) },
       'prediction log lines dropped (counted in sluice_prediction_log_dropped_total)',
     );
     this.droppedSinceWarn = 0;
