@@ -115,49 +115,44 @@ Napi::Value BinRows(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, std::string("binRows: ") + why).ThrowAsJavaScriptException();
     return env.Undefined();
   };
-  if (info.Length() < 7 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
-      !info[3].IsTypedArray() || !info[4].IsTypedArray() || !info[5].IsTypedArray() || !info[6].IsTypedArray()) {
+  View data, column, edges, start, out;
+  if (info.Length() < 7 || !viewOf(env, info[0], &data) || !info[1].IsNumber() || !info[2].IsNumber() || !viewOf(env, info[3], &column) ||
+      !viewOf(env, info[4], &edges) || !viewOf(env, info[5], &start) || !viewOf(env, info[6], &out)) {
     return fail("bad arguments");
   }
-  Napi::TypedArray data = info[0].As<Napi::TypedArray>();
   const double rowsD = info[1].As<Napi::Number>().DoubleValue();
   const double colsD = info[2].As<Napi::Number>().DoubleValue();
-  Napi::TypedArray column = info[3].As<Napi::TypedArray>();
-  Napi::TypedArray edges = info[4].As<Napi::TypedArray>();
-  Napi::TypedArray start = info[5].As<Napi::TypedArray>();
-  Napi::TypedArray out = info[6].As<Napi::TypedArray>();
-  if (column.TypedArrayType() != napi_int32_array || edges.TypedArrayType() != napi_float64_array ||
-      start.TypedArrayType() != napi_int32_array || out.TypedArrayType() != napi_int32_array) {
+  if (column.type != napi_int32_array || edges.type != napi_float64_array || start.type != napi_int32_array || out.type != napi_int32_array) {
     return fail("featureColumn, edgeStart and out must be Int32Array, edges a Float64Array");
   }
   if (!(rowsD >= 0 && rowsD <= 1e9 && colsD >= 0 && colsD <= 1e9) || rowsD != std::floor(rowsD) || colsD != std::floor(colsD)) {
     return fail("rows and cols must be non-negative integers");
   }
   const int64_t rows = static_cast<int64_t>(rowsD), cols = static_cast<int64_t>(colsD);
-  const size_t features = column.ElementLength();
-  if (start.ElementLength() != features + 1 || out.ElementLength() < static_cast<size_t>(rows) * features) {
+  const size_t features = column.length;
+  if (start.length != features + 1 || out.length < static_cast<size_t>(rows) * features) {
     return fail("edgeStart must hold features + 1 entries and out rows x features");
   }
-  const int32_t* s = reinterpret_cast<const int32_t*>(static_cast<uint8_t*>(start.ArrayBuffer().Data()) + start.ByteOffset());
+  const int32_t* s = reinterpret_cast<const int32_t*>(start.data);
   for (size_t f = 0; f < features; f++) {
-    if (s[f] < 0 || s[f] > s[f + 1] || static_cast<size_t>(s[f + 1]) > edges.ElementLength()) return fail("edgeStart out of range");
+    if (s[f] < 0 || s[f] > s[f + 1] || static_cast<size_t>(s[f + 1]) > edges.length) return fail("edgeStart out of range");
   }
-  auto ptr = [](Napi::TypedArray& a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); };
-  const int32_t* col = reinterpret_cast<const int32_t*>(ptr(column));
-  const double* e = reinterpret_cast<const double*>(ptr(edges));
-  int32_t* o = reinterpret_cast<int32_t*>(ptr(out));
+  const int32_t* col = reinterpret_cast<const int32_t*>(column.data);
+  const double* e = reinterpret_cast<const double*>(edges.data);
+  int32_t* o = reinterpret_cast<int32_t*>(out.data);
   int64_t skipped;
-  if (data.TypedArrayType() == napi_float32_array) {
-    skipped = binTyped(reinterpret_cast<const float*>(ptr(data)), data.ElementLength(), rows, cols, col, features, e, s, o);
-  } else if (data.TypedArrayType() == napi_float64_array) {
-    skipped = binTyped(reinterpret_cast<const double*>(ptr(data)), data.ElementLength(), rows, cols, col, features, e, s, o);
+  if (data.type == napi_float32_array) {
+    skipped = binTyped(reinterpret_cast<const float*>(data.data), data.length, rows, cols, col, features, e, s, o);
+  } else if (data.type == napi_float64_array) {
+    skipped = binTyped(reinterpret_cast<const double*>(data.data), data.length, rows, cols, col, features, e, s, o);
   } else {
     return fail("data must be a Float32Array or Float64Array");
   }
   return Napi::Number::New(env, static_cast<double>(skipped));
 }
 
-constexpr size_t kKeepScratchNumbers = 1 << 20;           // larger scratch is released after use
+constexpr size_t kKeepScratchNumbers = 1 << 20;  // a larger scratch is released after use
+constexpr size_t kKeepSkeletonBytes = 1 << 20;   // likewise the skeleton's
 
 // liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)
 //   : string | number | undefined  (src/native/kinds.ts, LiftData)
@@ -182,17 +177,17 @@ Napi::Value LiftData(const Napi::CallbackInfo& info) {
   struct Release {
     ~Release() {
       if (scan.numbers.capacity() > kKeepScratchNumbers) std::vector<double>().swap(scan.numbers);
-      if (skeleton.capacity() > kKeepScratchNumbers) std::string().swap(skeleton);
+      if (skeleton.capacity() > kKeepSkeletonBytes) std::string().swap(skeleton);
     }
   } release;
   const uint8_t* bytes = body.data;
   const size_t length = body.length;
+  if (meta.length < 2) return env.Undefined();
   if (!sluice::scanBody(bytes, length, maxDepth, scan) || scan.spans.empty()) return env.Undefined();
   if (values.length < scan.numbers.size() * 8) return Napi::Number::New(env, static_cast<double>(scan.numbers.size() * 8));
   uint8_t* out = values.data;
   double* m = reinterpret_cast<double*>(meta.data);
   const size_t metaCap = meta.length;
-  if (metaCap < 2) return env.Undefined();
   size_t at = 2, lifted = 0, copied = 0;
   skeleton.clear();
   for (const sluice::DataSpan& span : scan.spans) {
