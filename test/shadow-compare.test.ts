@@ -110,6 +110,18 @@ describe('INT64 labels', () => {
     expect(c).toMatchObject({ decision: 'label', rows: 4, agreed: 2 });
   });
 
+  it('compare whole rows exactly for [rows, 2] labels, negative and high-word values included', () => {
+    const p = t('label', 'INT64', [3, 2], BigInt64Array.from([-1n, 2n ** 33n, 5n, -(2n ** 40n), 7n, 8n]));
+    const s = t('label', 'INT64', [3, 2], BigInt64Array.from([-1n, 2n ** 33n, 5n, -(2n ** 40n) + 1n, 7n, 2n ** 32n + 8n]));
+    expect(createComparer().compare([p], [s])).toMatchObject({ rows: 3, agreed: 1 });
+  });
+
+  it('read a label tensor that is a view into a larger buffer at its own offset', () => {
+    const buf = BigInt64Array.from([9n, 9n, 4n, 6n]);
+    const p = t('label', 'INT64', [2], buf.subarray(2));
+    expect(createComparer().compare([p], [i64('label', [4n, 6n])])).toMatchObject({ rows: 2, agreed: 2 });
+  });
+
   it('compare by value across datatypes (INT64 primary, INT32 shadow)', () => {
     const c = createComparer().compare([i64('label', [3n, 1n])], [t('label', 'INT32', [2], Int32Array.from([3, 2]))]);
     expect(c).toMatchObject({ rows: 2, agreed: 1 });

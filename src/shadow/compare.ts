@@ -3,8 +3,8 @@
 // clock, no I/O; the caller feeds the result to PairStats. Nothing here throws on a bad answer:
 // a missing output or a shape that differs is reported in `errors` and that output is skipped.
 
-import type { Tensor } from '../types.js';
-import { argmaxRow, DISTRIBUTION_SUM_TOLERANCE, inTopK, isDistributionRow, jsDivergenceRow, numAt } from './rows.js';
+import type { Tensor, TensorData } from '../types.js';
+import { argmaxRow, asNumbers, DISTRIBUTION_SUM_TOLERANCE, inTopK, isDistributionRow, jsDivergenceRow } from './rows.js';
 
 /**
  * What an output means, which decides what is compared:
@@ -109,7 +109,8 @@ export function inferKind(t: Tensor, sumTolerance = DISTRIBUTION_SUM_TOLERANCE):
   if ((t.datatype === 'FP32' || t.datatype === 'FP64') && rank === 2) {
     const [rows = 0, k = 0] = t.shape;
     if (rows === 0 || k < 2) return 'numeric';
-    for (let r = 0; r < rows; r++) if (!isDistributionRow(t.data, r * k, k, sumTolerance)) return 'numeric';
+    const values = asNumbers(t.data);
+    for (let r = 0; r < rows; r++) if (!isDistributionRow(values, r * k, k, sumTolerance)) return 'numeric';
     return 'probabilities';
   }
   return 'numeric';
@@ -162,8 +163,9 @@ export function createComparer(spec: CompareSpec = {}): Comparer {
       if (kind !== 'label' && t.shape.length > 2) return null;
       const [rows, width] = rowsOf(t, kind);
       if (kind === 'label' && width !== 1) return null;
+      const values = asNumbers(t.data);
       const out = new Array<number>(rows);
-      for (let r = 0; r < rows; r++) out[r] = kind === 'label' ? numAt(t.data, r) : argmaxRow(t.data, r * width, width);
+      for (let r = 0; r < rows; r++) out[r] = kind === 'label' ? values[r]! : argmaxRow(values, r * width, width);
       return out;
     },
   };
@@ -202,10 +204,15 @@ function rowsOf(t: Tensor, kind: OutputKind): [number, number] {
 
 function compareOutput(p: Tensor, s: Tensor, kind: OutputKind, topK: number, zeroEps: number, sumTol: number): OutputComparison {
   let elements = 0, absSum = 0, absMax = 0, relElements = 0, relSum = 0, relMax = 0, nonFinite = 0;
-  if (kind !== 'label') {
-    for (let i = 0; i < p.data.length; i++) {
-      const a = numAt(p.data, i);
-      const b = numAt(s.data, i);
+  let rows = 0, agreed = 0, topkAgreed: number | null = null, jsRows = 0, jsSum = 0;
+  if (kind === 'label') {
+    [rows, agreed] = labelAgreement(p, s);
+  } else {
+    const pv = asNumbers(p.data);
+    const sv = asNumbers(s.data);
+    for (let i = 0; i < pv.length; i++) {
+      const a = pv[i]!;
+      const b = sv[i]!;
       if (!Number.isFinite(a) || !Number.isFinite(b)) {
         if (Object.is(a, b)) elements++;
         else nonFinite++;
@@ -222,28 +229,18 @@ function compareOutput(p: Tensor, s: Tensor, kind: OutputKind, topK: number, zer
         if (rel > relMax) relMax = rel;
       }
     }
-  }
-  let rows = 0, agreed = 0, topkAgreed: number | null = null, jsRows = 0, jsSum = 0;
-  if (kind !== 'numeric') {
-    const [n, width] = rowsOf(p, kind);
-    rows = n;
-    const scored = kind !== 'label';
-    if (scored && topK > 1) topkAgreed = 0;
-    // Labels of the same array type compare raw (INT64 exact beyond 2^53); mixed types by value.
-    const raw = p.data instanceof BigInt64Array === s.data instanceof BigInt64Array;
-    for (let r = 0, off = 0; r < n; r++, off += width) {
-      if (!scored) {
-        let same = true;
-        for (let j = 0; j < width && same; j++) same = raw ? p.data[off + j] === s.data[off + j] : numAt(p.data, off + j) === numAt(s.data, off + j);
-        if (same) agreed++;
-        continue;
-      }
-      const pa = argmaxRow(p.data, off, width);
-      if (pa === argmaxRow(s.data, off, width)) agreed++;
-      if (topkAgreed !== null && inTopK(s.data, off, width, pa, topK)) topkAgreed++;
-      if (kind === 'probabilities' && isDistributionRow(p.data, off, width, sumTol) && isDistributionRow(s.data, off, width, sumTol)) {
-        jsRows++;
-        jsSum += jsDivergenceRow(p.data, off, s.data, off, width);
+    if (kind !== 'numeric') {
+      const [n, width] = rowsOf(p, kind);
+      rows = n;
+      if (topK > 1) topkAgreed = 0;
+      for (let r = 0, off = 0; r < n; r++, off += width) {
+        const pa = argmaxRow(pv, off, width);
+        if (pa === argmaxRow(sv, off, width)) agreed++;
+        if (topkAgreed !== null && inTopK(sv, off, width, pa, topK)) topkAgreed++;
+        if (kind === 'probabilities' && isDistributionRow(pv, off, width, sumTol) && isDistributionRow(sv, off, width, sumTol)) {
+          jsRows++;
+          jsSum += jsDivergenceRow(pv, off, sv, off, width);
+        }
       }
     }
   }
@@ -254,4 +251,35 @@ function compareOutput(p: Tensor, s: Tensor, kind: OutputKind, topK: number, zer
     relElements, meanRelDiff: relElements > 0 ? relSum / relElements : null, maxRelDiff: relElements > 0 ? relMax : null,
     nonFinite, rows, agreed, topkAgreed, jsRows, jsDivergence: jsRows > 0 ? jsSum / jsRows : null,
   };
+}
+
+/** [rows, rows whose every element is equal on both sides] of a `label` output. */
+function labelAgreement(p: Tensor, s: Tensor): [number, number] {
+  const [rows, width] = rowsOf(p, 'label');
+  const [a, b, perValue] = labelWords(p.data, s.data);
+  const stride = width * perValue;
+  let agreed = 0;
+  for (let r = 0, off = 0; r < rows; r++, off += stride) {
+    let same = true;
+    for (let j = 0; j < stride && same; j++) same = a[off + j] === b[off + j];
+    if (same) agreed++;
+  }
+  return [rows, agreed];
+}
+
+/**
+ * Both sides' label values in a form `===` compares without making a BigInt per element: two
+ * INT64 arrays as their 32-bit halves (exact beyond 2^53; 2 words per value), any other pair of
+ * number arrays as they are (equal by value across types), INT64 against another type by value.
+ */
+function labelWords(p: TensorData, s: TensorData): [ArrayLike<number>, ArrayLike<number>, number] {
+  const pWide = p instanceof BigInt64Array;
+  const sWide = s instanceof BigInt64Array;
+  if (pWide && sWide) return [int32Words(p), int32Words(s), 2];
+  if (!pWide && !sWide) return [p, s, 1];
+  return [asNumbers(p), asNumbers(s), 1];
+}
+
+function int32Words(data: BigInt64Array): Int32Array {
+  return new Int32Array(data.buffer, data.byteOffset, data.length * 2);
 }
