@@ -79,6 +79,11 @@ export interface BatchingConfig {
   maxQueueDelayUs: number;
   preferredBatchSizes: number[];
   maxQueueSize: number;
+  /**
+   * Shadow copies (the low-priority lane) one version holds at once, queued + running; one beyond
+   * it is refused QUEUE_FULL and counted as a dropped copy. Absent: maxQueueSize.
+   */
+  maxShadowQueueSize?: number;
 }
 
 export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';

@@ -390,6 +390,19 @@ describe('Batcher: forming batches', () => {
     expect(low.every((l) => l.done && l.error === undefined)).toBe(true);
   });
 
+  it('maxShadowQueueSize bounds lane 1 apart from maxQueueSize', async () => {
+    const { pool, batcher } = setup({ maxQueueSize: 8, maxShadowQueueSize: 1 });
+    const release = pool.occupy();
+    const first = track(batcher.submit(req(1, 1, { priority: 1 })));
+    const second = track(batcher.submit(req(2, 1, { priority: 1 })));
+    const primary = [1, 2, 3].map((i) => track(batcher.submit(req(10 + i))));
+    await settle();
+    expect((second.error as { code: string; message: string }).code).toBe('SLUICE_ERR_QUEUE_FULL');
+    expect((second.error as { message: string }).message).toMatch(/low-priority queue full \(1 requests\)/);
+    expect(first.done || primary.some((p) => p.done)).toBe(false);
+    release();
+  });
+
   it('a worker offered to primary work only takes no lane-1 batch; dropLowPriority rejects queued lane-1 work', async () => {
     const { pool, batcher } = setup();
     pool.onIdle = () => batcher.notifyIdle(true); // the pool's first pass over its versions

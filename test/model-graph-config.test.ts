@@ -94,7 +94,7 @@ describe('config from the graph alone', () => {
         { name: 'probabilities', datatype: 'FP32', shape: [-1, 10], batchDim: 0 },
         { name: 'label', datatype: 'INT64', shape: [-1], batchDim: 0 },
       ],
-      batching: { maxBatchSize: 64, maxQueueDelayUs: 1000, preferredBatchSizes: [], maxQueueSize: 2048 },
+      batching: { maxBatchSize: 64, maxQueueDelayUs: 1000, preferredBatchSizes: [], maxQueueSize: 2048, maxShadowQueueSize: 128 },
       defaultTimeoutMs: 10000,
       device: 'cpu',
       versionPolicy: { latest: 1 },

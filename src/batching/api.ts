@@ -120,7 +120,7 @@ export interface BatcherDeps {
   layout: BatchLayout;
   /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */
   parallelism?: number;
-  /** Lane-1 requests held at once (queued + running); beyond it a lane-1 submit is refused QUEUE_FULL. Default: maxQueueSize. */
+  /** Lane-1 requests held at once (queued + running); beyond it a lane-1 submit is refused QUEUE_FULL. Default: maxShadowQueueSize, else maxQueueSize. */
   maxLowPriorityQueue?: number;
   /**
    * Lane 1 has workers of its own (a low-priority pool): true when one could start a lane-1
@@ -139,6 +139,8 @@ export function freezeBatchingConfig(c: BatchingConfig): Readonly<BatchingConfig
   if (!Number.isInteger(c.maxBatchSize) || c.maxBatchSize < 1) bad('maxBatchSize must be an integer ≥ 1');
   if (!Number.isFinite(c.maxQueueDelayUs) || c.maxQueueDelayUs < 0) bad('maxQueueDelayUs must be ≥ 0');
   if (!Number.isInteger(c.maxQueueSize) || c.maxQueueSize < 1) bad('maxQueueSize must be an integer ≥ 1');
+  const shadowQueue = c.maxShadowQueueSize;
+  if (shadowQueue !== undefined && (!Number.isInteger(shadowQueue) || shadowQueue < 1)) bad('maxShadowQueueSize must be an integer ≥ 1');
   for (const p of c.preferredBatchSizes) {
     if (!Number.isInteger(p) || p < 1 || p > c.maxBatchSize) bad('preferredBatchSizes must be integers in 1..maxBatchSize');
   }
@@ -147,6 +149,7 @@ export function freezeBatchingConfig(c: BatchingConfig): Readonly<BatchingConfig
     maxBatchSize: c.maxBatchSize,
     maxQueueDelayUs: c.maxQueueDelayUs,
     maxQueueSize: c.maxQueueSize,
+    ...(shadowQueue === undefined ? {} : { maxShadowQueueSize: shadowQueue }),
     preferredBatchSizes: preferred as number[],
   });
 }

@@ -103,7 +103,7 @@ export class Batcher {
     this.inputLayout = layout.inputs;
     this.outputLayout = layout.outputs;
     this.rate = new ServiceRateEstimator(deps.parallelism ?? 1);
-    this.maxLowPriorityQueue = deps.maxLowPriorityQueue ?? this.cfg.maxQueueSize;
+    this.maxLowPriorityQueue = deps.maxLowPriorityQueue ?? this.cfg.maxShadowQueueSize ?? this.cfg.maxQueueSize;
   }
 
   /** Requests not yet handed to a worker (in a lane or in a formed batch). */

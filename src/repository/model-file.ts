@@ -145,6 +145,7 @@ const schema = {
         maxQueueDelayUs: { type: 'integer', minimum: 0, maximum: 10_000_000 },
         preferredBatchSizes: { type: 'array', maxItems: 32, items: { type: 'integer', minimum: 1 } },
         maxQueueSize: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        maxShadowQueueSize: { type: 'integer', minimum: 1, maximum: 1_000_000 },
       },
     },
     defaultTimeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
