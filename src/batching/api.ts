@@ -76,7 +76,7 @@ export interface PendingRequest {
   receivedUs?: number;
   /**
    * Lane: 0 primary (default), 1 (any value > 0) low priority, e.g. a shadow copy. Lane 1 is
-   * bounded on its own (BatcherDeps.maxLowPriorityQueue) and never counts against lane 0's
+   * bounded on its own (BatchingConfig.maxShadowQueueSize) and never counts against lane 0's
    * maxQueueSize; its requests go only to an idle worker (its own pool's, or lane 0's while lane 0
    * is empty: BatcherDeps.hasIdleLowPriorityWorker), never wait at a worker behind a running
    * batch, and are rejected first (dropLowPriority) when the version drains.
@@ -120,8 +120,6 @@ export interface BatcherDeps {
   layout: BatchLayout;
   /** Batches that run at the same time (the pool's workers); used to predict waits. Default 1. */
   parallelism?: number;
-  /** Lane-1 requests held at once (queued + running); beyond it a lane-1 submit is refused QUEUE_FULL. Default: maxShadowQueueSize, else maxQueueSize. */
-  maxLowPriorityQueue?: number;
   /**
    * Lane 1 has workers of its own (a low-priority pool): true when one could start a lane-1
    * batch now. Lane-1 batches then go whenever this holds, whatever lane 0 holds, and run()

@@ -42,7 +42,7 @@ type Trigger = 'idle' | 'full' | 'timer';
  *   when its predicted p99 completion misses the deadline (admission.ts); with the close() error
  *   after close(). refusalFor() answers the same question without queueing. These count lane 0
  *   only: a lane-1 request (priority > 0) is refused only by its own bound (QUEUE_FULL at
- *   maxLowPriorityQueue), a passed deadline, or close().
+ *   maxShadowQueueSize, else maxQueueSize), a passed deadline, or close().
  * - Idle worker at submit: one flush is deferred (clock.defer) so that requests parsed in the same
  *   event-loop turn share a batch; it forms batches while hasIdleWorker() and the queue is non-empty.
  * - Otherwise gather: queued rows ≥ maxBatchSize closes full batches at once; else one timer is
@@ -103,7 +103,7 @@ export class Batcher {
     this.inputLayout = layout.inputs;
     this.outputLayout = layout.outputs;
     this.rate = new ServiceRateEstimator(deps.parallelism ?? 1);
-    this.maxLowPriorityQueue = deps.maxLowPriorityQueue ?? this.cfg.maxShadowQueueSize ?? this.cfg.maxQueueSize;
+    this.maxLowPriorityQueue = this.cfg.maxShadowQueueSize ?? this.cfg.maxQueueSize;
   }
 
   /** Requests not yet handed to a worker (in a lane or in a formed batch). */

@@ -158,13 +158,14 @@ function batchingOf(file: ModelFile, graph: GraphSignature | undefined, inputs: 
   const batches = namesBatchDim || (graph === undefined ? leadingFree : leadingFree && graph.inputs.length > 0);
   const defaultMax = file.device.startsWith('cuda:') ? GPU_DEFAULT_MAX_BATCH_SIZE : DEFAULT_BATCHING.maxBatchSize;
   const maxBatchSize = given ?? (batches ? defaultMax : 0);
+  const maxQueueSize = file.batching.maxQueueSize ?? DEFAULT_BATCHING.maxQueueSize;
   const batching: BatchingConfig = {
     maxBatchSize,
     maxQueueDelayUs: file.batching.maxQueueDelayUs ?? DEFAULT_BATCHING.maxQueueDelayUs,
     preferredBatchSizes: [...(file.batching.preferredBatchSizes ?? [])],
-    maxQueueSize: file.batching.maxQueueSize ?? DEFAULT_BATCHING.maxQueueSize,
+    maxQueueSize,
+    maxShadowQueueSize: file.batching.maxShadowQueueSize ?? defaultShadowQueueSize(maxBatchSize, maxQueueSize),
   };
-  batching.maxShadowQueueSize = file.batching.maxShadowQueueSize ?? defaultShadowQueueSize(batching);
   if (batching.preferredBatchSizes.some((s) => s > maxBatchSize)) {
     details.push(maxBatchSize === 0 ? '/batching/preferredBatchSizes: a model that does not batch (maxBatchSize 0) has none' : '/batching/preferredBatchSizes: every size must be <= maxBatchSize');
   }
@@ -217,9 +218,9 @@ function checkWarmupShapes(shapes: Readonly<Record<string, readonly number[]>>, 
  * Two full batches of one-row copies (at least one copy, at most maxQueueSize). A shadow that
  * falls further behind than that sheds the copy at once rather than holding it: measured in the
  * shadow benchmark, copies held up to maxQueueSize for seconds kept their requests alive through
- * young-generation GCs, and the primary's p99 at half load rose 1.55x under mirroring against
- * 1.26x with this bound (docs/shadow.md).
+ * young-generation GCs, and the primary's p99 at half load rose 1.55x-1.61x under mirroring
+ * against 1.31x with this bound (docs/shadow.md).
  */
-export function defaultShadowQueueSize(b: BatchingConfig): number {
-  return Math.min(b.maxQueueSize, 2 * Math.max(1, b.maxBatchSize));
+function defaultShadowQueueSize(maxBatchSize: number, maxQueueSize: number): number {
+  return Math.min(maxQueueSize, 2 * Math.max(1, maxBatchSize));
 }
