@@ -22,6 +22,8 @@ import { resolveModelConfig } from './repository/model-config.js';
 import { ModelRepository } from './repository/repository.js';
 import { RoutingBook } from './routing/book.js';
 import { ShadowBoard } from './shadow/board.js';
+import { createComparer } from './shadow/compare.js';
+import { LabelBook } from './labels/label-book.js';
 import { cachedEventPolicy } from './predlog/policy.js';
 import { openAdminListener } from './transport/admin/listener.js';
 import { registerDataRoutes } from './transport/http/data-routes.js';
@@ -77,9 +79,9 @@ const nowUs = (): number => performance.now() * 1000;
 /** Nice value of the low-priority (shadow) pool's workers: the lowest priority there is. */
 const LOW_PRIORITY_NICENESS = 19;
 
-/** Shadow answers kept to join late feedback labels: at most this many requests, this long. */
-const SHADOW_LABELS_MAX = 100_000;
-const SHADOW_LABELS_MAX_AGE_MS = 3_600_000;
+/** Answers (primary and shadow) kept to join late feedback labels: at most this many requests per model, this long. */
+const LABELS_MAX = 100_000;
+const LABELS_MAX_AGE_MS = 3_600_000;
 
 /** How long reading one model's graph (in its own process) may take. */
 const INSPECT_TIMEOUT_MS = 120_000;
@@ -136,14 +138,15 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   // Shadow comparisons (shadow/): counts restart whenever a model's routing changes.
   // What changed what serves, per model: the admin API and the promotion gate record here.
   const events = new ModelEvents(logger);
+  // Every answer's predicted classes, kept for late labels: read by live accuracy and the board.
+  const labels = new LabelBook({ maxEntries: LABELS_MAX, maxAgeMs: LABELS_MAX_AGE_MS, classes: (model) => repository.get(model)?.file.classes });
   const shadowBoard = new ShadowBoard({
     nowMs: Date.now,
-    labels: { maxEntries: SHADOW_LABELS_MAX, maxAgeMs: SHADOW_LABELS_MAX_AGE_MS },
+    labelStats: (model) => labels.stats(model),
     specFor: (model) => {
       const file = repository.get(model)?.file;
       return {
         ...(file?.shadowTopK === undefined ? {} : { compare: { topK: file.shadowTopK } }),
-        ...(file?.classes === undefined ? {} : { classes: file.classes }),
         ...(file?.promotionGate === undefined ? {} : { gate: file.promotionGate }),
       };
     },
@@ -221,7 +224,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
 
   // The admin use cases: behind the admin listener, and the promotion gate's way to promote.
   // Drift, live accuracy, feedback labels and the retrain trigger (loop.ts).
-  const loop = startLoop({ config, logger, metrics, repository, routing, shadowBoard });
+  const loop = startLoop({ config, logger, metrics, repository, routing, shadowBoard, labels });
   const adminApi = new AdminApi({
     repository,
     routing,
@@ -231,9 +234,12 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
     retrain: { now: (model) => loop.retrainNow(model), events: () => loop.retrainEvents(), alerts: (body) => loop.alerts(body) },
   });
   const eventPolicy = cachedEventPolicy(config);
+  // Class decisions need no model's compare spec (top-k does not change the argmax).
+  const labelComparer = createComparer({});
   const dataplane = new DataPlane({
     repository,
     eventPolicy: (model) => eventPolicy(repository.get(model)?.file, loop.tracks(model)),
+    predictedLabels: (outputs) => labelComparer.predictedLabels(outputs),
     routing: (model) => routing.table(model),
     shadows: shadowBoard,
     feedback: loop.feedback,

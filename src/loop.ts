@@ -4,7 +4,8 @@
 // module that knows these layers.
 //
 // Per event (a tick after its answer, on the event loop): the answer's predicted classes are kept
-// by request id for late labels, and the tracked input is binned on the version's reference edges
+// by request id for late labels (one LabelBook: a label is joined once, and its result credited to
+// live accuracy and to the shadow board), and the tracked input is binned on the version's reference edges
 // (drift/monitor.ts). Every `drift.windowRows` rows a version's count window closes; a primary's
 // closed window goes to the trigger.
 import { readFileSync } from 'node:fs';
@@ -28,9 +29,8 @@ import { RetrainRunner, type RecordedEvent } from './retrain/runner.js';
 import { RetrainTrigger } from './retrain/trigger.js';
 import type { RoutingBook } from './routing/book.js';
 import type { ShadowBoard } from './shadow/board.js';
-import { createComparer } from './shadow/compare.js';
+import type { LabelBook } from './labels/label-book.js';
 import { classIndicesOf, type GroundTruth } from './labels/label-store.js';
-import type { Tensor } from './types.js';
 
 export interface LoopDeps {
   readonly config: SluiceConfig;
@@ -39,6 +39,8 @@ export interface LoopDeps {
   readonly repository: ModelRepository<Servable>;
   readonly routing: RoutingBook;
   readonly shadowBoard: ShadowBoard;
+  /** Answers kept for late labels, shared with the shadow board's report. */
+  readonly labels: LabelBook;
 }
 
 export interface Loop {
@@ -57,14 +59,11 @@ export interface Loop {
   close(): Promise<void>;
 }
 
-/** Answers kept for late labels (live accuracy): at most this many requests, this long. */
-const LABELS_MAX = 100_000;
-const LABELS_MAX_AGE_MS = 3_600_000;
 const TICK_MS = 1000;
 const MAX_SEEN_ALERTS = 10_000;
 
 export function startLoop(deps: LoopDeps): Loop {
-  const { config, logger, metrics, repository, routing, shadowBoard } = deps;
+  const { config, logger, metrics, repository, routing, shadowBoard, labels } = deps;
   const fileOf = (model: string) => repository.get(model)?.file;
   const driftOf = (model: string) => fileOf(model)?.drift ?? driftSettings(undefined);
   const primaryOf = (model: string): string | null => {
@@ -72,13 +71,7 @@ export function startLoop(deps: LoopDeps): Loop {
     const v = entry === undefined ? undefined : effectivePrimary(entry, routing.table(model));
     return v === undefined ? null : String(v);
   };
-  const comparer = createComparer({});
-  const accuracy = new LiveAccuracy({
-    maxEntries: LABELS_MAX,
-    maxAgeMs: LABELS_MAX_AGE_MS,
-    windowRows: (model) => fileOf(model)?.retrain?.accuracyWindowRows ?? 500,
-    classes: (model) => fileOf(model)?.classes,
-  });
+  const accuracy = new LiveAccuracy({ windowRows: (model) => fileOf(model)?.retrain?.accuracyWindowRows ?? 500 });
   const book = new DriftBook({
     readReference(model, version) {
       try {
@@ -126,19 +119,16 @@ export function startLoop(deps: LoopDeps): Loop {
     if (!e.modelKnown || e.code !== 'OK' || e.version === null || e.id === null) return;
     const now = Date.now();
     const version = String(e.version);
-    const predicted = e.outputs.length > 0 ? comparer.predictedLabels(e.outputs as unknown as Tensor[]) : null;
-    if (predicted !== null) accuracy.record(e.model, version, e.shadow ? 'shadow' : 'primary', e.id, predicted, now);
+    if (e.predicted !== null) labels.record(e.model, e.id, { role: e.shadow ? 'shadow' : 'primary', version }, e.predicted, now);
     if (e.tracked === undefined || e.tracked.truncated || config.disableDrift) return;
     const t = book.entry(e.model, e.version, e.sha256);
     if (t.monitor === null) return;
     const [rows, cols] = e.tracked.shape.length === 2 ? [e.tracked.shape[0]!, e.tracked.shape[1]!] : [1, e.tracked.data.length];
     const out = t.reference.outputs;
-    const labels = find(e.outputs, out?.label?.tensor ?? 'label');
+    const label = find(e.outputs, out?.label?.tensor ?? 'label');
     const probs = find(e.outputs, out?.probabilities?.tensor ?? 'probabilities');
-    t.monitor.observe(e.tracked.data as ArrayLike<number>, rows, cols, now, {
-      ...(labels ? { labels: labels.data as ArrayLike<number | bigint> } : {}),
-      ...(probs ? { probabilities: probs.data as ArrayLike<number>, classes: probs.shape[1] ?? 0 } : {}),
-    });
+    t.monitor.observeInputs(e.tracked.data as ArrayLike<number>, rows, cols, now);
+    t.monitor.observeOutputs(label?.data as ArrayLike<number | bigint> | undefined, probs?.data as ArrayLike<number> | undefined, rows, probs?.shape[1] ?? 0, now);
     t.rows += rows;
     const windowRows = driftOf(e.model).windowRows;
     if (t.monitor.rowsSinceEvaluation < windowRows) return;
@@ -149,13 +139,14 @@ export function startLoop(deps: LoopDeps): Loop {
 
   const feedback: FeedbackSink = {
     label(model, id, truth) {
-      const now = Date.now();
-      const board = shadowBoard.label(model, id, truth);
-      const live = accuracy.label(model, id, truth, now);
-      if (live.ok) for (const v of live.credited) trigger.accuracy(model, v.version, v.accuracy, v.labeled);
+      const joined = labels.label(model, id, truth, Date.now());
+      if (joined.ok) {
+        shadowBoard.credit(model, joined);
+        for (const v of accuracy.credit(model, joined)) trigger.accuracy(model, v.version, v.accuracy, v.labeled);
+      }
       const indices = classIndices(truth, fileOf(model)?.classes);
       if (indices !== null) feedbackLog?.write(model, id, indices);
-      const result = live.ok || board.ok ? ({ ok: true } as const) : { ok: false as const, reason: live.ok ? 'unknown_id' : live.reason };
+      const result = joined.ok ? ({ ok: true } as const) : { ok: false as const, reason: joined.reason };
       metrics.feedbackLabels.inc({ model, outcome: result.ok ? 'accepted' : result.reason });
       return result;
     },

@@ -7,7 +7,7 @@ import { primaryEvent, shadowEvent, type EventPolicy } from '../src/dataplane/pr
 import { newTrace, type RequestTrace } from '../src/dataplane/trace.js';
 import type { Tensor } from '../src/types.js';
 
-const FACTS = { model: 'digits', modelKnown: true, status: 200, code: 'OK', nowUs: 1_500, timeMs: 1_700_000_000_000 };
+const FACTS = { model: 'digits', modelKnown: true, status: 200, code: 'OK', nowUs: 1_500, timeMs: 1_700_000_000_000, predicted: [3] };
 
 function pixels(n = 8): Tensor {
   // A view into a bigger buffer, as a decoded request body's tensor is.
@@ -67,7 +67,7 @@ describe('prediction events', () => {
 
   it('give a shadow answer the primary id, and the same sharing rule', () => {
     const input = pixels();
-    const facts = { model: 'digits', version: 2, sha256: 'b'.repeat(64), primaryId: 'req-1', protocol: 'http_json' as const, target: 'POST /x', rows: 1, timeMs: 1 };
+    const facts = { model: 'digits', version: 2, sha256: 'b'.repeat(64), primaryId: 'req-1', protocol: 'http_json' as const, target: 'POST /x', rows: 1, timeMs: 1, predicted: [7] };
     const outcome = { outputs: [{ name: 'label', datatype: 'INT64' as const, shape: [1], data: BigInt64Array.from([5n]) }], batchId: 9, batchRows: 1, queueUs: 1, computeUs: 2 };
     const e = shadowEvent(facts, [input], outcome, policy());
     expect(e).toMatchObject({ shadow: true, id: 'req-1', primaryId: 'req-1', version: 2 });

@@ -31,6 +31,7 @@ describe('late labels', () => {
         { primary: '1', shadow: '2', labeled: 3, primaryCorrect: 3, shadowCorrect: 2 },
         { primary: '1', shadow: '3', labeled: 3, primaryCorrect: 3, shadowCorrect: 0 },
       ],
+      recordedMs: 1_000_000,
     });
     const stats = new PairStats('1', '2', c.nowMs());
     if (!res.ok) throw new Error('unreachable');
@@ -51,10 +52,10 @@ describe('late labels', () => {
   it('a shadow without the primary gets no pair credit; a side with other row counts is left out', () => {
     const store = new LabelStore({ maxEntries: 10, maxAgeMs: 1000 });
     store.record('a', S2, [1], 0);
-    expect(store.label('a', 1, 0)).toEqual({ ok: true, primary: null, pairs: [] });
+    expect(store.label('a', 1, 0)).toEqual({ ok: true, primary: null, pairs: [], recordedMs: 0 });
     store.record('b', P1, [1, 1], 0);
     store.record('b', S2, [1], 0); // a shadow answer of another shape
-    expect(store.label('b', [1, 0], 0)).toEqual({ ok: true, primary: { version: '1', labeled: 2, correct: 1 }, pairs: [] });
+    expect(store.label('b', [1, 0], 0)).toEqual({ ok: true, primary: { version: '1', labeled: 2, correct: 1 }, pairs: [], recordedMs: 0 });
   });
 
   it('a label is used once: the second for the same id is unknown', () => {
@@ -99,6 +100,7 @@ describe('string class labels', () => {
       ok: true,
       primary: { version: '1', labeled: 2, correct: 2 },
       pairs: [{ primary: '1', shadow: '2', labeled: 2, primaryCorrect: 2, shadowCorrect: 1 }],
+      recordedMs: 0,
     });
   });
 

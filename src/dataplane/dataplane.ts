@@ -10,7 +10,7 @@ import type { ModelRepository } from '../repository/repository.js';
 import type { InferRequest, Tensor } from '../types.js';
 import type { BatchOutcome } from '../batching/batcher.js';
 import { DEFAULT_EVENT_POLICY, primaryEvent, shadowEvent, type EventPolicy, type PredictionEvent } from './prediction-event.js';
-import type { RequestTrace } from './trace.js';
+import type { Protocol, RequestTrace } from './trace.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
 import { mirror, type ShadowSink } from './mirror.js';
@@ -82,8 +82,24 @@ export interface DataPlaneDeps {
   nowMs?(): number;
   /** What a model's events copy (inputs sampled, redacted, tensor size); default: no inputs, 1024 values. */
   eventPolicy?(model: string): EventPolicy;
+  /**
+   * An answer's predicted class per row (null: no class decision), for its event's `predicted`:
+   * computed once per answer from its whole outputs, while events carry bounded copies.
+   * Absent: events carry none.
+   */
+  predictedLabels?(outputs: readonly Tensor[]): readonly number[] | null;
   serverVersion: string;
   onError?(err: unknown, where: string): void;
+}
+
+/** What a shadow answer's event takes from the primary request it copies. */
+interface MirroredRequest {
+  readonly id: string;
+  readonly inputs: Tensor[];
+  readonly rows: number;
+  readonly protocol: Protocol;
+  readonly clientId: string | undefined;
+  readonly target: string;
 }
 
 /** The id of a payload its decoder refused (frames.ts refusedFrameId; the binary extension: its JSON header). */
@@ -233,7 +249,9 @@ export class DataPlane {
     if (this.observers.length === 0) return;
     try {
       const modelKnown = this.deps.repository.get(model) !== undefined;
-      const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs() };
+      const outputs = code === 'OK' && this.tensorObservers > 0 ? trace.outcome?.outputs : undefined;
+      const predicted = outputs === undefined ? null : this.predicted(outputs);
+      const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs(), predicted };
       this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model) : DEFAULT_EVENT_POLICY, this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
@@ -370,7 +388,10 @@ export class DataPlane {
     try {
       const pending = servable.batcher.submit({ inputs, rows, deadlineUs, receivedUs, isCancelled });
       if (plan.shadows.length > 0 && this.deps.shadows !== undefined) {
-        mirror(this.deps.shadows, servable, plan.shadows, request, pending, (shadow, outcome) => this.shadowAnswered(shadow, request, outcome, trace));
+        // What the shadows' events need, and nothing more: a copy may wait long enough for what
+        // it holds to be promoted to the old generation, so it must not pin the request or trace.
+        const primary: MirroredRequest = { id: request.id, inputs, rows, protocol: trace?.protocol ?? 'http_json', clientId: trace?.clientId, target: trace?.target ?? '' };
+        mirror(this.deps.shadows, servable, plan.shadows, request, pending, (shadow, outcome) => this.shadowAnswered(shadow, primary, outcome));
       }
       const outcome = await pending;
       if (trace) trace.outcome = outcome;
@@ -381,7 +402,7 @@ export class DataPlane {
   }
 
   /** A shadow answered a mirrored copy of `request`: its event (the comparison is mirror.ts's). */
-  private shadowAnswered(shadow: Servable, request: InferRequest, outcome: BatchOutcome, trace: RequestTrace | undefined): void {
+  private shadowAnswered(shadow: Servable, request: MirroredRequest, outcome: BatchOutcome): void {
     if (this.observers.length === 0) return;
     try {
       const facts = {
@@ -389,16 +410,21 @@ export class DataPlane {
         version: shadow.version,
         sha256: shadow.sha256,
         primaryId: request.id,
-        protocol: trace?.protocol ?? 'http_json',
-        ...(trace?.clientId === undefined ? {} : { clientId: trace.clientId }),
-        target: trace?.target ?? '',
+        protocol: request.protocol,
+        ...(request.clientId === undefined ? {} : { clientId: request.clientId }),
+        target: request.target,
         rows: request.rows,
         timeMs: this.nowMs(),
+        predicted: this.tensorObservers > 0 ? this.predicted(outcome.outputs) : null,
       };
       this.enqueue(shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model), this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
+  }
+
+  private predicted(outputs: readonly Tensor[]): readonly number[] | null {
+    return this.deps.predictedLabels?.(outputs) ?? null;
   }
 
   private policyOf(model: string): EventPolicy {

@@ -14,7 +14,7 @@ export type ShadowDrop = 'queue_full' | 'deadline' | 'shutting_down' | 'error';
 export interface ShadowSink {
   mirrored(model: string, primary: string, shadow: string): void;
   dropped(model: string, primary: string, shadow: string, reason: ShadowDrop): void;
-  answered(model: string, primary: string, shadow: string, id: string, answers: { primary: Tensor[]; shadow: Tensor[]; primaryUs: number; shadowUs: number }): void;
+  answered(model: string, primary: string, shadow: string, answers: { primary: Tensor[]; shadow: Tensor[]; primaryUs: number; shadowUs: number }): void;
 }
 
 const DROP_OF: Partial<Record<SluiceError['code'], ShadowDrop>> = {
@@ -55,7 +55,7 @@ export function mirror(
         const code = (sr.reason as SluiceError | undefined)?.code;
         sink.dropped(model, p, s, (code !== undefined ? DROP_OF[code] : undefined) ?? 'error');
       } else if (pr.status === 'fulfilled') {
-        sink.answered(model, p, s, request.id, {
+        sink.answered(model, p, s, {
           primary: pr.value.outputs,
           shadow: sr.value.outputs,
           primaryUs: pr.value.queueUs + pr.value.computeUs,

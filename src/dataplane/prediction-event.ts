@@ -50,6 +50,11 @@ export interface PredictionEvent {
   readonly batchRows: number | null;
   /** Rows of this request; null when it was refused before decoding. */
   readonly rows: number | null;
+  /**
+   * The predicted class per row, from the whole answer (DataPlaneDeps.predictedLabels): what a
+   * late label joins. Null for a refusal, an answer with no class decision, or an event without tensors.
+   */
+  readonly predicted: readonly number[] | null;
   readonly timings: StageTimings;
   readonly outputs: readonly TensorCopy[];
   /** Sampled (EventPolicy.inputSampleRate), redacted inputs; absent when not sampled. */
@@ -111,6 +116,7 @@ export interface AnsweredFacts {
   readonly code: string;
   readonly nowUs: number;
   readonly timeMs: number;
+  readonly predicted: readonly number[] | null;
 }
 
 /**
@@ -142,6 +148,7 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
     batchId: o?.batchId ?? null,
     batchRows: o?.batchRows ?? null,
     rows: trace.rows ?? null,
+    predicted: facts.predicted,
     timings: {
       decodeUs: trace.decodeUs ?? null,
       validateUs: trace.validateUs ?? null,
@@ -178,6 +185,7 @@ export interface ShadowFacts {
   readonly target: string;
   readonly rows: number;
   readonly timeMs: number;
+  readonly predicted: readonly number[] | null;
 }
 
 /** The event of a shadow's answer to a mirrored request (inputs: the primary's, sampled alike). */
@@ -206,6 +214,7 @@ export function shadowEvent(
     batchId: outcome.batchId,
     batchRows: outcome.batchRows,
     rows: facts.rows,
+    predicted: facts.predicted,
     timings: { decodeUs: null, validateUs: null, queueUs: outcome.queueUs, computeUs: outcome.computeUs, encodeUs: null, totalUs: outcome.queueUs + outcome.computeUs },
     outputs: withTensors ? outcome.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
     inputs: copiedInputs,

@@ -1,19 +1,14 @@
-// Live accuracy per model version, from ground truth posted to /v2/models/{m}/feedback: each
-// answer's predicted class per row is kept by request id (a LabelStore per model, bounded by count
-// and age), and a label joins it. Per version, the last `windowRows` labelled rows are kept as
+// Live accuracy per model version, from ground truth posted to /v2/models/{m}/feedback: a label
+// joins the answers kept for it (labels/label-book.ts, shared with the shadow board) and the
+// result is credited here. Per version, the last `windowRows` labelled rows are kept as
 // right/wrong in a ring, so the accuracy is over a sliding window of labelled rows.
-// Shadow answers are kept too (a mirrored request's label credits the primary and each shadow).
-// Pure apart from the injected clock; no I/O, no timers.
-import { LabelStore, type GroundTruth, type LabelRefusal } from '../labels/label-store.js';
+// Shadow answers count too (a mirrored request's label credits the primary and each shadow).
+// Pure: no clock, no I/O, no timers.
+import type { LabelResult } from '../labels/label-store.js';
 
 export interface LiveAccuracyOptions {
-  /** Ids remembered per model, and for how long (answers waiting for their label). */
-  readonly maxEntries: number;
-  readonly maxAgeMs: number;
   /** The model's window, in labelled rows (model.json retrain.accuracyWindowRows). */
   windowRows(model: string): number;
-  /** Class names, so labels may be names. */
-  classes(model: string): readonly string[] | undefined;
 }
 
 export interface VersionAccuracy {
@@ -27,8 +22,6 @@ export interface VersionAccuracy {
   /** Labelled rows since the version was first credited (not windowed). */
   readonly totalLabeled: number;
 }
-
-export type AccuracyCredit = { readonly ok: true; readonly credited: readonly VersionAccuracy[] } | { readonly ok: false; readonly reason: LabelRefusal };
 
 /** Right/wrong of the last `capacity` rows. */
 class RowRing {
@@ -53,20 +46,12 @@ class RowRing {
 }
 
 export class LiveAccuracy {
-  private readonly stores = new Map<string, LabelStore>();
   private readonly rings = new Map<string, Map<string, RowRing>>();
 
   constructor(private readonly opts: LiveAccuracyOptions) {}
 
-  /** What `version` answered request `id` (one predicted class per row). */
-  record(model: string, version: string, role: 'primary' | 'shadow', id: string, predicted: readonly number[], nowMs: number): void {
-    this.store(model).record(id, { role, version }, predicted, nowMs);
-  }
-
-  /** Ground truth for `id`: credits the primary that answered it and the shadows that did. */
-  label(model: string, id: string, truth: GroundTruth | readonly GroundTruth[], nowMs: number): AccuracyCredit {
-    const r = this.store(model).label(id, truth, nowMs);
-    if (!r.ok) return r;
+  /** A label joined `model`'s answers: credits the primary that answered and each shadow that did; their windows after. */
+  credit(model: string, r: Extract<LabelResult, { ok: true }>): VersionAccuracy[] {
     const touched = new Set<string>();
     const credit = (version: string, labeled: number, correct: number): void => {
       const ring = this.ring(model, version);
@@ -76,7 +61,7 @@ export class LiveAccuracy {
     };
     if (r.primary) credit(r.primary.version, r.primary.labeled, r.primary.correct);
     for (const p of r.pairs) credit(p.shadow, p.labeled, p.shadowCorrect);
-    return { ok: true, credited: [...touched].map((v) => this.reportOf(model, v)) };
+    return [...touched].map((v) => this.reportOf(model, v));
   }
 
   /** Every version of `model` credited so far, by version ascending. */
@@ -90,22 +75,6 @@ export class LiveAccuracy {
     const windowRows = ring?.capacity ?? this.opts.windowRows(model);
     if (ring === undefined) return { version, labeled: 0, correct: 0, accuracy: null, windowRows, totalLabeled: 0 };
     return { version, labeled: ring.rows, correct: ring.correct, accuracy: ring.rows === 0 ? null : ring.correct / ring.rows, windowRows, totalLabeled: ring.total };
-  }
-
-  /** Forget a model (removed from the repository). */
-  forget(model: string): void {
-    this.stores.delete(model);
-    this.rings.delete(model);
-  }
-
-  private store(model: string): LabelStore {
-    let s = this.stores.get(model);
-    if (s === undefined) {
-      const classes = this.opts.classes(model);
-      s = new LabelStore({ maxEntries: this.opts.maxEntries, maxAgeMs: this.opts.maxAgeMs, ...(classes ? { classes } : {}) });
-      this.stores.set(model, s);
-    }
-    return s;
   }
 
   private ring(model: string, version: string): RowRing {

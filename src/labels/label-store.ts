@@ -1,7 +1,8 @@
 // What is needed to join late ground truth (`POST /v2/models/{m}/feedback {"id", "label"}`) to
 // the answers it judges: per request id, the primary's and each shadow's predicted class per row.
-// Its own module below the engines: the shadow board (agreement, per-pair accuracy) and the drift
-// engine's live accuracy both keep answers here, and engines do not import each other.
+// Its own module below the engines: one store per model (label-book.ts) holds every answer once,
+// and each label's result is credited to the shadow board (per-pair accuracy) and to the drift
+// engine's live accuracy, which do not import each other.
 //
 // Bounded two ways, both counted: at most `maxEntries` ids (a new id beyond that evicts the
 // oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
@@ -55,7 +56,13 @@ export interface PairCredit {
 export type LabelRefusal = 'unknown_id' | 'invalid_label' | 'unknown_class' | 'rows_mismatch';
 
 export type LabelResult =
-  | { readonly ok: true; readonly primary: SideCredit | null; readonly pairs: readonly PairCredit[] }
+  | {
+      readonly ok: true;
+      readonly primary: SideCredit | null;
+      readonly pairs: readonly PairCredit[];
+      /** When the id's answers were first recorded (the store's clock): a reader that restarted its counts since may ignore the credit. */
+      readonly recordedMs: number;
+    }
   | { readonly ok: false; readonly reason: LabelRefusal };
 
 export const MAX_SHADOWS_PER_ENTRY = 16;
@@ -145,7 +152,7 @@ export class LabelStore {
     const pairs: PairCredit[] = p
       ? matching.map(([shadow, labels]) => ({ primary: p.version, shadow, labeled: want.length, primaryCorrect, shadowCorrect: correct(labels, want) }))
       : [];
-    return { ok: true, primary: p ? { version: p.version, labeled: want.length, correct: primaryCorrect } : null, pairs };
+    return { ok: true, primary: p ? { version: p.version, labeled: want.length, correct: primaryCorrect } : null, pairs, recordedMs: e.createdMs };
   }
 
   /** Drops entries from the oldest while they are older than maxAgeMs. */

@@ -1,22 +1,22 @@
-// Every model's shadow comparisons: one PairStats per (primary, shadow) version pair, one label
-// store per model for late ground truth, and the promotion gate's check. The data plane tells it
-// what happened to each mirrored copy; the admin API reads its reports. Pure apart from the
-// injected clock: no I/O, no timers.
+// Every model's shadow comparisons: one PairStats per (primary, shadow) version pair, credited
+// with late ground truth, and the promotion gate's check. The data plane tells it what happened to
+// each mirrored copy; the admin API reads its reports; the answers that late labels join are kept
+// outside (labels/label-book.ts, shared with live accuracy). Pure apart from the injected clock:
+// no I/O, no timers.
 //
 // Contracts:
-// - Counts restart when a model's routing changes (reset(model)); a report says since when.
+// - Counts restart when a model's routing changes (reset(model)); a report says since when, and a
+//   label of a request answered before then is not credited.
 // - Bounded: pairs per model are those the routing mirrored to since the last reset (a routing
-//   table holds at most a few shadows); labels per model are bounded by the label store's cap/age.
+//   table holds at most a few shadows).
 import { createComparer, type CompareSpec, type Comparer } from './compare.js';
-import { LabelStore, type GroundTruth, type LabelResult } from '../labels/label-store.js';
+import type { LabelResult } from '../labels/label-store.js';
 import { PairStats, type DropReason, type PairReport } from './pair-stats.js';
 import type { Tensor } from '../types.js';
 
 /** What a model asks of its comparisons (from its model.json). */
 export interface ModelShadowSpec {
   readonly compare?: CompareSpec;
-  /** Class names, so feedback labels may be names. */
-  readonly classes?: readonly string[];
   readonly gate?: PromotionGate;
 }
 
@@ -44,7 +44,8 @@ export interface GateDecision {
 export interface BoardOptions {
   nowMs(): number;
   specFor(model: string): ModelShadowSpec;
-  labels: { maxEntries: number; maxAgeMs: number };
+  /** The model's store of answers kept for late labels (its size and evictions, for the report). */
+  labelStats(model: string): { entries: number; evicted_full: number; evicted_age: number };
   /** Each counted event, for metrics. */
   onCount?(model: string, primary: string, shadow: string, outcome: 'mirrored' | 'compared' | 'errored' | `dropped_${DropReason}`): void;
   /** A pair passed its model's promotion gate (called once per pair per routing period). */
@@ -55,7 +56,6 @@ interface ModelBoard {
   sinceMs: number;
   pairs: Map<string, PairStats>;
   comparer: Comparer;
-  labels: LabelStore;
   gatePassed: Set<string>;
 }
 
@@ -74,39 +74,35 @@ export class ShadowBoard {
     this.opts.onCount?.(model, primary, shadow, `dropped_${reason}`);
   }
 
-  /** Both answers to request `id` came back: compare them and keep their labels for late feedback. */
-  answered(model: string, primary: string, shadow: string, id: string, answers: { primary: Tensor[]; shadow: Tensor[]; primaryUs: number; shadowUs: number }): void {
+  /** Both answers to a mirrored request came back: compare them. */
+  answered(model: string, primary: string, shadow: string, answers: { primary: Tensor[]; shadow: Tensor[]; primaryUs: number; shadowUs: number }): void {
     const board = this.board(model);
     const stats = this.pair(model, primary, shadow);
     const c = board.comparer.compare(answers.primary, answers.shadow);
     stats.recordCompared(c, answers.primaryUs, answers.shadowUs);
     this.opts.onCount?.(model, primary, shadow, c.errors.length > 0 ? 'errored' : 'compared');
-    const now = this.opts.nowMs();
-    const p = board.comparer.predictedLabels(answers.primary);
-    const s = board.comparer.predictedLabels(answers.shadow);
-    if (p !== null) board.labels.record(id, { role: 'primary', version: primary }, p, now);
-    if (s !== null) board.labels.record(id, { role: 'shadow', version: shadow }, s, now);
     this.checkGate(model, stats);
   }
 
-  /** Ground truth for request `id` (one label, or one per row). */
-  label(model: string, id: string, truth: GroundTruth | readonly GroundTruth[]): LabelResult {
-    const board = this.board(model);
-    const result = board.labels.label(id, truth, this.opts.nowMs());
-    if (result.ok) {
-      for (const credit of result.pairs) {
-        const stats = this.pair(model, credit.primary, credit.shadow);
-        stats.recordLabeled(credit.labeled, credit.primaryCorrect, credit.shadowCorrect);
-        this.checkGate(model, stats);
-      }
+  /**
+   * A label joined a request's answers (labels/label-book.ts): credits each (primary, shadow)
+   * pair it names, unless the answers were recorded before the comparisons last restarted (on
+   * the shared clock: a request answered in the very millisecond of a reset still counts).
+   */
+  credit(model: string, result: Extract<LabelResult, { ok: true }>): void {
+    const board = this.models.get(model);
+    if (board === undefined || result.recordedMs < board.sinceMs) return;
+    for (const credit of result.pairs) {
+      const stats = this.pair(model, credit.primary, credit.shadow);
+      stats.recordLabeled(credit.labeled, credit.primaryCorrect, credit.shadowCorrect);
+      this.checkGate(model, stats);
     }
-    return result;
   }
 
-  /** The model's pairs, and its label store's size and evictions (answers kept for late labels). */
+  /** The model's pairs, and the size and evictions of its answers kept for late labels (every request's, not only mirrored ones). */
   report(model: string): { model: string; since: string; pairs: PairReport[]; labels: { entries: number; evicted_full: number; evicted_age: number } } {
     const board = this.board(model);
-    return { model, since: new Date(board.sinceMs).toISOString(), pairs: [...board.pairs.values()].map((p) => p.report()), labels: board.labels.stats() };
+    return { model, since: new Date(board.sinceMs).toISOString(), pairs: [...board.pairs.values()].map((p) => p.report()), labels: this.opts.labelStats(model) };
   }
 
   /** True once the model has a comparison (a copy was mirrored or a report asked for since the last reset). */
@@ -127,7 +123,6 @@ export class ShadowBoard {
         sinceMs: this.opts.nowMs(),
         pairs: new Map(),
         comparer: createComparer(spec.compare ?? {}),
-        labels: new LabelStore({ ...this.opts.labels, ...(spec.classes ? { classes: spec.classes } : {}) }),
         gatePassed: new Set(),
       };
       this.models.set(model, b);
