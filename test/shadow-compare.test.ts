@@ -133,6 +133,14 @@ describe('INT64 labels', () => {
     expect(cmp.predictedLabels([f32('probabilities', [2, 3], [0.1, 0.2, 0.7, 0.5, 0.4, 0.1])])).toEqual([2, 0]);
     expect(cmp.predictedLabels([f32('value', [2, 1], [1, 2])])).toBeNull();
   });
+
+  it('read INT64 labels exactly: negative, above 2^32, a [rows, 1] view at an offset into a larger buffer', () => {
+    const cmp = createComparer();
+    const values = [0n, -1n, -5n, 2n ** 32n + 7n, -(2n ** 40n) - 3n, 2n ** 53n - 1n];
+    expect(cmp.predictedLabels([i64('label', values)])).toEqual(values.map(Number));
+    const buf = BigInt64Array.from([11n, 12n, -(2n ** 33n), 5n]);
+    expect(cmp.predictedLabels([t('label', 'INT64', [2, 1], buf.subarray(2))])).toEqual([-(2 ** 33), 5]);
+  });
 });
 
 describe('errors of the comparison', () => {
