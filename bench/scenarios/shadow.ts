@@ -44,7 +44,13 @@ interface ShareRun {
   stealPercent: number;
   /** ms from rewriting routing.json to the first probe that showed the new share. */
   switchMs: number;
+  /** Mean µs per answered primary request by stage over the run (sluice_stage_seconds deltas). */
+  stageUs: Record<string, number>;
 }
+
+type StageSums = Record<string, { sum: number; count: number }>;
+/** Stages as the gateway names them; `rest` is what total has beyond them (the event loop: reading, waiting to be written). */
+const STAGES = ['decode', 'validate', 'queue', 'compute', 'encode', 'total'] as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const count = (r: OpenLoopRun, ...statuses: string[]): number => statuses.reduce((n, s) => n + (r.byStatus[s]?.count ?? 0), 0);
@@ -60,11 +66,21 @@ const p99of = (r: ShareRun): number => r.run.byStatus['200']?.p99Us ?? NaN;
 const pct = (n: number, r: OpenLoopRun): number => (100 * n) / Math.max(1, r.sent);
 const disturbed = (rs: readonly ShareRun[]): string => `${Math.round(Math.max(...rs.map((r) => r.otherCpuPercent)))} / ${Math.round(Math.max(...rs.map((r) => r.stealPercent)))}`;
 
-async function copiesOf(server: ServerHandle): Promise<Copies> {
+async function statsOf(server: ServerHandle): Promise<{ copies: Copies; stages: StageSums }> {
   const line = await server.query('SIGUSR2', '"benchStats"');
-  const all = (JSON.parse(line) as { shadowCopies?: Record<string, Copies> }).shadowCopies;
-  if (all === undefined) throw new Error('the bench entry prints no shadowCopies: rebuild (npm run build)');
-  return all[MODEL] ?? {};
+  const { shadowCopies, stages } = JSON.parse(line) as { shadowCopies?: Record<string, Copies>; stages?: Record<string, StageSums> };
+  if (shadowCopies === undefined || stages === undefined) throw new Error('the bench entry prints no shadowCopies or stages: rebuild (npm run build)');
+  return { copies: shadowCopies[MODEL] ?? {}, stages: stages[MODEL] ?? {} };
+}
+
+const copiesOf = async (server: ServerHandle): Promise<Copies> => (await statsOf(server)).copies;
+
+/** Mean µs per request of each stage between two reads, and `rest`: total beyond the named stages. */
+function stageMeans(a: StageSums, b: StageSums): Record<string, number> {
+  const mean = (k: string): number => (1e6 * ((b[k]?.sum ?? 0) - (a[k]?.sum ?? 0))) / Math.max(1, (b[k]?.count ?? 0) - (a[k]?.count ?? 0));
+  const out: Record<string, number> = Object.fromEntries(STAGES.map((k) => [k, mean(k)]));
+  out.rest = out.total! - STAGES.filter((k) => k !== 'total').reduce((n, k) => n + out[k]!, 0);
+  return out;
 }
 
 /** Returns once no copy settled over three reads 150 ms apart: the shadow lane is empty again. */
@@ -111,17 +127,19 @@ export default defineScenario({
       const measure = async (share: number, rate: number, durationS: number, connections: number, headers: Record<string, string>): Promise<ShareRun> => {
         const switchMs = await setShare(share);
         const c0 = await settle(server); // the probes' copies settle before the run
+        const s0 = (await statsOf(server)).stages;
         const cpu0 = server.cpuSeconds();
         const { result, otherCpuPercent, stealPercent } = await disturbance(
           () => server.cpuSeconds() + selfAndChildrenSeconds(),
           async () => {
             const run = await runOpenLoop({ port: server.port, path: PATH, headers, model: MODEL, rowsPerRequest: ROWS, rate, durationS, connections, drainMs: 1000 });
-            return { run, after: await settle(server) };
+            const stages = (await statsOf(server)).stages;
+            return { run, stages, after: await settle(server) };
           },
         );
         const copies = Object.fromEntries(Object.keys(result.after).map((k) => [k, c(result.after, k) - c(c0, k)]));
         const cpuUsPerReq = ((server.cpuSeconds() - cpu0) * 1e6) / Math.max(1, result.run.sent);
-        return { share, run: result.run, copies, cpuUsPerReq, otherCpuPercent, stealPercent, switchMs };
+        return { share, run: result.run, copies, cpuUsPerReq, otherCpuPercent, stealPercent, switchMs, stageUs: stageMeans(s0, result.stages) };
       };
       const alternate = async (label: string, rounds: number, rate: number, durationS: number, connections: number, headers: Record<string, string>): Promise<ShareRun[][]> => {
         const pairs: ShareRun[][] = [];
@@ -197,6 +215,15 @@ export default defineScenario({
             String(i + 1), ms(p99of(a!)), ms(p99of(b!)), fx(p99of(b!) / p99of(a!)), fx(count(b!.run, '200') / b!.run.durationS / (count(a!.run, '200') / a!.run.durationS)),
             `${Math.round(a!.otherCpuPercent)} / ${Math.round(b!.otherCpuPercent)}`, `${Math.round(a!.switchMs)} / ${Math.round(b!.switchMs)}`,
           ]),
+        },
+        {
+          title: '(2) half load, where the primary\'s time goes: mean µs per answered request by stage (sluice_stage_seconds), median over rounds',
+          columns: ['stage', 'at 0%', 'at 100%', '100% − 0%'],
+          rows: ['queue', 'compute', 'decode', 'validate', 'encode', 'rest', 'total'].map((k) => {
+            const [a, b] = [0, 100].map((share) => spread(of(half, share).map((r) => r.stageUs[k]!)).median);
+            const label = k === 'rest' ? 'rest (the event loop: read, dispatch, write)' : k === 'compute' ? 'compute (worker run + its reply reaching the loop)' : k;
+            return [label, a!.toFixed(0), b!.toFixed(0), `${b! - a! >= 0 ? '+' : ''}${(b! - a!).toFixed(0)}`];
+          }),
         },
         {
           title: `(3) 2x overload: open loop at ${overRate} req/s (2·S), x-timeout-ms ${DEADLINE_MS}, ${overRounds} rounds of ${overS} s per share; counts per run`,
