@@ -134,9 +134,9 @@ describe('INT64 labels', () => {
     expect(cmp.predictedLabels([f32('value', [2, 1], [1, 2])])).toBeNull();
   });
 
-  it('read INT64 labels exactly: negative, above 2^32, a [rows, 1] view at an offset into a larger buffer', () => {
+  it('read INT64 labels as Number() does: negative, above 2^32 and 2^53, a [rows, 1] view at an offset into a larger buffer', () => {
     const cmp = createComparer();
-    const values = [0n, -1n, -5n, 2n ** 32n + 7n, -(2n ** 40n) - 3n, 2n ** 53n - 1n];
+    const values = [0n, -1n, -5n, 2n ** 32n + 7n, -(2n ** 40n) - 3n, 2n ** 53n - 1n, 2n ** 60n + 2n ** 8n + 1n, -(2n ** 62n) - 3n];
     expect(cmp.predictedLabels([i64('label', values)])).toEqual(values.map(Number));
     const buf = BigInt64Array.from([11n, 12n, -(2n ** 33n), 5n]);
     expect(cmp.predictedLabels([t('label', 'INT64', [2, 1], buf.subarray(2))])).toEqual([-(2 ** 33), 5]);

@@ -4,7 +4,7 @@
 // a missing output or a shape that differs is reported in `errors` and that output is skipped.
 
 import type { Tensor, TensorData } from '../types.js';
-import { argmaxRow, asNumbers, DISTRIBUTION_SUM_TOLERANCE, inTopK, isDistributionRow, jsDivergenceRow } from './rows.js';
+import { argmaxRow, asNumbers, DISTRIBUTION_SUM_TOLERANCE, inTopK, int64Values, isDistributionRow, jsDivergenceRow } from './rows.js';
 
 /**
  * What an output means, which decides what is compared:
@@ -164,9 +164,9 @@ export function createComparer(spec: CompareSpec = {}): Comparer {
       const [rows, width] = rowsOf(t, kind);
       if (kind === 'label' && width !== 1) return null;
       const out = new Array<number>(rows);
-      // Every answer's labels come through here: an INT64 label is read as its 32-bit halves, not
-      // copied through a BigInt per element into a new (off-heap) Float64Array.
-      if (kind === 'label' && t.data instanceof BigInt64Array) return int64Values(int32Words(t.data), out);
+      // Every answer's labels come through here: an INT64 label goes straight into `out`, not
+      // through asNumbers' new (off-heap) Float64Array.
+      if (kind === 'label' && t.data instanceof BigInt64Array) return int64Values(t.data, out);
       const values = asNumbers(t.data);
       for (let r = 0; r < rows; r++) out[r] = kind === 'label' ? values[r]! : argmaxRow(values, r * width, width);
       return out;
@@ -285,13 +285,4 @@ function labelWords(p: TensorData, s: TensorData): [ArrayLike<number>, ArrayLike
 
 function int32Words(data: BigInt64Array): Int32Array {
   return new Int32Array(data.buffer, data.byteOffset, data.length * 2);
-}
-
-/** Which 32-bit half of an int64 comes first in memory: the low one on a little-endian machine. */
-const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-
-/** out[i] = the i-th int64 of `words` (its halves) as a number: exact below 2^53 in magnitude, like Number(bigint). */
-function int64Values(words: Int32Array, out: number[]): number[] {
-  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1 - LOW_WORD]! * 4294967296 + (words[2 * i + LOW_WORD]! >>> 0);
-  return out;
 }
