@@ -238,7 +238,8 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   const labelComparer = createComparer({});
   const dataplane = new DataPlane({
     repository,
-    eventPolicy: (model) => eventPolicy(repository.get(model)?.file, loop.tracks(model)),
+    // Only a served answer's event can be binned: refusals must not spend the drift sampling budget.
+    eventPolicy: (model, served) => eventPolicy(repository.get(model)?.file, served && loop.tracks(model)),
     predictedLabels: (outputs) => labelComparer.predictedLabels(outputs),
     routing: (model) => routing.table(model),
     shadows: shadowBoard,

@@ -80,8 +80,12 @@ export interface DataPlaneDeps {
   nowUs(): number;
   /** Wall clock (ms since the epoch) for events; default Date.now. */
   nowMs?(): number;
-  /** What a model's events copy (inputs sampled, redacted, tensor size); default: no inputs, 1024 values. */
-  eventPolicy?(model: string): EventPolicy;
+  /**
+   * What a model's events copy (inputs sampled, redacted, tensor size); default: no inputs, 1024
+   * values. `served`: the event is of a successful answer (a primary's OK or a shadow's), the only
+   * kind that carries a tracked input, so a tracking budget is spent on those alone.
+   */
+  eventPolicy?(model: string, served: boolean): EventPolicy;
   /**
    * An answer's predicted class per row (null: no class decision), for its event's `predicted`:
    * computed once per answer from its whole outputs, while events carry bounded copies.
@@ -252,7 +256,7 @@ export class DataPlane {
       const outputs = code === 'OK' && this.tensorObservers > 0 ? trace.outcome?.outputs : undefined;
       const predicted = outputs === undefined ? null : this.predicted(outputs);
       const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs(), predicted };
-      this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model) : DEFAULT_EVENT_POLICY, this.tensorObservers > 0));
+      this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model, code === 'OK') : DEFAULT_EVENT_POLICY, this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
@@ -417,7 +421,7 @@ export class DataPlane {
         timeMs: this.nowMs(),
         predicted: this.tensorObservers > 0 ? this.predicted(outcome.outputs) : null,
       };
-      this.enqueue(shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model), this.tensorObservers > 0));
+      this.enqueue(shadowEvent(facts, request.inputs, outcome, this.policyOf(shadow.model, true), this.tensorObservers > 0));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
@@ -427,8 +431,8 @@ export class DataPlane {
     return this.deps.predictedLabels?.(outputs) ?? null;
   }
 
-  private policyOf(model: string): EventPolicy {
-    return this.deps.eventPolicy?.(model) ?? DEFAULT_EVENT_POLICY;
+  private policyOf(model: string, served: boolean): EventPolicy {
+    return this.deps.eventPolicy?.(model, served) ?? DEFAULT_EVENT_POLICY;
   }
 
   private nowMs(): number {
