@@ -78,14 +78,14 @@ interface Entry {
 }
 
 export class LabelStore {
-  readonly config: Readonly<LabelStoreConfig>;
+  private cfg: Readonly<LabelStoreConfig>;
   private readonly entries = new Map<string, Entry>();
   /** Creation order: ids with their entry's seq, oldest at `head`; items of removed entries are skipped. */
   private orderIds: string[] = [];
   private orderSeqs: number[] = [];
   private head = 0;
   private seq = 0;
-  private readonly classIndex: ReadonlyMap<string, number>;
+  private classIndex: ReadonlyMap<string, number>;
   private evictedFullN = 0;
   private evictedAgeN = 0;
 
@@ -93,9 +93,21 @@ export class LabelStore {
     if (!Number.isInteger(config.maxEntries) || config.maxEntries < 1) throw new RangeError(`label store: maxEntries must be an integer >= 1, got ${config.maxEntries}`);
     if (!(config.maxAgeMs > 0)) throw new RangeError(`label store: maxAgeMs must be > 0, got ${config.maxAgeMs}`);
     const classes = config.classes ?? [];
-    this.classIndex = new Map(classes.map((c, i) => [c, i]));
-    if (this.classIndex.size !== classes.length) throw new RangeError('label store: duplicate class names');
-    this.config = Object.freeze({ ...config, classes: Object.freeze([...classes]) });
+    this.classIndex = indexOfClasses(classes);
+    this.cfg = Object.freeze({ ...config, classes: Object.freeze([...classes]) });
+  }
+
+  get config(): Readonly<LabelStoreConfig> {
+    return this.cfg;
+  }
+
+  /**
+   * The class names labels map through from now on (the model's classes changed on reload).
+   * Entries keep the class indices they were recorded with. Throws RangeError on duplicates.
+   */
+  useClasses(classes: readonly string[]): void {
+    this.classIndex = indexOfClasses(classes);
+    this.cfg = Object.freeze({ ...this.cfg, classes: Object.freeze([...classes]) });
   }
 
   get size(): number {
@@ -194,6 +206,12 @@ export class LabelStore {
     this.orderSeqs = seqs;
     this.head = 0;
   }
+}
+
+function indexOfClasses(classes: readonly string[]): Map<string, number> {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  if (index.size !== classes.length) throw new RangeError('label store: duplicate class names');
+  return index;
 }
 
 /**
