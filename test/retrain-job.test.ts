@@ -13,6 +13,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvText, rowOf, shiftedCopy, splitRows } from '../src/demo/split.js';
+import { routingFiles } from '../src/routing/table-file.js';
 import { loadCsvDataset, type Dataset } from '../src/train/dataset.js';
 import { writeVersionDir } from '../src/train/files.js';
 import { buildModel } from '../src/train/pipeline.js';
@@ -75,7 +76,7 @@ async function accuracyOn(modelFile: string, d: Dataset): Promise<number> {
 describe('retrainModel', () => {
   it('refuses with too few labelled rows, writing nothing', async () => {
     const lines: string[] = [];
-    const r = await retrainModel({ modelsDir: models, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, minLabeledRows: 10_000, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', say: (l) => lines.push(l) });
+    const r = await retrainModel({ routingFiles, modelsDir: models, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, minLabeledRows: 10_000, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', say: (l) => lines.push(l) });
     expect(r).toMatchObject({ ok: false, version: 2, parentVersion: 1, dir: null });
     expect(r.reason).toBe('600 labelled live rows, at least 10000 needed');
     expect(existsSync(path.join(models, 'breast-cancer/2'))).toBe(false);
@@ -85,7 +86,7 @@ describe('retrainModel', () => {
 
   it('writes version 2 with its lineage, registers it as a shadow, and it beats version 1 on shifted rows it never saw', async () => {
     const trigger = { id: 'e1', reason: 'drift' };
-    const r = await retrainModel({ modelsDir: models, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, shadowPercent: 40, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', trigger, say: () => {} });
+    const r = await retrainModel({ routingFiles, modelsDir: models, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, shadowPercent: 40, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', trigger, say: () => {} });
     expect(r).toMatchObject({ ok: true, version: 2, parentVersion: 1, rows: { base: split.train.rows, logged: 600, holdout: 150, recentWeight: 1 } });
     expect(r.holdoutAccuracy!).toBeGreaterThan(r.parentHoldoutAccuracy!);
     const modelDir = path.join(models, 'breast-cancer');
@@ -121,7 +122,7 @@ describe('retrainModel', () => {
     const f = path.join(dir, 'flipped-fb.log');
     writeFileSync(p, `${[...older.pred, ...newer.pred].join('\n')}\n`);
     writeFileSync(f, `${[...older.fb, ...newer.fb].join('\n')}\n`);
-    const r = await retrainModel({ modelsDir: models, model: 'breast-cancer', predictionLog: p, feedbackLog: f, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', say: () => {} });
+    const r = await retrainModel({ routingFiles, modelsDir: models, model: 'breast-cancer', predictionLog: p, feedbackLog: f, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test', say: () => {} });
     expect(r.ok).toBe(false);
     expect(r.holdoutAccuracy!).toBeLessThan(r.parentHoldoutAccuracy!);
     expect(r.reason).toMatch(/^candidate accuracy 0\.\d+ < primary's 0\.\d+ on the held-out rows$/);
@@ -138,7 +139,7 @@ describe('retrainModel with a busy routing table', () => {
     mkdirSync(path.join(modelDir, '5')); // no model.onnx (say a copy in progress): never written into
     const shadows = Array.from({ length: 8 }, (_, i) => ({ version: String(10 + i), percent: 10 }));
     writeFileSync(path.join(modelDir, 'routing.json'), JSON.stringify({ primary: '1', previousPrimary: '2', shadows }));
-    const r = await retrainModel({ modelsDir: copy, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test' });
+    const r = await retrainModel({ routingFiles, modelsDir: copy, model: 'breast-cancer', predictionLog: predLog, feedbackLog: fbLog, created: '2026-12-02T00:00:00.000Z', codeVersion: 'test' });
     expect(r).toMatchObject({ ok: true, version: 18, parentVersion: 1 });
     // Version 18: one above every numbered directory and routed version (17 is a routed shadow without a directory).
     expect(JSON.parse(readFileSync(path.join(modelDir, 'routing.json'), 'utf8'))).toEqual({

@@ -6,6 +6,7 @@
 // (the newest READY version answers); `previousPrimary` is what rollback returns to. Whether the
 // versions exist and are READY is not this module's business: the admin API checks that.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -131,3 +132,21 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
 function invalid(detail: string): SluiceError {
   return new SluiceError('SLUICE_ERR_ROUTING_INVALID', `invalid routing: ${detail}`, { details: [detail] });
 }
+
+/**
+ * A model directory's routing.json for a job outside the gateway (the retrain job, train/retrain.ts
+ * RoutingFiles): read (no file: no primary, no shadows), and written after the same check the
+ * gateway's read makes (a file it would refuse routes to the newest version), atomically.
+ */
+export const routingFiles = {
+  maxShadows: MAX_SHADOWS,
+  read(modelDir: string): StoredRouting {
+    const file = path.join(modelDir, 'routing.json');
+    return existsSync(file) ? parseRouting(JSON.parse(readFileSync(file, 'utf8'))) : { shadows: [] };
+  },
+  async write(modelDir: string, routing: StoredRouting): Promise<void> {
+    const text = routingFileText(routing);
+    parseRouting(JSON.parse(text));
+    await writeFileAtomic(path.join(modelDir, 'routing.json'), text);
+  },
+};

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { routingFiles } from '../routing/table-file.js';
 import { readCodeVersion } from './pipeline.js';
 import { retrainModel } from './retrain.js';
 
@@ -74,6 +75,8 @@ export async function retrainMain(argv: readonly string[], env: NodeJS.ProcessEn
   }
   try {
     const result = await retrainModel({
+      // The process entry wires routing's file access into the job (train/ imports no other engine).
+      routingFiles,
       modelsDir: path.resolve(v.models ?? env.SLUICE_MODELS ?? 'models'),
       model: parsed.positionals[0]!,
       // Absolute: they are recorded in the new version's lineage.

@@ -17,7 +17,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { MAX_SHADOWS, parseRouting, routingFileText, writeFileAtomic, type StoredRouting } from '../routing/table-file.js';
 import { rawFeatureNet, trainClassifier } from './classifier.js';
 import { loadCsvDataset, type Dataset } from './dataset.js';
 import { accuracy, argmaxRows, predictProba, roundToFloat32 } from './dense.js';
@@ -30,7 +29,28 @@ import { buildReferenceProfile } from './reference.js';
 import { readLoggedData, type LoggedData } from './retrain-data.js';
 import { MODEL_SPECS, type ModelSpec } from './specs.js';
 
+/** routing.json as the job reads and writes it (declared here structurally: train/ imports no other engine). */
+export interface RetrainRouting {
+  readonly primary?: number;
+  readonly previousPrimary?: number;
+  readonly shadows: readonly { readonly version: number; readonly percent: number }[];
+}
+
+/**
+ * A model directory's routing.json, injected by the process entry (retrain-cli.ts wires
+ * routing/table-file.ts's `routingFiles`).
+ */
+export interface RoutingFiles {
+  /** Most shadows one model may mirror to. */
+  readonly maxShadows: number;
+  /** The stored routing; no file: no primary, no shadows. Throws on a file the gateway would refuse. */
+  read(modelDir: string): RetrainRouting;
+  /** Checks `routing` as the gateway will read it, then replaces the file atomically. */
+  write(modelDir: string, routing: RetrainRouting): Promise<void>;
+}
+
 export interface RetrainOptions {
+  readonly routingFiles: RoutingFiles;
   readonly modelsDir: string;
   readonly model: string;
   readonly predictionLog: string;
@@ -79,7 +99,7 @@ export async function retrainModel(o: RetrainOptions): Promise<RetrainResult> {
   const numbered = readdirSync(modelDir).filter((d) => /^[1-9][0-9]*$/.test(d)).map(Number).sort((a, b) => a - b);
   const complete = numbered.filter((v) => existsSync(path.join(modelDir, String(v), MODEL_FILE)));
   if (complete.length === 0) throw new Error(`${modelDir} has no version with a ${MODEL_FILE}`);
-  const routing = readRouting(modelDir);
+  const routing = o.routingFiles.read(modelDir);
   const parent = routing.primary ?? complete.at(-1)!;
   const routed = [routing.primary ?? 0, routing.previousPrimary ?? 0, ...routing.shadows.map((s) => s.version)];
   const version = Math.max(numbered.at(-1)!, ...routed) + 1;
@@ -138,12 +158,8 @@ export async function retrainModel(o: RetrainOptions): Promise<RetrainResult> {
     return { ...done, dir: null };
   }
 
-  const shadows = [...routing.shadows.filter((s) => s.version !== version), { version, percent }].slice(-MAX_SHADOWS);
-  const next: StoredRouting = { primary: parent, shadows, ...(routing.previousPrimary === undefined ? {} : { previousPrimary: routing.previousPrimary }) };
-  const text = routingFileText(next);
-  // Checked as the gateway will read it: a file it cannot parse would route to the newest version.
-  parseRouting(JSON.parse(text));
-  await writeFileAtomic(path.join(modelDir, 'routing.json'), text);
+  const shadows = [...routing.shadows.filter((s) => s.version !== version), { version, percent }].slice(-o.routingFiles.maxShadows);
+  await o.routingFiles.write(modelDir, { primary: parent, shadows, ...(routing.previousPrimary === undefined ? {} : { previousPrimary: routing.previousPrimary }) });
   const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
   writeVersionDir(dir, new Map([[MODEL_FILE, onnx], [REFERENCE_FILE, utf8(formatJson(reference))], [META_FILE, utf8(formatJson(meta))]]));
   say(`wrote ${dir} and registered version ${version} as a shadow of version ${parent} at ${percent}%`);
@@ -159,11 +175,6 @@ function checkOptions(o: RetrainOptions): void {
   if (o.holdoutShare !== undefined && !(o.holdoutShare > 0 && o.holdoutShare < 1)) bad('holdoutShare', o.holdoutShare, 'a share in (0, 1)');
   if (o.minLabeledRows !== undefined && !(Number.isInteger(o.minLabeledRows) && o.minLabeledRows >= 1)) bad('minLabeledRows', o.minLabeledRows, 'a positive integer');
   if (o.maxLoggedRows !== undefined && !(Number.isInteger(o.maxLoggedRows) && o.maxLoggedRows >= 1)) bad('maxLoggedRows', o.maxLoggedRows, 'a positive integer');
-}
-
-function readRouting(modelDir: string): StoredRouting {
-  const file = path.join(modelDir, 'routing.json');
-  return existsSync(file) ? parseRouting(JSON.parse(readFileSync(file, 'utf8'))) : { shadows: [] };
 }
 
 function rowsOf(d: LoggedData, from: number, to: number, spec: ModelSpec): Dataset {
