@@ -23,7 +23,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const driftRows = async (): Promise<number> => (await answerOf(await fetch(`${t.url}/v2/models/breast-cancer/drift`))).json.versions[0].rows;
+const driftReport = async () => (await answerOf(await fetch(`${t.url}/v2/models/breast-cancer/drift`))).json;
 
 describe('drift sampling budget', () => {
   it('refusals take no tokens: after 4x the cap in 400s, a cap of served requests is binned in full', async () => {
@@ -36,8 +36,8 @@ describe('drift sampling budget', () => {
     );
     expect(good.map((r) => r.status)).toEqual(new Array(CAP).fill(200));
     // Events reach the monitor on a later tick; give them time, then read the final count.
-    await waitFor(async () => (await driftRows()) >= CAP, 3_000).catch(() => undefined);
-    const report = (await answerOf(await fetch(`${t.url}/v2/models/breast-cancer/drift`))).json;
+    await waitFor(async () => (await driftReport()).versions[0].rows >= CAP, 3_000).catch(() => undefined);
+    const report = await driftReport();
     expect(report.versions[0], JSON.stringify(report).slice(0, 400)).toMatchObject({ tracking: true, rows: CAP });
   });
 });

@@ -12,9 +12,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../errors.js';
 import { DEFAULT_ROUTING } from './plan.js';
-import { parseRouting, routingFileText, writeFileAtomic, type StoredRouting } from './table-file.js';
+import { parseRouting, ROUTING_FILE, routingFileText, writeFileAtomic, type StoredRouting } from './table-file.js';
 
-export const ROUTING_FILE = 'routing.json';
 
 export interface RoutingLog {
   warn(obj: object, msg: string): void;

@@ -18,6 +18,9 @@ export interface StoredRouting extends RoutingTable {
   readonly previousPrimary?: number;
 }
 
+/** The file's name in a model directory. */
+export const ROUTING_FILE = 'routing.json';
+
 /** How many shadow versions one model may mirror to at once. */
 export const MAX_SHADOWS = 8;
 const VERSION = '^[1-9][0-9]{0,8}$';
@@ -141,12 +144,12 @@ function invalid(detail: string): SluiceError {
 export const routingFiles = {
   maxShadows: MAX_SHADOWS,
   read(modelDir: string): StoredRouting {
-    const file = path.join(modelDir, 'routing.json');
+    const file = path.join(modelDir, ROUTING_FILE);
     return existsSync(file) ? parseRouting(JSON.parse(readFileSync(file, 'utf8'))) : { shadows: [] };
   },
   async write(modelDir: string, routing: StoredRouting): Promise<void> {
     const text = routingFileText(routing);
     parseRouting(JSON.parse(text));
-    await writeFileAtomic(path.join(modelDir, 'routing.json'), text);
+    await writeFileAtomic(path.join(modelDir, ROUTING_FILE), text);
   },
 };
