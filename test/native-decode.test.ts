@@ -5,57 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../src/codec/json-body.js';
 import { LIFT_MIN_BYTES } from '../src/codec/json-lift.js';
-import { SluiceError } from '../src/errors.js';
 import { selectNativeCore } from '../src/native/core.js';
 import type { DataType } from '../src/types.js';
 import { compileRequestValidator, type ModelSignature } from '../src/validation/request-validator.js';
+import { both, chunk, DATATYPES, element, mutate, rebuild, signature } from './helpers/decode-compare.js';
 import { prng } from './helpers/third-party.js';
 
 const hasAddon = selectNativeCore(false).impl === 'addon';
 selectNativeCore(true);
-
-const DATATYPES: DataType[] = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'];
-
-function signature(datatype: DataType, shape: number[]): ModelSignature {
-  return {
-    name: 'm',
-    inputs: [{ name: 'x', datatype, shape }],
-    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
-    maxBatchSize: 0,
-  };
-}
-
-/** What a body decodes to: the request with data as typed-array name + exact element texts, or the error. */
-function outcome(body: Buffer, sig: ModelSignature): unknown {
-  try {
-    const req = compileRequestValidator(sig)(parseJsonBody(body));
-    return {
-      ...req,
-      inputs: req.inputs.map((t) => ({
-        ...t,
-        data: `${t.data.constructor.name}:${Array.from(t.data as ArrayLike<number>, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',')}`,
-      })),
-    };
-  } catch (err) {
-    if (!(err instanceof SluiceError)) throw err;
-    return { code: err.code, message: err.message, details: err.details };
-  }
-}
-
-/** Both implementations' outcomes; and whether the addon lifted (data came back typed). */
-function both(body: Buffer, sig: ModelSignature): { addon: unknown; fallback: unknown; lifted: boolean } {
-  selectNativeCore(false);
-  let lifted = false;
-  try {
-    const tree = parseJsonBody(body) as { inputs?: { data?: unknown }[] };
-    lifted = Array.isArray(tree.inputs) && tree.inputs.some((i) => ArrayBuffer.isView(i?.data));
-  } catch {
-    lifted = false;
-  }
-  const addon = outcome(body, sig);
-  selectNativeCore(true);
-  return { addon, fallback: outcome(body, sig), lifted };
-}
 
 /** Pads a body's text past LIFT_MIN_BYTES with a request parameter, so the addon is asked to lift it. */
 function padded(json: string): Buffer {
@@ -118,11 +75,12 @@ describe.skipIf(!hasAddon)('native decode: the addon lifts what the validator ta
   it('the addon refuses arguments of the wrong kind with a TypeError', () => {
     const core = selectNativeCore(false);
     selectNativeCore(true);
-    const ok = [Buffer.from('{}'), 16, new Uint8Array(8), new Float64Array(8)] as const;
+    const ok = [Buffer.from('{}'), 16, new Uint8Array(8), new Float64Array(8), false] as const;
     expect(() => core.liftData(...ok)).not.toThrow();
-    expect(() => core.liftData('{}' as unknown as Uint8Array, 16, ok[2], ok[3])).toThrow(TypeError);
-    expect(() => core.liftData(ok[0], 16, new Float64Array(8) as unknown as Uint8Array, ok[3])).toThrow(TypeError);
-    expect(() => core.liftData(ok[0], 16, ok[2], new Float32Array(8) as unknown as Float64Array)).toThrow(TypeError);
+    expect(() => core.liftData('{}' as unknown as Uint8Array, 16, ok[2], ok[3], false)).toThrow(TypeError);
+    expect(() => core.liftData(ok[0], 16, new Float64Array(8) as unknown as Uint8Array, ok[3], false)).toThrow(TypeError);
+    expect(() => core.liftData(ok[0], 16, ok[2], new Float32Array(8) as unknown as Float64Array, false)).toThrow(TypeError);
+    expect(() => core.liftData(ok[0], 16, ok[2], ok[3], 1 as unknown as boolean)).toThrow(TypeError);
   });
 
   it('leaves to JSON.parse, with the same errors, what it does not take', () => {
@@ -238,47 +196,3 @@ describe.skipIf(!hasAddon)('native decode: the addon lifts what the validator ta
     }
   });
 });
-
-function chunk<T>(xs: T[], width: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += width) out.push(xs.slice(i, i + width));
-  return out;
-}
-
-/** `[a,b,c,d,e,f]` → `[[a,b,c],[d,e,f]]`, keeping each element's text. */
-function rebuild(data: string, width: number): string {
-  const parts = data.slice(1, -1).split(',');
-  return `[${chunk(parts, width).map((row) => `[${row.join(',')}]`).join(',')}]`;
-}
-
-/** Mostly valid values for the datatype, now and then one at or past a limit, or of another type. */
-function element(dt: DataType, rnd: () => number): unknown {
-  const r = rnd();
-  if (r < 0.02) return null;
-  if (r < 0.03) return 'x';
-  if (dt === 'BOOL') return r < 0.05 ? 1 : rnd() < 0.5;
-  const limits: Partial<Record<DataType, number>> = { UINT8: 255, INT8: 127, INT16: 32767, INT32: 2147483647, INT64: 2 ** 53 };
-  const lim = limits[dt];
-  if (lim === undefined) {
-    if (r < 0.05) return dt === 'FP32' ? 3.5e38 : 1.7e308;
-    const v = (rnd() - 0.5) * 10 ** Math.floor(rnd() * 12 - 6);
-    return dt === 'FP32' ? Math.fround(v) : v;
-  }
-  if (r < 0.05) return lim + 1;
-  if (r < 0.06) return 0.5;
-  return Math.floor((rnd() - 0.5) * 2 * Math.min(lim, 1e6));
-}
-
-/** A few random edits with the characters JSON cares about. */
-function mutate(text: string, rnd: () => number): string {
-  const alphabet = '[]{},:"-+.eE0123456789 \\ntfu';
-  let out = text;
-  const edits = 1 + Math.floor(rnd() * 3);
-  for (let i = 0; i < edits; i++) {
-    const at = Math.floor(rnd() * out.length);
-    const c = alphabet[Math.floor(rnd() * alphabet.length)] as string;
-    const op = rnd();
-    out = op < 0.33 ? out.slice(0, at) + c + out.slice(at) : op < 0.66 ? out.slice(0, at) + out.slice(at + 1) : out.slice(0, at) + c + out.slice(at + 1);
-  }
-  return out;
-}

@@ -175,8 +175,10 @@ export default defineScenario({
         `Warm-up, then rounds alternating the contenders, each a batch of ≈ ${batchMs} ms of back-to-back calls; medians (min–max); ` +
         `ratios per round (plain µs ÷ contender µs). Decode: one OIP request body (values printed as a Python client sends a ` +
         `float32 array, widened to double, ~19 characters each) to the validated FP32 tensor: parseJsonBody (UTF-8 check, ` +
-        `forbidden keys, depth; with the addon, liftData writes the data straight into a Float32Array for bodies of ` +
-        `${LIFT_MIN_BYTES} bytes and more) + decodeTensorData, vs JSON.parse + new Float32Array(data), which checks nothing. ` +
+        `forbidden keys, depth; with the addon, liftData writes the data straight into a Float32Array, and these bodies, ` +
+        `plain {id, inputs: [{name, shape, datatype, data}]}, come back as the whole tree with no JSON.parse at any size; ` +
+        `a body that is not plain is lifted from ${LIFT_MIN_BYTES} bytes on) + decodeTensorData, vs JSON.parse + ` +
+        `new Float32Array(data), which checks nothing. ` +
         `Binning: DriftMonitor's per-row bin indices for a 64-row batch.`,
       tables: [
         { title: 'encode one FP32 tensor', columns: ['values', 'implementation', 'bytes', 'µs/op', 'MB/s', 'throughput vs JSON.stringify + copy'], rows },

@@ -154,23 +154,50 @@ Napi::Value BinRows(const Napi::CallbackInfo& info) {
 constexpr size_t kKeepScratchNumbers = 1 << 20;  // a larger scratch is released after use
 constexpr size_t kKeepSkeletonBytes = 1 << 20;   // likewise the skeleton's
 
-// liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)
-//   : string | number | undefined  (src/native/kinds.ts, LiftData)
-// The body must be valid UTF-8: the caller checks it. Lifted elements are stored in `values`, each
-// span from byte first*8 on in its datatype; `meta` gets the span count, then 1 when some key is
-// escaped or forbidden (else 0), then per span [input, kind, first, count, start, end, rank, dims...]. Returns the skeleton, or the byte size
-// `values` must have (call again with one that large), or undefined when nothing was lifted.
+// Writes the plain body's tree into meta (BodyScan::plain; the layout is src/native/kinds.ts's,
+// LiftData); false when some element is one its datatype refuses or meta is too small.
+bool writePlain(const sluice::BodyScan& scan, uint8_t* values, double* m, size_t metaCap) {
+  size_t at = 5;
+  for (size_t k = 0; k < scan.spans.size(); k++) {
+    const sluice::DataSpan& span = scan.spans[k];
+    const sluice::PlainInput& in = scan.inputs[k];
+    if (at + 7 + in.rank > metaCap) return false;
+    if (sluice::narrow(scan.numbers.data() + span.first, span.count, span.kind, values + span.first * 8) != -1) return false;
+    const double fixed[] = {static_cast<double>(span.kind), static_cast<double>(span.first), static_cast<double>(span.count),
+                            static_cast<double>(in.nameStart), static_cast<double>(in.nameEnd), static_cast<double>(in.keyOrder),
+                            static_cast<double>(in.rank)};
+    for (double f : fixed) m[at++] = f;
+    for (size_t i = 0; i < in.rank; i++) m[at++] = scan.shapes[in.shapeFirst + i];
+  }
+  m[0] = static_cast<double>(scan.spans.size());
+  m[1] = 0;
+  m[2] = scan.idEnd == 0 ? -1 : static_cast<double>(scan.idStart);
+  m[3] = static_cast<double>(scan.idEnd);
+  m[4] = scan.idFirst ? 1 : 0;
+  return true;
+}
+
+// liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array, plainOnly: boolean)
+//   : string | number | true | undefined  (src/native/kinds.ts, LiftData)
+// The body must be valid UTF-8 unless the answer is `true`: the caller checks it otherwise. Lifted
+// elements are stored in `values`, each span from byte first*8 on in its datatype. For a plain
+// body `meta` describes the whole tree and the answer is true. Otherwise (unless plainOnly) `meta`
+// gets the span count, then 1 when some key is escaped or forbidden (else 0), then per span
+// [input, kind, first, count, start, end, rank, dims...], and the answer is the skeleton. A number
+// is the byte size `values` must have (call again with one that large); undefined: nothing lifted.
 Napi::Value LiftData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   View body, values, meta;
-  if (info.Length() < 4 || !viewOf(env, info[0], &body) || !info[1].IsNumber() || !viewOf(env, info[2], &values) ||
-      !viewOf(env, info[3], &meta) || body.type != napi_uint8_array || values.type != napi_uint8_array || meta.type != napi_float64_array) {
-    Napi::TypeError::New(env, "liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array)")
+  if (info.Length() < 5 || !viewOf(env, info[0], &body) || !info[1].IsNumber() || !viewOf(env, info[2], &values) ||
+      !viewOf(env, info[3], &meta) || !info[4].IsBoolean() || body.type != napi_uint8_array || values.type != napi_uint8_array ||
+      meta.type != napi_float64_array) {
+    Napi::TypeError::New(env, "liftData(body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array, plainOnly: boolean)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const double depth = info[1].As<Napi::Number>().DoubleValue();
   const int maxDepth = depth >= 1 && depth <= 1000 ? static_cast<int>(depth) : 0;
+  const bool plainOnly = info[4].As<Napi::Boolean>().Value();
   // One scratch per thread, kept between requests unless a huge body grew it.
   thread_local sluice::BodyScan scan;
   thread_local std::string skeleton;
@@ -182,16 +209,18 @@ Napi::Value LiftData(const Napi::CallbackInfo& info) {
   } release;
   const uint8_t* bytes = body.data;
   const size_t length = body.length;
-  if (meta.length < 2) return env.Undefined();
-  if (!sluice::scanBody(bytes, length, maxDepth, scan) || scan.spans.empty()) return env.Undefined();
+  if (meta.length < 5) return env.Undefined();
+  if (!sluice::scanBody(bytes, length, maxDepth, plainOnly, scan) || scan.spans.empty()) return env.Undefined();
   if (values.length < scan.numbers.size() * 8) return Napi::Number::New(env, static_cast<double>(scan.numbers.size() * 8));
   uint8_t* out = values.data;
   double* m = reinterpret_cast<double*>(meta.data);
   const size_t metaCap = meta.length;
+  if (scan.plain && writePlain(scan, out, m, metaCap)) return Napi::Boolean::New(env, true);
+  if (plainOnly) return env.Undefined();
   size_t at = 2, lifted = 0, copied = 0;
   skeleton.clear();
   for (const sluice::DataSpan& span : scan.spans) {
-    if (at + 7 + span.dims.size() > metaCap) break;  // the rest stay in the text, for JSON.parse
+    if (at + 7 + span.rank > metaCap) break;  // the rest stay in the text, for JSON.parse
     void* dst = out + span.first * 8;
     // An element its datatype refuses: the span stays in the text; JSON.parse's path says which.
     if (sluice::narrow(scan.numbers.data() + span.first, span.count, span.kind, dst) != -1) continue;
@@ -200,9 +229,9 @@ Napi::Value LiftData(const Napi::CallbackInfo& info) {
     copied = span.end;
     const double fixed[] = {static_cast<double>(span.input), static_cast<double>(span.kind), static_cast<double>(span.first),
                             static_cast<double>(span.count), static_cast<double>(span.start), static_cast<double>(span.end),
-                            static_cast<double>(span.dims.size())};
+                            static_cast<double>(span.rank)};
     for (double f : fixed) m[at++] = f;
-    for (uint32_t d : span.dims) m[at++] = d;
+    for (size_t i = 0; i < span.rank; i++) m[at++] = scan.dims[span.dimsFirst + i];
     lifted++;
   }
   if (lifted == 0) return env.Undefined();
@@ -216,7 +245,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeData", Napi::Function::New(env, EncodeData, "encodeData"));
   exports.Set("binRows", Napi::Function::New(env, BinRows, "binRows"));
   exports.Set("liftData", Napi::Function::New(env, LiftData, "liftData"));
-  exports.Set("abi", Napi::Number::New(env, 3));
+  exports.Set("abi", Napi::Number::New(env, 4));
   return exports;
 }
 

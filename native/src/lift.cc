@@ -39,19 +39,25 @@ bool kindNamed(const uint8_t* s, const uint8_t* e, Kind& kind) {
 }
 
 // What one data array's scan has found so far.
+// Its dims go straight to the end of BodyScan::dims (kept there when the span is recorded).
 struct Capture {
+  Capture(std::vector<uint32_t>& d, std::vector<int8_t>& n) : dims(d), nests(n), dimsFirst(d.size()) { nests.clear(); }
   bool alive = true;  // still liftable
   bool sawNumber = false, sawBool = false;
-  std::vector<uint32_t> dims;  // per nesting level; 0 until the first array at that level closes
-  std::vector<int8_t> nests;   // per level: 1 when its arrays hold arrays, 0 when they hold leaves
+  std::vector<uint32_t>& dims;  // from dimsFirst, per nesting level; 0 until the first array at that level closes
+  std::vector<int8_t>& nests;   // per level: 1 when its arrays hold arrays, 0 when they hold leaves
+  const size_t dimsFirst;
+  size_t rank() const { return dims.size() - dimsFirst; }
+  uint32_t& dim(size_t level) { return dims[dimsFirst + level]; }
 };
 
 class Scanner {
  public:
-  Scanner(const uint8_t* body, size_t length, int maxDepth, BodyScan& out)
-      : base_(body), p_(body), end_(body + length), maxDepth_(maxDepth), out_(out) {}
+  Scanner(const uint8_t* body, size_t length, int maxDepth, bool plainOnly, BodyScan& out)
+      : base_(body), p_(body), end_(body + length), maxDepth_(maxDepth), plainOnly_(plainOnly), out_(out) {}
 
   bool run() {
+    out_.plain = true;
     skipWs();
     if (p_ == end_ || *p_ != '{' || !topObject()) return false;
     skipWs();
@@ -63,7 +69,16 @@ class Scanner {
   const uint8_t* p_;
   const uint8_t* const end_;
   const int maxDepth_;
+  const bool plainOnly_;
   BodyScan& out_;
+  bool ascii_ = true;  // the last string() held no byte >= 0x80
+
+  // The body cannot be plain; false when the scan should stop there (plainOnly).
+  bool notPlain() {
+    out_.plain = false;
+    return !plainOnly_;
+  }
+  size_t offset() const { return static_cast<size_t>(p_ - base_); }
 
   void skipWs() {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
@@ -90,10 +105,13 @@ class Scanner {
   bool string(const uint8_t*& s, const uint8_t*& e, bool& escaped) {
     s = ++p_;
     escaped = false;
+    uint8_t high = 0;
     while (p_ < end_) {
       const uint8_t c = *p_;
+      high |= c;
       if (c == '"') {
         e = p_++;
+        ascii_ = high < 0x80;
         return true;
       }
       if (c < 0x20) return false;
@@ -126,6 +144,10 @@ class Scanner {
   // consumed text is held to JSON's rules; an `e` without digits is left unconsumed, so the next
   // token check refuses it.
   bool number(double& v, bool& exact) {
+    if (simpleNumber(v)) {
+      exact = true;
+      return true;
+    }
     const char* s = reinterpret_cast<const char*>(p_);
     const auto r = std::from_chars(s, reinterpret_cast<const char*>(end_), v);
     const char* q = s + (*s == '-');
@@ -140,6 +162,61 @@ class Scanner {
     }
     p_ = reinterpret_cast<const uint8_t*>(r.ptr);
     exact = r.ec == std::errc();
+    return true;
+  }
+
+  // The common number, without from_chars: at most 15 significant digits and a decimal exponent
+  // within ±22 make the value one exact integer times or divided by an exact power of ten, so one
+  // IEEE multiply or divide rounds it correctly (Clinger's fast path), as from_chars would. Anything
+  // else (more digits, a bigger exponent, text JSON refuses) returns false with p_ unmoved.
+  bool simpleNumber(double& v) {
+    static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const uint8_t* q = p_;
+    const bool negative = q < end_ && *q == '-';
+    if (negative) ++q;
+    if (q == end_ || !isDigit(*q)) return false;
+    // The digit runs first (cheap), so a long mantissa gives up before any arithmetic.
+    const uint8_t* intStart = q;
+    while (q < end_ && isDigit(*q)) ++q;
+    const uint8_t* intEnd = q;
+    if (*intStart == '0' && intEnd - intStart > 1) return false;
+    const uint8_t *fracStart = q, *fracEnd = q;
+    if (q < end_ && *q == '.') {
+      fracStart = ++q;
+      while (q < end_ && isDigit(*q)) ++q;
+      fracEnd = q;
+      if (fracEnd == fracStart) return false;
+    }
+    const uint8_t* lead = intStart;  // the first significant digit
+    while (lead < intEnd && *lead == '0') ++lead;
+    if (lead == intEnd) {
+      lead = fracStart;
+      while (lead < fracEnd && *lead == '0') ++lead;
+    }
+    const long significant = lead < intEnd ? (intEnd - lead) + (fracEnd - fracStart) : fracEnd - lead;
+    if (significant > 15) return false;
+    uint64_t mantissa = 0;
+    for (const uint8_t* c = intStart; c < intEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
+    for (const uint8_t* c = fracStart; c < fracEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
+    int exp10 = -static_cast<int>(fracEnd - fracStart);
+    if (q < end_ && (*q == 'e' || *q == 'E')) {
+      ++q;
+      const bool down = q < end_ && *q == '-';
+      if (q < end_ && (*q == '-' || *q == '+')) ++q;
+      if (q == end_ || !isDigit(*q)) return false;
+      int e = 0;
+      while (q < end_ && isDigit(*q) && e < 1000) e = e * 10 + (*q++ - '0');
+      if (q < end_ && isDigit(*q)) return false;
+      exp10 += down ? -e : e;
+    }
+    double x;
+    if (mantissa == 0) x = 0;
+    else if (exp10 >= 0 && exp10 <= 22) x = static_cast<double>(mantissa) * kPow10[exp10];
+    else if (exp10 < 0 && exp10 >= -22) x = static_cast<double>(mantissa) / kPow10[-exp10];
+    else return false;
+    v = negative ? -x : x;
+    p_ = q;
     return true;
   }
 
@@ -191,8 +268,8 @@ class Scanner {
   bool topObject() {
     if (maxDepth_ < 1) return false;
     ++p_;
-    if (eat('}')) return true;
-    bool sawInputs = false;
+    if (eat('}')) return notPlain();
+    bool sawInputs = false, sawId = false;
     do {
       const uint8_t *s, *e;
       bool escaped;
@@ -200,21 +277,39 @@ class Scanner {
       if (same(s, e, "inputs")) {
         if (sawInputs) return false;
         sawInputs = true;
-        if (at('[') ? !inputs(2) : !value(1)) return false;
-      } else if (!value(1)) {
+        if (at('[')) {
+          if (!inputs(2)) return false;
+        } else if (!notPlain() || !value(1)) {
+          return false;
+        }
+      } else if (same(s, e, "id") && !sawId && at('"')) {
+        sawId = true;
+        const uint8_t *is, *ie;
+        bool idEscaped;
+        if (!string(is, ie, idEscaped)) return false;
+        if ((idEscaped || !ascii_) && !notPlain()) return false;
+        out_.idFirst = !sawInputs;
+        out_.idStart = static_cast<size_t>(is - base_);
+        out_.idEnd = static_cast<size_t>(ie - base_);
+      } else if (!notPlain() || !value(1)) {
         return false;
       }
     } while (eat(','));
+    if (!sawInputs && !notPlain()) return false;
     return eat('}');
   }
 
   bool inputs(int depth) {
     if (depth > maxDepth_) return false;
     ++p_;
-    if (eat(']')) return true;
+    if (eat(']')) return notPlain();
     uint32_t index = 0;
     do {
-      if (at('{') ? !input(depth + 1, index) : !value(depth)) return false;
+      if (at('{')) {
+        if (!input(depth + 1, index)) return false;
+      } else if (!notPlain() || !value(depth)) {
+        return false;
+      }
       ++index;
     } while (eat(','));
     return eat(']');
@@ -223,29 +318,39 @@ class Scanner {
   bool input(int depth, uint32_t index) {
     if (depth > maxDepth_) return false;
     ++p_;
-    if (eat('}')) return true;
+    if (eat('}')) return notPlain();
     bool sawData = false, sawType = false, knownType = false;
     Kind kind = Kind::FP32;
-    Capture cap;
+    Capture cap(out_.dims, out_.nests);
     cap.alive = false;
     const size_t first = out_.numbers.size();
     size_t start = 0, stop = 0;
+    // The plain form's part of this input (BodyScan::plain).
+    PlainInput plain{0, 0, 0, out_.shapes.size(), 0};
+    uint32_t keys = 0;  // keys seen, one bit per plain key
     do {
       const uint8_t *s, *e;
       bool escaped;
       if (!key(s, e, escaped) || escaped) return false;
-      if (same(s, e, "data")) {
+      const int k = plainKey(s, e);
+      if (k < 0 || (keys & (1u << k)) != 0) {
+        if (!notPlain()) return false;
+      } else {
+        keys |= 1u << k;
+        plain.keyOrder = plain.keyOrder * 4 + static_cast<uint32_t>(k);
+      }
+      if (k == kData) {
         if (sawData) return false;
         sawData = true;
         if (at('[')) {
           cap.alive = true;
-          start = static_cast<size_t>(p_ - base_);
+          start = offset();
           if (!dataArray(depth + 1, 0, cap)) return false;
-          stop = static_cast<size_t>(p_ - base_);
-        } else if (!value(depth)) {
+          stop = offset();
+        } else if (!notPlain() || !value(depth)) {
           return false;
         }
-      } else if (same(s, e, "datatype")) {
+      } else if (k == kDatatype) {
         if (sawType) return false;
         sawType = true;
         if (at('"')) {
@@ -253,21 +358,89 @@ class Scanner {
           bool typeEscaped;
           if (!string(ts, te, typeEscaped)) return false;
           knownType = !typeEscaped && kindNamed(ts, te, kind);
-        } else if (!value(depth)) {
+        } else if (!notPlain() || !value(depth)) {
           return false;
         }
-      } else if (!value(depth)) {
-        return false;
+      } else if (k == kName && at('"')) {
+        const uint8_t *ns, *ne;
+        bool nameEscaped;
+        if (!string(ns, ne, nameEscaped)) return false;
+        if ((nameEscaped || !ascii_) && !notPlain()) return false;
+        plain.nameStart = static_cast<size_t>(ns - base_);
+        plain.nameEnd = static_cast<size_t>(ne - base_);
+      } else if (k == kShape && at('[')) {
+        if (!shape(depth + 1)) return false;
+      } else {
+        // Any other key (already not plain), or a name or shape that is not a string or an array.
+        if ((k == kName || k == kShape) && !notPlain()) return false;
+        if (!value(depth)) return false;
       }
     } while (eat(','));
     if (!eat('}')) return false;
     const bool fits = kind == Kind::BOOL ? !cap.sawNumber : !cap.sawBool;
     size_t count = 1;
-    for (uint32_t d : cap.dims) count *= d;
+    for (size_t l = 0; l < cap.rank(); l++) count *= cap.dim(l);
     if (cap.alive && knownType && fits && count == out_.numbers.size() - first) {
-      out_.spans.push_back(DataSpan{index, kind, start, stop, std::move(cap.dims), first, count});
+      plain.rank = out_.shapes.size() - plain.shapeFirst;
+      if (out_.plain && (keys != 0xf || !takesAsIs(cap, count, plain)) && !notPlain()) return false;
+      out_.spans.push_back(DataSpan{index, kind, start, stop, cap.dimsFirst, cap.rank(), first, count});
+      if (out_.plain) out_.inputs.push_back(plain);
     } else {
       out_.numbers.resize(first);
+      out_.dims.resize(cap.dimsFirst);
+      if (!notPlain()) return false;
+    }
+    return true;
+  }
+
+  enum PlainKey { kName = 0, kShape = 1, kDatatype = 2, kData = 3 };
+
+  static int plainKey(const uint8_t* s, const uint8_t* e) {
+    if (same(s, e, "name")) return kName;
+    if (same(s, e, "shape")) return kShape;
+    if (same(s, e, "datatype")) return kDatatype;
+    if (same(s, e, "data")) return kData;
+    return -1;
+  }
+
+  // A shape array at `depth`: its numbers go to BodyScan::shapes while the body can be plain.
+  bool shape(int depth) {
+    if (depth > maxDepth_) return false;
+    ++p_;
+    if (eat(']')) return true;
+    do {
+      skipWs();
+      if (p_ == end_) return false;
+      const uint8_t c = *p_;
+      if (c == '-' || isDigit(c)) {
+        double v;
+        bool exact;
+        if (!number(v, exact)) return false;
+        if (!exact && !notPlain()) return false;
+        if (out_.plain) out_.shapes.push_back(v);
+      } else if (!notPlain() || !value(depth)) {
+        return false;
+      }
+    } while (eat(','));
+    return eat(']');
+  }
+
+  // Whether the validator takes a lifted array of these dims for the plain input's shape as is
+  // (json-lift.ts, takesAsIs): flat with product(shape) elements, or nested exactly as the shape.
+  bool takesAsIs(Capture& cap, size_t count, const PlainInput& in) const {
+    const double* shp = out_.shapes.data() + in.shapeFirst;
+    if (cap.rank() == 1) {
+      double n = 1;
+      for (size_t i = 0; i < in.rank; i++) {
+        const double d = shp[i];
+        if (!(d >= 0 && d <= kMaxSafeInteger) || d != std::trunc(d)) return false;
+        n *= d;
+      }
+      return n == static_cast<double>(count);
+    }
+    if (cap.rank() != in.rank) return false;
+    for (size_t i = 0; i < in.rank; i++) {
+      if (shp[i] != cap.dim(i)) return false;
     }
     return true;
   }
@@ -300,14 +473,14 @@ class Scanner {
       cap.alive = false;
       return true;
     }
-    if (cap.dims.size() <= level) {
-      cap.dims.resize(level + 1, 0);
+    if (cap.rank() <= level) {
+      cap.dims.resize(cap.dimsFirst + level + 1, 0);
       cap.nests.resize(level + 1, -1);
     }
-    if (cap.dims[level] == 0) {
-      cap.dims[level] = n;
+    if (cap.dim(level) == 0) {
+      cap.dim(level) = n;
       cap.nests[level] = nests;
-    } else if (cap.dims[level] != n || cap.nests[level] != nests) {
+    } else if (cap.dim(level) != n || cap.nests[level] != nests) {
       cap.alive = false;
     }
     return true;
@@ -348,11 +521,16 @@ int64_t narrowInt(const double* src, size_t count, double lo, double hi, T* dst)
 
 }  // namespace
 
-bool scanBody(const uint8_t* body, size_t length, int maxDepth, BodyScan& out) {
+bool scanBody(const uint8_t* body, size_t length, int maxDepth, bool plainOnly, BodyScan& out) {
   out.spans.clear();
   out.numbers.clear();
+  out.dims.clear();
   out.suspectKeys = false;
-  return Scanner(body, length, maxDepth, out).run();
+  out.idFirst = false;
+  out.idStart = out.idEnd = 0;
+  out.inputs.clear();
+  out.shapes.clear();
+  return Scanner(body, length, maxDepth, plainOnly, out).run();
 }
 
 int64_t narrow(const double* src, size_t count, Kind kind, void* dst) {

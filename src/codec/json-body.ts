@@ -17,11 +17,13 @@
 // A walk costs one typeof per array element (an element of a number array is never descended),
 // and its recursion is bounded by maxDepth + 1 frames. A body the addon lifted skips both
 // pre-scans when its scan saw no suspect key (json-lift.ts, keysClean): that scan read every key
-// and refused anything deeper than maxDepth.
+// and refused anything deeper than maxDepth. A plain body (json-lift.ts: only id and inputs of
+// name, shape, datatype and data, all ASCII) is not parsed here at all: the addon's scan describes
+// its whole tree, and its ASCII-only text needs no UTF-8 check either.
 
 import { isUtf8 } from 'node:buffer';
 import { SluiceError } from '../errors.js';
-import { liftData, restoreData } from './json-lift.js';
+import { Lifted, liftData, restoreData } from './json-lift.js';
 
 export const DEFAULT_MAX_JSON_DEPTH = 16;
 
@@ -57,8 +59,10 @@ export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions 
   if (typeof body === 'string') {
     parsed = parseText(body, maxDepth);
   } else {
-    const buf = utf8Bytes(body);
+    const buf = asBuffer(body);
     const lifted = liftData(buf, maxDepth);
+    if (lifted !== undefined && !(lifted instanceof Lifted)) return lifted; // plain: ASCII, so UTF-8
+    checkUtf8(buf);
     parsed = lifted === undefined ? parseText(buf.toString('utf8'), maxDepth) : parseText(lifted.skeleton, maxDepth, lifted.keysClean);
     if (lifted !== undefined) restoreData(parsed as Record<string, unknown>, lifted, buf);
   }
@@ -68,10 +72,20 @@ export function parseJsonBody(body: Uint8Array | string, opts: ParseJsonOptions 
   return parsed;
 }
 
+/** The body as a Buffer (no copy). */
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Throws SLUICE_ERR_JSON_MALFORMED unless `buf` is valid UTF-8. */
+function checkUtf8(buf: Buffer): void {
+  if (!isUtf8(buf)) throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid UTF-8');
+}
+
 /** The body as a Buffer (no copy); throws SLUICE_ERR_JSON_MALFORMED unless it is valid UTF-8. */
 function utf8Bytes(body: Uint8Array): Buffer {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (!isUtf8(buf)) throw new SluiceError('SLUICE_ERR_JSON_MALFORMED', 'body is not valid UTF-8');
+  const buf = asBuffer(body);
+  checkUtf8(buf);
   return buf;
 }
 

@@ -22,7 +22,7 @@ export interface NativeCore {
 /** Where `npm ci` / `npm run build` put the addon, under the package root. */
 const ADDON_FILE = 'native/build/Release/sluice_native.node';
 /** The addon's `abi` export this code was written against. */
-const ADDON_ABI = 3;
+const ADDON_ABI = 4;
 
 function fallback(reason: string): NativeCore {
   return Object.freeze({ impl: 'fallback' as const, reason, encodeData: encodeDataTs, binRows: binRowsTs, liftData: liftDataTs });

@@ -55,17 +55,34 @@ export type BinRows<D extends ArrayLike<number> = Float32Array | Float64Array> =
 ) => number;
 
 /**
- * Lifts the tensor data out of an OIP JSON request body (valid UTF-8; the caller checks): every
- * /inputs/i/data array that is rectangular and non-empty at each level, and whose elements its
- * input's datatype accepts (the rules of validation/element-codecs.ts), is stored in `values` in
- * that datatype, span k from byte first_k * 8 on. `meta` receives the number of lifted arrays,
- * then 1 when some key anywhere is escaped or named __proto__, constructor or prototype (else 0),
- * then per array [input index, Kind, first, count, start byte, end byte, rank, dims...]. A lifted
- * body was scanned whole: strict JSON, no deeper than maxDepth.
- * Returns the body's text with each lifted array replaced by `0`; or a number: the byte length
- * `values` must have (call again with one); or undefined when nothing was lifted or the body is
- * one it leaves to JSON.parse: not one strict JSON object, deeper than maxDepth, an escaped or
- * repeated key at the top level or in an input object. The caller's JSON.parse path then gives the
- * result and every error, so the two agree by construction.
+ * Lifts the tensor data out of an OIP JSON request body: every /inputs/i/data array that is
+ * rectangular and non-empty at each level, and whose elements its input's datatype accepts (the
+ * rules of validation/element-codecs.ts), is stored in `values` in that datatype, span k from byte
+ * first_k * 8 on. A lifted body was scanned whole: strict JSON, no deeper than maxDepth.
+ *
+ * Returns `true` for a plain body: `{"id"?: string, "inputs": [...]}` with one or more inputs of
+ * exactly the keys name (a string), shape (a flat array of numbers), datatype and data, each data
+ * lifted and taken by the validator as is (flat with product(shape) elements, or nested exactly
+ * as the shape), every string ASCII without escapes. Such a body is all ASCII, so valid UTF-8.
+ * `meta` then describes its whole tree: [inputs n, 0, id start byte (-1: no id), id end byte,
+ * 1 when id comes before inputs (else 0)], then per input [Kind, first, count, name start byte,
+ * name end byte, key order, rank, shape...]; key order is the input's four keys in body order as
+ * base-4 digits, first key most significant (0 name, 1 shape, 2 datatype, 3 data).
+ *
+ * Otherwise, unless `plainOnly`, returns the body's text with each lifted array replaced by `0`,
+ * and `meta` receives the number of lifted arrays, then 1 when some key anywhere is escaped or
+ * named __proto__, constructor or prototype (else 0), then per array [input index, Kind, first,
+ * count, start byte, end byte, rank, dims...]; the body must then be valid UTF-8 (the caller
+ * checks). Or a number: the byte length `values` must have (call again with one); or undefined
+ * when nothing was lifted or the body is one it leaves to JSON.parse: not one strict JSON object,
+ * deeper than maxDepth, an escaped or repeated key at the top level or in an input object, or
+ * (plainOnly) not plain. The caller's JSON.parse path then gives the result and every error, so
+ * the two agree by construction.
  */
-export type LiftData = (body: Uint8Array, maxDepth: number, values: Uint8Array, meta: Float64Array) => string | number | undefined;
+export type LiftData = (
+  body: Uint8Array,
+  maxDepth: number,
+  values: Uint8Array,
+  meta: Float64Array,
+  plainOnly: boolean,
+) => string | number | true | undefined;
