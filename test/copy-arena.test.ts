@@ -2,7 +2,7 @@
 // their source, never overlapping one another, aligned for every element type.
 import { describe, expect, it } from 'vitest';
 
-import { BLOCK_BYTES, copyHead } from '../src/util/copy-arena.js';
+import { BLOCK_BYTES, copyHead, copyRange, isSharedCopy } from '../src/util/copy-arena.js';
 
 describe('copyHead', () => {
   it('copies: later writes to the source do not show, and the copy is no view on it', () => {
@@ -28,5 +28,20 @@ describe('copyHead', () => {
     const big = copyHead(new Float64Array(BLOCK_BYTES / 8), BLOCK_BYTES / 8);
     expect(big.byteOffset).toBe(0);
     expect(big.buffer.byteLength).toBe(BLOCK_BYTES);
+  });
+
+  it('copyRange copies any range; its small copies are shared-block copies, its big ones buffers of their own', () => {
+    const src = new Int16Array(2000).map((_, i) => i);
+    const mid = copyRange(src, 500, 510);
+    expect(Array.from(mid)).toEqual(Array.from({ length: 10 }, (_, i) => 500 + i));
+    expect(isSharedCopy(mid)).toBe(true);
+    const big = copyRange(src, 0, 2000);
+    expect(isSharedCopy(big)).toBe(false);
+    expect(big.byteLength).toBe(big.buffer.byteLength);
+    expect(isSharedCopy(new Int16Array(4))).toBe(false);
+    // Every block counts, not only the current one.
+    const copies = Array.from({ length: 100 }, () => copyRange(src, 0, 1000));
+    expect(new Set(copies.map((c) => c.buffer)).size).toBeGreaterThan(1);
+    expect(copies.every(isSharedCopy)).toBe(true);
   });
 });

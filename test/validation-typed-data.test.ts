@@ -5,6 +5,7 @@ import { expectRefusal } from './helpers/refusal.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError, type ErrorCode } from '../src/errors.js';
 import type { DataType, TensorData } from '../src/types.js';
+import { copyRange, isSharedCopy } from '../src/util/copy-arena.js';
 import { compileRequestValidator, type ModelSignature } from '../src/validation/request-validator.js';
 
 const ALL: ModelSignature = {
@@ -79,6 +80,15 @@ describe('typed-array data', () => {
     expect(out.buffer.byteLength).toBe(16);
     big[10] = 99; // the copy does not alias the body
     expect(out[0]).toBe(0.5);
+  });
+
+  it('hands over a shared-block copy (the JSON decoder\'s lifted tensors) as is', () => {
+    const source = Float32Array.from([9, 0.5, -1.25, 3, 1e-30, 9]);
+    const lifted = copyRange(source, 1, 5);
+    expect(isSharedCopy(lifted)).toBe(true);
+    expect(isSharedCopy(source)).toBe(false);
+    expect(lifted.buffer.byteLength).toBeGreaterThan(16); // a view on the block, not a buffer of its own
+    expect(validate(body({ f32: lifted })).inputs[0]?.data).toBe(lifted);
   });
 
   it('a Node Buffer for UINT8 becomes a plain Uint8Array of its own', () => {

@@ -23,6 +23,7 @@
 import { nativeCore } from '../native/core.js';
 import { DATATYPE_OF_KIND, type Kind } from '../native/kinds.js';
 import type { DataType, TensorData } from '../types.js';
+import { copyRange } from '../util/copy-arena.js';
 import { LAYOUT, viewsOf } from '../util/dtype-layout.js';
 
 export const LIFT_MIN_BYTES = 512;
@@ -48,7 +49,7 @@ export class Lifted {
 
 interface LiftedSpan {
   input: number;
-  /** Owns its buffer exactly (decodeTypedData takes it without a copy). */
+  /** Owns its buffer exactly, or is a shared-block copy (decodeTypedData takes either without a copy). */
   data: TensorData;
   /** Length per nesting level, outermost first. */
   dims: number[];
@@ -95,10 +96,13 @@ export function liftData(buf: Buffer, maxDepth: number): Record<string, unknown>
   return new Lifted(out, meta[1] === 0, spans);
 }
 
-/** The lifted tensor whose [first, count] are at meta[at], meta[at + 1]: its own copy of the scratch's. */
+/**
+ * The lifted tensor whose [first, count] are at meta[at], meta[at + 1]: a copy of the scratch's,
+ * on a shared block when small (copy-arena.ts: no ArrayBuffer of its own to allocate and sweep).
+ */
 function tensorAt(into: Record<DataType, TensorData>, dt: DataType, at: number): TensorData {
   const from = ((meta[at] as number) * 8) / LAYOUT[dt].bytes;
-  return into[dt].slice(from, from + (meta[at + 1] as number));
+  return copyRange(into[dt], from, from + (meta[at + 1] as number));
 }
 
 const INPUT_KEYS = ['name', 'shape', 'datatype', 'data'] as const;

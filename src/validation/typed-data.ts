@@ -10,18 +10,20 @@
 // per-element conversion happens here.
 //
 // Perf: no per-element conversion. FP32/FP64 pay one tight finiteness loop, BOOL one 0/1 loop,
-// integer types nothing. The array is returned as is
-// when it owns its ArrayBuffer exactly; otherwise (a view into a request body, a pooled Buffer, a
-// SharedArrayBuffer) it is copied once into a fresh array, because batch buffers are transferred
-// to workers and a transfer would detach whatever else shares the memory.
+// integer types nothing. The array is returned as is when it owns its ArrayBuffer exactly, or is
+// a private copy on a shared block (util/copy-arena.ts: the JSON decoder's lifted tensors);
+// otherwise (a view into a request body, a pooled Buffer, a SharedArrayBuffer) it is copied once
+// into a fresh array, so that no one else can write a request's data while it waits in a queue.
+// Request tensors are never transferred: mergeInputs copies every batch into buffers of its own.
 
 import { MAX_ERROR_DETAILS, SluiceError, type ErrorCode } from '../errors.js';
 import type { DataType, TensorData } from '../types.js';
+import { isSharedCopy } from '../util/copy-arena.js';
 import { fromLittleEndian, LAYOUT, ownsBuffer } from '../util/dtype-layout.js';
 
 /**
  * Checks typed `data` against `datatype` and `count` (= product of the validated shape) and
- * returns an array that owns its buffer. `where` is the input's path, e.g. "/inputs/0".
+ * returns an array that owns its buffer or is a private shared-block copy. `where` is the input's path, e.g. "/inputs/0".
  * Throws SluiceError: SLUICE_ERR_INPUT_DATA_TYPE (a view of another element type),
  * _INPUT_DATA_LENGTH, _INPUT_NON_FINITE (FP32/FP64), _INPUT_OUT_OF_RANGE (BOOL byte not 0/1).
  */
@@ -33,7 +35,7 @@ export function decodeTypedData(datatype: DataType, data: ArrayBufferView, count
     if (typed.length !== count) {
       throw lengthError(`${where}/data: expected ${count} elements for the shape, got a ${typed.constructor.name} of ${typed.length}`);
     }
-    out = ownsBuffer(typed) && typed.constructor === ctor ? typed : copyOf(ctor, typed);
+    out = (ownsBuffer(typed) || isSharedCopy(typed)) && typed.constructor === ctor ? typed : copyOf(ctor, typed);
   } else if (data instanceof Uint8Array) {
     if (data.byteLength !== count * bytes) {
       throw lengthError(`${where}/data: expected ${count * bytes} bytes (${count} ${datatype} elements of ${bytes} bytes, little-endian), got ${data.byteLength}`);
