@@ -15,6 +15,7 @@ import type { HttpRequest } from 'uWebSockets.js';
 import type { AdminApi } from '../../dataplane/admin.js';
 import { SluiceError } from '../../errors.js';
 import { bodyHandler } from '../http/body-route.js';
+import { mediaType } from '../http/headers.js';
 import { ok } from '../http/json-get.js';
 import { registerMetricsRoute, type MetricsSource } from '../http/metrics-route.js';
 import { decodeParam } from '../http/params.js';
@@ -56,9 +57,9 @@ export function registerAdminRoutes(routes: RouteTable, deps: AdminRouteDeps): v
       pattern,
       bodyHandler<AdminCtx>({
         bodyLimitBytes,
-        read: (req: HttpRequest) => ({
-          authorized: deps.authorized(req.getHeader('authorization')),
-          contentType: req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase(),
+        read: (req: HttpRequest, _conn, headers) => ({
+          authorized: deps.authorized(headers.authorization),
+          contentType: mediaType(headers.contentType),
           params: Array.from({ length: paramCount }, (_, i) => decodeParam(req.getParameter(i))),
         }),
         start(ctx) {

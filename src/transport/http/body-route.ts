@@ -8,6 +8,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { SluiceError, toSluiceError } from '../../errors.js';
 import { readBody } from './body.js';
+import { readHeaders, type RequestHeaders } from './headers.js';
 import { earlyAnswerIdHeader } from './request-id.js';
 import { errorAnswer, send, type Answer } from './respond.js';
 import type { UwsHandler } from './routes.js';
@@ -21,11 +22,12 @@ export interface BodyRoute<Ctx> {
   /** Largest body accepted; a longer one is answered 413 SLUICE_ERR_BODY_TOO_LARGE. */
   bodyLimitBytes: number;
   /**
-   * Copies from `req` what the route needs (headers, path parameters) into a per-request
-   * context. Runs synchronously inside the uWS callback, after onAborted is set. Must not
-   * throw: validation belongs in `start`, where a refusal is answered through `fail`.
+   * Copies from `req` what the route needs (path parameters; its headers, read once, are in
+   * `headers`) into a per-request context. Runs synchronously inside the uWS callback, after
+   * onAborted is set. Must not throw: validation belongs in `start`, where a refusal is answered
+   * through `fail`.
    */
-  read(req: HttpRequest, conn: Connection): Ctx;
+  read(req: HttpRequest, conn: Connection, headers: RequestHeaders): Ctx;
   /** Validates the context and may refuse (throw) before the body is read; uWS then skips the body. */
   start?(ctx: Ctx): void;
   /** Called once the whole body arrived and the client is still connected. Throw or reject to refuse. */
@@ -49,19 +51,20 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
     res.onAborted(() => {
       conn.aborted = true;
     });
+    const headers = readHeaders(req);
     let ctx: Ctx;
     try {
-      ctx = route.read(req, conn);
+      ctx = route.read(req, conn, headers);
     } catch (err) {
       // A broken read() (it must not throw): answered, so the client is not left hanging.
       route.onInternalError?.(err);
       send(res, conn, errorAnswer(toSluiceError(err)));
       return;
     }
-    const lengthHeader = req.getHeader('content-length');
-    const refusal = framingRefusal(req, lengthHeader);
+    const lengthHeader = headers.contentLength;
+    const refusal = framingRefusal(headers);
     if (refusal !== undefined) {
-      send(res, conn, errorAnswer(refusal, earlyAnswerIdHeader(req)));
+      send(res, conn, errorAnswer(refusal, earlyAnswerIdHeader(headers)));
       return;
     }
     const answer = (a: Answer, code: string): void => {
@@ -91,25 +94,14 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
  * What uWS lets through but a server must not (answered, then the connection closes):
  * - several Content-Length headers: uWS takes the first, a proxy in front that took the last
  *   would frame the stream differently (request smuggling); RFC 9112 §6.3 says 400 and close.
- *   One pass over the headers, only for requests that carry a Content-Length.
+ *   Counted in the one pass that reads the headers (headers.ts).
  * - a Transfer-Encoding other than `chunked` (`gzip, chunked`): uWS reads it as chunked and the
  *   body would be taken still compressed; RFC 9112 §6.1 says 501.
  */
-function framingRefusal(req: HttpRequest, lengthHeader: string): SluiceError | undefined {
-  const coding = req.getHeader('transfer-encoding');
+function framingRefusal(headers: RequestHeaders): SluiceError | undefined {
+  const coding = headers.transferEncoding;
   if (coding !== '' && coding.trim().toLowerCase() !== 'chunked') {
     return new SluiceError('SLUICE_ERR_HTTP_TRANSFER_CODING', 'only Transfer-Encoding: chunked is taken');
   }
-  if (lengthHeader === '') return undefined;
-  let lengths = 0;
-  try {
-    req.forEach((name) => {
-      if (name === 'content-length') lengths++;
-    });
-  } catch {
-    // uWS's pure-JS fallback (--allow-slow-http) has no forEach; node:http under it already
-    // refuses a repeated Content-Length itself.
-    return undefined;
-  }
-  return lengths > 1 ? new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once') : undefined;
+  return headers.contentLengths > 1 ? new SluiceError('SLUICE_ERR_HTTP_FRAMING_INVALID', 'Content-Length is given more than once') : undefined;
 }

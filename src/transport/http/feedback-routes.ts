@@ -3,6 +3,7 @@
 import type { DataPlane } from '../../dataplane/dataplane.js';
 import { SluiceError } from '../../errors.js';
 import { bodyHandler } from './body-route.js';
+import { mediaType } from './headers.js';
 import { jsonGet, ok } from './json-get.js';
 import { decodeParam } from './params.js';
 import type { RouteTable } from './routes.js';
@@ -16,7 +17,7 @@ export function registerFeedbackRoutes(routes: RouteTable, dataplane: DataPlane)
     '/v2/models/:model/feedback',
     bodyHandler<{ model: string; contentType: string }>({
       bodyLimitBytes: FEEDBACK_BODY_LIMIT_BYTES,
-      read: (req) => ({ model: decodeParam(req.getParameter(0) ?? ''), contentType: req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase() }),
+      read: (req, _conn, headers) => ({ model: decodeParam(req.getParameter(0) ?? ''), contentType: mediaType(headers.contentType) }),
       start(ctx) {
         if (ctx.contentType !== '' && ctx.contentType !== 'application/json') {
           throw new SluiceError('SLUICE_ERR_BODY_CONTENT_TYPE', `Content-Type "${ctx.contentType.slice(0, 64)}" is not supported; feedback takes application/json`);

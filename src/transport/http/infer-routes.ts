@@ -17,6 +17,7 @@ import { SluiceError } from '../../errors.js';
 import type { DataPlane, InferOptions, InferResult, RequestPayload, ResponseFormat } from '../../dataplane/dataplane.js';
 import { bodyHandler, type BodyRoute, type Connection } from './body-route.js';
 import { decodeParam, parseVersion } from './params.js';
+import { mediaType } from './headers.js';
 import { clientIdentity, clientRequestId, earlyAnswerIdHeader, requestIdHeader } from './request-id.js';
 import { newTrace, type Protocol, type RequestTrace } from '../../dataplane/trace.js';
 import { errorAnswer, send, type Answer } from './respond.js';
@@ -99,20 +100,20 @@ type InferHandler = (ctx: InferCtx, bytes: Buffer) => Promise<InferResult>;
 export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, opts: InferRouteOptions): void {
   const inferRoute = (params: (req: HttpRequest) => { model: string; rawVersion?: string }, run: InferHandler, v1 = false): BodyRoute<InferCtx> => ({
     bodyLimitBytes: opts.bodyLimitBytes,
-    read(req, conn) {
+    read(req, conn, headers) {
       const receivedUs = opts.nowUs();
       const { model, rawVersion } = params(req);
       return {
         receivedUs,
         model,
         rawVersion,
-        contentType: req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase(),
-        headerLength: req.getHeader('inference-header-content-length'),
-        accept: req.getHeader('accept').toLowerCase(),
-        timeoutHeader: req.getHeader('x-timeout-ms'),
-        clientId: clientRequestId(req),
+        contentType: mediaType(headers.contentType),
+        headerLength: headers.inferenceHeaderLength,
+        accept: headers.accept.toLowerCase(),
+        timeoutHeader: headers.timeoutMs,
+        clientId: clientRequestId(headers),
         conn,
-        trace: newTrace(v1 ? 'http_v1' : 'http_json', receivedUs, `POST ${req.getUrl()}`, clientIdentity(req)),
+        trace: newTrace(v1 ? 'http_v1' : 'http_json', receivedUs, `POST ${req.getUrl()}`, clientIdentity(headers)),
         version: undefined,
         format: 'json',
         opts: NO_OPTS,
@@ -181,7 +182,7 @@ export function registerInferRoutes(routes: RouteTable, dataplane: DataPlane, op
     }
     // Another verb (:explain, ...): not an endpoint; answered at once, not counted as inference.
     const err = new SluiceError('SLUICE_ERR_HTTP_ROUTE_NOT_FOUND', `no endpoint POST ${req.getUrl().slice(0, 200)}`);
-    send(res, { aborted: false }, errorAnswer(err, earlyAnswerIdHeader(req)));
+    send(res, { aborted: false }, errorAnswer(err, earlyAnswerIdHeader({ requestId: req.getHeader('x-request-id') })));
   });
 }
 

@@ -35,7 +35,7 @@ export function registerMetricsRoute(routes: RouteTable, source: MetricsSource, 
     METRICS_PATH,
     bodyHandler<{ authorized: boolean }>({
       bodyLimitBytes: METRICS_BODY_LIMIT_BYTES,
-      read: (req) => ({ authorized: authorized === undefined || authorized(req.getHeader('authorization')) }),
+      read: (_req, _conn, headers) => ({ authorized: authorized === undefined || authorized(headers.authorization) }),
       start(ctx) {
         if (!ctx.authorized) throw new SluiceError('SLUICE_ERR_ADMIN_UNAUTHORIZED', '/metrics needs `Authorization: Bearer <token>` with the configured SLUICE_ADMIN_TOKEN (or --metrics-public)');
       },

@@ -3,6 +3,7 @@
 import type { DataPlane } from '../../dataplane/dataplane.js';
 import { SluiceError } from '../../errors.js';
 import { bodyHandler } from './body-route.js';
+import { mediaType } from './headers.js';
 import type { RouteTable } from './routes.js';
 
 /** An index request is `{}` or `{"ready": true}`: a few bytes; anything near this is not one. */
@@ -14,7 +15,7 @@ export function registerRepositoryRoutes(routes: RouteTable, dataplane: DataPlan
     '/v2/repository/index',
     bodyHandler<{ contentType: string }>({
       bodyLimitBytes: INDEX_BODY_LIMIT_BYTES,
-      read: (req) => ({ contentType: req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase() }),
+      read: (_req, _conn, headers) => ({ contentType: mediaType(headers.contentType) }),
       start(ctx) {
         if (ctx.contentType !== '' && ctx.contentType !== 'application/json') {
           const got = ctx.contentType.slice(0, 64);

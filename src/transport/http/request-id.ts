@@ -1,7 +1,7 @@
 // The client's `x-request-id` and `x-client-id` headers: honoured when plausible, ignored otherwise.
 import { randomUUID } from 'node:crypto';
-import type { HttpRequest } from 'uWebSockets.js';
 import { MAX_REQUEST_ID_LENGTH } from '../../request-id.js';
+import type { RequestHeaders } from './headers.js';
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /** 1..256 printable ASCII characters (a subset of src/request-id.ts): what an id may be, read from a header or written to one. */
@@ -9,23 +9,22 @@ function plausible(id: string): boolean {
   return id.length > 0 && id.length <= MAX_REQUEST_ID_LENGTH && PRINTABLE_ASCII.test(id);
 }
 
-/** `name`'s value when it is plausible; undefined otherwise. */
-function plausibleHeader(req: HttpRequest, name: string): string | undefined {
-  const raw = req.getHeader(name);
+/** A header's value when it is plausible; undefined otherwise. */
+function plausibleValue(raw: string): string | undefined {
   return plausible(raw) ? raw : undefined;
 }
 
 /**
- * The `x-request-id` header of `req` when plausible (absent, empty, too long or with other bytes:
- * undefined, and the caller generates an id). Read synchronously, inside the uWS callback.
+ * The client's `x-request-id` when plausible (absent, empty, too long or with other bytes:
+ * undefined, and the caller generates an id).
  */
-export function clientRequestId(req: HttpRequest): string | undefined {
-  return plausibleHeader(req, 'x-request-id');
+export function clientRequestId(headers: Pick<RequestHeaders, 'requestId'>): string | undefined {
+  return plausibleValue(headers.requestId);
 }
 
 /** The `x-client-id` header (who is calling, for the prediction and access logs), under the same rule. */
-export function clientIdentity(req: HttpRequest): string | undefined {
-  return plausibleHeader(req, 'x-client-id');
+export function clientIdentity(headers: Pick<RequestHeaders, 'clientId'>): string | undefined {
+  return plausibleValue(headers.clientId);
 }
 
 /**
@@ -40,8 +39,8 @@ export function requestIdHeader(id: string): [string, string][] {
 
 /**
  * The `x-request-id` header of an answer made before a request got an id of its own (refused on
- * its route or framing alone): the client's plausible header, else a fresh id. Read synchronously.
+ * its route or framing alone): the client's plausible header, else a fresh id.
  */
-export function earlyAnswerIdHeader(req: HttpRequest): [string, string][] {
-  return [['x-request-id', clientRequestId(req) ?? randomUUID()]];
+export function earlyAnswerIdHeader(headers: Pick<RequestHeaders, 'requestId'>): [string, string][] {
+  return [['x-request-id', clientRequestId(headers) ?? randomUUID()]];
 }

@@ -54,7 +54,7 @@ export function registerWebSocket(uws: Uws, app: TemplatedApp, dataplane: DataPl
     compression: uws.DISABLED,
     upgrade(res, req, context) {
       res.upgrade<Conn>(
-        { inflight: 0, clientId: clientIdentity(req), answers: AnswerQueue.newConn() },
+        { inflight: 0, clientId: clientIdentity({ clientId: req.getHeader('x-client-id') }), answers: AnswerQueue.newConn() },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
