@@ -176,29 +176,30 @@ class Scanner {
     const bool negative = q < end_ && *q == '-';
     if (negative) ++q;
     if (q == end_ || !isDigit(*q)) return false;
-    // The digit runs first (cheap), so a long mantissa gives up before any arithmetic.
+    // The integer part is read as it is scanned (it is short in practice); a longer fraction is
+    // scanned first, so a long mantissa gives up before any arithmetic on it.
     const uint8_t* intStart = q;
-    while (q < end_ && isDigit(*q)) ++q;
-    const uint8_t* intEnd = q;
-    if (*intStart == '0' && intEnd - intStart > 1) return false;
+    uint64_t mantissa = 0;
+    while (q < end_ && isDigit(*q)) mantissa = mantissa * 10 + (*q++ - '0');
+    const long intDigits = q - intStart;
+    if (*intStart == '0' && intDigits > 1) return false;
+    if (intDigits > 15) return false;
     const uint8_t *fracStart = q, *fracEnd = q;
     if (q < end_ && *q == '.') {
       fracStart = ++q;
       while (q < end_ && isDigit(*q)) ++q;
       fracEnd = q;
       if (fracEnd == fracStart) return false;
+      // Significant digits: the integer part's unless it is 0, then the fraction's after its leading zeros.
+      long significant = mantissa == 0 ? 0 : intDigits;
+      const uint8_t* lead = fracStart;
+      if (mantissa == 0) {
+        while (lead < fracEnd && *lead == '0') ++lead;
+      }
+      significant += fracEnd - lead;
+      if (significant > 15) return false;
+      for (const uint8_t* c = fracStart; c < fracEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
     }
-    const uint8_t* lead = intStart;  // the first significant digit
-    while (lead < intEnd && *lead == '0') ++lead;
-    if (lead == intEnd) {
-      lead = fracStart;
-      while (lead < fracEnd && *lead == '0') ++lead;
-    }
-    const long significant = lead < intEnd ? (intEnd - lead) + (fracEnd - fracStart) : fracEnd - lead;
-    if (significant > 15) return false;
-    uint64_t mantissa = 0;
-    for (const uint8_t* c = intStart; c < intEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
-    for (const uint8_t* c = fracStart; c < fracEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
     int exp10 = -static_cast<int>(fracEnd - fracStart);
     if (q < end_ && (*q == 'e' || *q == 'E')) {
       ++q;

@@ -98,5 +98,6 @@ function slowHeaders(req: HttpRequest): RequestHeaders {
 
 /** The media type of a Content-Type value: `application/json; charset=utf-8` → `application/json`. */
 export function mediaType(contentType: string): string {
-  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }

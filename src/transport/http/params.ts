@@ -11,6 +11,7 @@ export function parseVersion(raw: string): number {
 
 /** Percent-decodes a path segment; a malformed escape is kept as it came. */
 export function decodeParam(raw: string): string {
+  if (!raw.includes('%')) return raw; // nothing to decode: skips the runtime call on every request
   try {
     return decodeURIComponent(raw);
   } catch {
