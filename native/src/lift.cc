@@ -72,6 +72,9 @@ class Scanner {
   const bool plainOnly_;
   BodyScan& out_;
   bool ascii_ = true;  // the last string() held no byte >= 0x80
+  static constexpr int kSkipShortPath = 64;
+  int skipShortPath_ = 0;     // numbers left to read with from_chars alone (number())
+  bool longMantissa_ = false; // the last simpleNumber() gave up for having over 15 digits
 
   // The body cannot be plain; false when the scan should stop there (plainOnly).
   bool notPlain() {
@@ -144,9 +147,16 @@ class Scanner {
   // consumed text is held to JSON's rules; an `e` without digits is left unconsumed, so the next
   // token check refuses it.
   bool number(double& v, bool& exact) {
-    if (simpleNumber(v)) {
+    // Arrays are uniform in practice: after a mantissa too long for the short path (a float32
+    // printed as a double has 16-17 digits), the next kSkipShortPath numbers go straight to
+    // from_chars, so such an array pays for one failed attempt in 65, not for every number.
+    if (skipShortPath_ > 0) {
+      --skipShortPath_;
+    } else if (simpleNumber(v)) {
       exact = true;
       return true;
+    } else if (longMantissa_) {
+      skipShortPath_ = kSkipShortPath;
     }
     const char* s = reinterpret_cast<const char*>(p_);
     const auto r = std::from_chars(s, reinterpret_cast<const char*>(end_), v);
@@ -172,6 +182,7 @@ class Scanner {
   bool simpleNumber(double& v) {
     static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    longMantissa_ = false;
     const uint8_t* q = p_;
     const bool negative = q < end_ && *q == '-';
     if (negative) ++q;
@@ -183,7 +194,7 @@ class Scanner {
     while (q < end_ && isDigit(*q)) mantissa = mantissa * 10 + (*q++ - '0');
     const long intDigits = q - intStart;
     if (*intStart == '0' && intDigits > 1) return false;
-    if (intDigits > 15) return false;
+    if (intDigits > 15) return longMantissa_ = true, false;
     const uint8_t *fracStart = q, *fracEnd = q;
     if (q < end_ && *q == '.') {
       fracStart = ++q;
@@ -197,7 +208,7 @@ class Scanner {
         while (lead < fracEnd && *lead == '0') ++lead;
       }
       significant += fracEnd - lead;
-      if (significant > 15) return false;
+      if (significant > 15) return longMantissa_ = true, false;
       for (const uint8_t* c = fracStart; c < fracEnd; ++c) mantissa = mantissa * 10 + (*c - '0');
     }
     int exp10 = -static_cast<int>(fracEnd - fracStart);
