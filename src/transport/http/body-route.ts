@@ -79,11 +79,19 @@ export function bodyHandler<Ctx>(route: BodyRoute<Ctx>): UwsHandler {
     try {
       route.start?.(ctx);
       const contentLength = lengthHeader === '' ? Number.NaN : Number(lengthHeader);
-      readBody(res, route.bodyLimitBytes, Number.isSafeInteger(contentLength) && contentLength >= 0 ? contentLength : undefined)
-        .then((body) => (conn.aborted ? undefined : route.handle(ctx, body)))
-        .then((a) => {
-          if (a) answer(a, 'OK');
-        }, fail);
+      const handle = (body: Buffer): void => {
+        if (conn.aborted) return;
+        let a: Answer | Promise<Answer>;
+        try {
+          a = route.handle(ctx, body);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (a instanceof Promise) a.then((done) => answer(done, 'OK'), fail);
+        else answer(a, 'OK');
+      };
+      readBody(res, route.bodyLimitBytes, Number.isSafeInteger(contentLength) && contentLength >= 0 ? contentLength : undefined, handle, fail);
     } catch (err) {
       fail(err);
     }
