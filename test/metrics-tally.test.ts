@@ -2,6 +2,8 @@
 // Histogram and Counter print for the same observations.
 import { Counter, Histogram, Registry } from 'prom-client';
 import { expect, it } from 'vitest';
+import { createMetrics, UNKNOWN_MODEL } from '../src/metrics/metrics.js';
+import { observePredictions, type ObservedPrediction } from '../src/metrics/observe.js';
 import { CounterTally, TallyHistogram } from '../src/metrics/tally.js';
 import { prng } from './helpers/third-party.js';
 
@@ -42,4 +44,23 @@ it('CounterTally: every increment is in the counter at its next read', async () 
   expect((await counter.get()).values.map((v) => [v.labels, v.value])).toEqual([[{ a: 'x', b: '1' }, 7], [{ a: 'y', b: '2' }, 1]]);
   tally.inc({ a: 'x', b: '1' });
   expect(await registry.metrics()).toContain('n_total{a="x",b="1"} 8');
+});
+
+it('observePredictions counts each answer under its own label set when label sets alternate', async () => {
+  const metrics = createMetrics();
+  const observe = observePredictions(metrics);
+  const event = (over: Partial<ObservedPrediction>): ObservedPrediction => ({
+    shadow: false, model: 'm', modelKnown: true, version: 1, protocol: 'http_json', status: 200, code: 'OK',
+    timings: { decodeUs: 1, validateUs: 1, queueUs: 1, computeUs: 1, encodeUs: 1, totalUs: 5 },
+    ...over,
+  });
+  const sent: Partial<ObservedPrediction>[] = [{}, {}, { status: 400, code: 'SLUICE_ERR_INPUT_SHAPE' }, {}, { version: 2 }, { protocol: 'ws_json' }, { model: 'other', modelKnown: false, version: null }, {}];
+  for (const over of sent) observe(event(over));
+  const text = await metrics.registry.metrics();
+  const count = (labels: string): string | undefined => text.split('\n').find((l) => l.startsWith(`sluice_requests_total{${labels}}`))?.split(' ')[1];
+  expect(count('model="m",version="1",protocol="http_json",status="200",code="OK"')).toBe('4');
+  expect(count('model="m",version="1",protocol="http_json",status="400",code="SLUICE_ERR_INPUT_SHAPE"')).toBe('1');
+  expect(count('model="m",version="2",protocol="http_json",status="200",code="OK"')).toBe('1');
+  expect(count('model="m",version="1",protocol="ws_json",status="200",code="OK"')).toBe('1');
+  expect(count(`model="${UNKNOWN_MODEL}",version="",protocol="http_json",status="200",code="OK"`)).toBe('1');
 });

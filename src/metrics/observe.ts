@@ -51,12 +51,18 @@ export function observePredictions(metrics: Metrics): (event: ObservedPrediction
     }
     return s;
   };
+  // The request counter's series of the last event: answers come in runs of one label set, so
+  // most events increment it without building a label object or a series key.
+  let last: { model: string; version: number | null; protocol: string; status: number; code: string; inc: () => void } | undefined;
   return (event) => {
     if (event.shadow) return;
     const model = event.modelKnown ? event.model : UNKNOWN_MODEL;
-    const version = event.version === null ? '' : String(event.version);
-    const { protocol, status, code } = event;
-    metrics.requestTally.inc({ model, version, protocol, status: String(status), code });
+    const { version, protocol, status, code } = event;
+    if (last === undefined || last.model !== model || last.version !== version || last.protocol !== protocol || last.status !== status || last.code !== code) {
+      const labels = { model, version: version === null ? '' : String(version), protocol, status: String(status), code };
+      last = { model, version, protocol, status, code, inc: metrics.requestTally.series(labels) };
+    }
+    last.inc();
     if (REFUSAL_STATUSES.has(status)) metrics.admissionRefusals.inc({ model, reason: code });
     if (status !== 200 || !event.modelKnown) return;
     const series = seriesOf(model);
