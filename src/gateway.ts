@@ -251,7 +251,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   });
   // Metrics, the access log and the prediction log, all observers of the data plane.
   const observers = startObservers({ config, logger, metrics, dataplane, repository, routing, shadowBoard, predictionLogWorkerFile: opts.predictionLogWorkerFile });
-  dataplane.addObserver(loop.observe);
+  dataplane.addObserver(loop.observe, { tensors: 'tracked' });
 
   // Polls only while every pool is idle: a worker running a batch needs the cores more.
   const poller = new BusyPoller(config.busyPollUs, {

@@ -44,7 +44,7 @@ export interface LoopDeps {
 }
 
 export interface Loop {
-  /** The data plane observer (with tensors). */
+  /** The data plane observer (tensors: 'tracked': it reads outputs only of events that carry a tracked input). */
   observe(event: PredictionEvent): void;
   /** True when the model's events should carry its features input (EventPolicy.trackInput). */
   tracks(model: string): boolean;

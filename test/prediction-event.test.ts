@@ -65,6 +65,19 @@ describe('prediction events', () => {
     expect(refused.tracked).toBeUndefined();
   });
 
+  it("copy for 'tracked' observers only the tracked input and, with it, the outputs; for 'none' nothing", () => {
+    const tracked = primaryEvent(trace([pixels()]), FACTS, policy(), 'tracked');
+    expect(tracked.inputs).toBeUndefined(); // sampled, but no observer logs inputs
+    expect(tracked.tracked?.data).toHaveLength(8);
+    expect(tracked.outputs[0]!.data).toEqual(BigInt64Array.from([3n]));
+    const untracked = primaryEvent(trace([pixels()]), FACTS, policy({ trackInput: undefined }), 'tracked');
+    expect(untracked.tracked).toBeUndefined();
+    expect(untracked.outputs).toEqual([]);
+    expect(untracked.predicted).toEqual(FACTS.predicted); // the label join still has its answer
+    const none = primaryEvent(trace([pixels()]), FACTS, policy(), 'none');
+    expect([none.inputs, none.tracked, none.outputs]).toEqual([undefined, undefined, []]);
+  });
+
   it('give a shadow answer the primary id, and the same sharing rule', () => {
     const input = pixels();
     const facts = { model: 'digits', version: 2, sha256: 'b'.repeat(64), primaryId: 'req-1', protocol: 'http_json' as const, target: 'POST /x', rows: 1, timeMs: 1, predicted: [7] };

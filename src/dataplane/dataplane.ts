@@ -9,7 +9,7 @@ import { SluiceError } from '../errors.js';
 import type { ModelRepository } from '../repository/repository.js';
 import type { InferRequest, Tensor } from '../types.js';
 import type { BatchOutcome } from '../batching/batcher.js';
-import { DEFAULT_EVENT_POLICY, primaryEvent, shadowEvent, type EventPolicy, type PredictionEvent } from './prediction-event.js';
+import { DEFAULT_EVENT_POLICY, primaryEvent, shadowEvent, type EventPolicy, type EventTensors, type PredictionEvent } from './prediction-event.js';
 import type { Protocol, RequestTrace } from './trace.js';
 import { DEFAULT_ROUTING, routePrimary, routeShadows, type RoutePlan, type RoutingTable, type VersionSource } from '../routing/index.js';
 import { modelConfig, modelMetadata, modelReadiness } from './metadata.js';
@@ -155,6 +155,8 @@ export class DataPlane {
   private readonly observers: PredictionObserver[] = [];
   /** Observers that read tensors: without one, events copy none. */
   private tensorObservers = 0;
+  /** Of those, the ones that read every event's tensors (not only those of tracked events). */
+  private allTensorObservers = 0;
   /** Events waiting for the next turn: one setImmediate delivers all of them. */
   private pendingEvents: PredictionEvent[] = [];
   /** Per model name, added once a request to it routed: bounded by the models that existed. */
@@ -238,10 +240,13 @@ export class DataPlane {
   /**
    * Adds an observer of every event. `tensors: false` (metrics, the access log): it reads no
    * tensor, so for it alone events carry none (`outputs` empty, no `inputs`) and cost no copies.
+   * `tensors: 'tracked'` (the drift loop): it reads `predicted` of every event, but `outputs` only
+   * of events that carry `tracked`, so for it alone the other events copy no tensor either.
    */
-  addObserver(observer: PredictionObserver, opts: { tensors: boolean } = { tensors: true }): void {
+  addObserver(observer: PredictionObserver, opts: { tensors: boolean | 'tracked' } = { tensors: true }): void {
     this.observers.push(observer);
-    if (opts.tensors) this.tensorObservers++;
+    if (opts.tensors !== false) this.tensorObservers++;
+    if (opts.tensors === true) this.allTensorObservers++;
   }
 
   /**
@@ -256,7 +261,7 @@ export class DataPlane {
       const outputs = code === 'OK' && this.tensorObservers > 0 ? trace.outcome?.outputs : undefined;
       const predicted = outputs === undefined ? null : this.predicted(outputs);
       const facts = { model, modelKnown, status, code, nowUs: this.deps.nowUs(), timeMs: this.nowMs(), predicted };
-      this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model, code === 'OK') : DEFAULT_EVENT_POLICY, this.tensorObservers > 0));
+      this.enqueue(primaryEvent(trace, facts, modelKnown ? this.policyOf(model, code === 'OK') : DEFAULT_EVENT_POLICY, this.eventTensors()));
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
@@ -425,6 +430,11 @@ export class DataPlane {
     } catch (err) {
       this.deps.onError?.(err, 'prediction event');
     }
+  }
+
+  /** What events copy, from what their observers read. */
+  private eventTensors(): EventTensors {
+    return this.allTensorObservers > 0 ? 'all' : this.tensorObservers > 0 ? 'tracked' : 'none';
   }
 
   private predicted(outputs: readonly Tensor[]): readonly number[] | null {

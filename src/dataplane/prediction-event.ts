@@ -120,17 +120,25 @@ export interface AnsweredFacts {
 }
 
 /**
- * The event of a primary request's answer (success or refusal), from its trace. `withTensors`
- * false: no observer reads tensors, so none are copied (outputs empty, no inputs).
+ * Which tensors an event copies: 'all'; 'tracked', only the tracked input and, when there is one,
+ * the outputs (no observer reads the tensors of other events); 'none'.
+ */
+export type EventTensors = 'all' | 'tracked' | 'none';
+
+/**
+ * The event of a primary request's answer (success or refusal), from its trace. `tensors` says
+ * which tensors are copied (EventTensors); those not copied are absent (outputs empty).
  *
  * Every event has every field, an absent optional one undefined: one object shape for the
  * observers' reads, and no conditional spreads to build it (both cost on every answer).
  */
-export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy, withTensors = true): PredictionEvent {
+export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: EventPolicy, tensors: EventTensors = 'all'): PredictionEvent {
   const o = trace.outcome;
   const ok = facts.code === 'OK';
   const id = trace.id ?? null;
-  const inputs = withTensors && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? copyInputs(trace.inputs, policy) : undefined;
+  const inputs = tensors === 'all' && trace.inputs !== undefined && id !== null && sampled(id, policy.inputSampleRate) ? copyInputs(trace.inputs, policy) : undefined;
+  const tracked = tensors !== 'none' && ok ? trackedCopy(trace.inputs, policy, inputs) : undefined;
+  const withOutputs = ok && o !== undefined && (tensors === 'all' || (tensors === 'tracked' && tracked !== undefined));
   return {
     timeMs: facts.timeMs,
     id,
@@ -157,9 +165,9 @@ export function primaryEvent(trace: RequestTrace, facts: AnsweredFacts, policy: 
       encodeUs: trace.encodeUs ?? null,
       totalUs: facts.nowUs - trace.receivedUs,
     },
-    outputs: withTensors && ok && o !== undefined ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
+    outputs: withOutputs ? o.outputs.map((t) => copyTensor(t, policy.maxValues)) : [],
     inputs,
-    tracked: withTensors && ok ? trackedCopy(trace.inputs, policy, inputs) : undefined,
+    tracked,
   };
 }
 
