@@ -14,11 +14,11 @@
 // JSON.parse would give with `data` as typed arrays.
 //
 // Perf: the addon writes into two scratch arrays owned here (no N-API object per request); each
-// lifted tensor is then one slice() of a view of the scratch. Bodies under LIFT_MIN_BYTES are
-// lifted only when plain: otherwise the second JSON.parse (of the skeleton) costs about what V8
-// spends on the few numbers (measured, parse + validate: 64 small integers in 229 bytes 1.3x
-// slower lifted, 16 floats in 370 bytes even, 30 floats in 619 bytes 1.2x faster, 1,024 floats
-// 3.2x faster).
+// lifted tensor is then one copy out of the scratch, onto a shared block when small (tensorAt).
+// Bodies under LIFT_MIN_BYTES are lifted only when plain: otherwise the second JSON.parse (of the
+// skeleton) costs about what V8 spends on the few numbers (measured, parse + validate: 64 small
+// integers in 229 bytes 1.3x slower lifted, 16 floats in 370 bytes even, 30 floats in 619 bytes
+// 1.2x faster, 1,024 floats 3.2x faster).
 
 import { nativeCore } from '../native/core.js';
 import { DATATYPE_OF_KIND, type Kind } from '../native/kinds.js';
