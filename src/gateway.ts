@@ -15,7 +15,7 @@ import { inspectModel } from './inference/inspect.js';
 import { ORT_SEVERITY_LEVEL, type OrtLogLine } from './inference/ort-text.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { observeBatch } from './metrics/observe.js';
+import { batchObserver } from './metrics/observe.js';
 import { startLoop } from './loop.js';
 import { startObservers } from './observers.js';
 import { resolveModelConfig } from './repository/model-config.js';
@@ -96,6 +96,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
   const logger = createLogger(config.logLevel, { format: config.logFormat, destination: opts.logDestination });
   for (const warning of config.warnings) logger.warn({}, warning);
   const metrics = createMetrics({ defaultMetrics: true });
+  const observeBatches = batchObserver(metrics);
   const uws = loadUws(config.allowSlowHttp, (msg) => logger.warn(msg));
   const native = selectNativeCore(config.disableNative);
   if (native.impl === 'addon') logger.info({ native: 'addon' }, 'native core: addon loaded');
@@ -182,7 +183,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
           lowPriorityPool: () => poolOf(p.device, true),
           clock: systemClock,
           inlineMaxRunUs: config.inlineMaxRunUs,
-          onBatch: (model, v, meta, where) => observeBatch(metrics, { model, version: v, rows: meta.rows, where, maxBatchSize: modelConfig.batching.maxBatchSize }),
+          onBatch: (model, v, meta, where) => observeBatches({ model, version: v, rows: meta.rows, where, maxBatchSize: modelConfig.batching.maxBatchSize }),
           onBatchFailed: (model, v, meta, where, err) => {
             const line = { model, version: v, rows: meta.rows, requests: meta.requests, where, code: err.code, err: err.message };
             if (err.status < 500) logger.warn(line, 'batch refused by the model');

@@ -3,7 +3,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { expect, it } from 'vitest';
 import { createMetrics, UNKNOWN_MODEL } from '../src/metrics/metrics.js';
-import { observePredictions, type ObservedPrediction } from '../src/metrics/observe.js';
+import { batchObserver, observePredictions, type ObservedBatch, type ObservedPrediction } from '../src/metrics/observe.js';
 import { CounterTally, TallyHistogram } from '../src/metrics/tally.js';
 import { prng } from './helpers/third-party.js';
 
@@ -63,4 +63,21 @@ it('observePredictions counts each answer under its own label set when label set
   expect(count('model="m",version="2",protocol="http_json",status="200",code="OK"')).toBe('1');
   expect(count('model="m",version="1",protocol="ws_json",status="200",code="OK"')).toBe('1');
   expect(count(`model="${UNKNOWN_MODEL}",version="",protocol="http_json",status="200",code="OK"`)).toBe('1');
+});
+
+it('batchObserver counts each batch under its own model, version and place when they alternate', async () => {
+  const metrics = createMetrics();
+  const observe = batchObserver(metrics);
+  const batch = (over: Partial<ObservedBatch>): ObservedBatch => ({ model: 'm', version: 1, rows: 4, where: 'inline', maxBatchSize: 8, ...over });
+  for (const over of [{}, {}, { where: 'worker' }, {}, { version: 2, rows: 8 }, { model: 'n', maxBatchSize: 0 }]) observe(batch(over));
+  const text = await metrics.registry.metrics();
+  const value = (series: string): string | undefined => text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1];
+  expect(value('sluice_batches_total{model="m",version="1",where="inline"}')).toBe('3');
+  expect(value('sluice_batches_total{model="m",version="1",where="worker"}')).toBe('1');
+  expect(value('sluice_batches_total{model="m",version="2",where="inline"}')).toBe('1');
+  expect(value('sluice_batches_total{model="n",version="1",where="inline"}')).toBe('1');
+  expect(value('sluice_batch_rows_sum{model="m",version="1"}')).toBe('16');
+  expect(value('sluice_batch_fill_ratio_count{model="m",version="1"}')).toBe('4');
+  expect(value('sluice_batch_fill_ratio_count{model="n",version="1"}')).toBeUndefined(); // does not batch: no fill ratio
+  expect(value('sluice_batch_rows_count{model="n",version="1"}')).toBe('1');
 });

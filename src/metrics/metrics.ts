@@ -71,6 +71,8 @@ export interface Metrics {
   /** Rows per executed batch over the version's maxBatchSize (not observed when it is 0). */
   readonly batchFillRatio: TallyHistogram<'model' | 'version'>;
   readonly batches: Counter<'model' | 'version' | 'where'>;
+  /** Increments of `batches`, added at its next read (tally.ts). */
+  readonly batchTally: CounterTally<'model' | 'version' | 'where'>;
   /** Requests waiting in a READY version's batcher queue; set at scrape time (setQueueDepthSource). */
   readonly queueDepth: Gauge<'model' | 'version'>;
   /** Worker threads that died and were replaced. */
@@ -146,6 +148,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
   type RequestLabel = 'model' | 'version' | 'protocol' | 'status' | 'code';
+  type BatchLabel = 'model' | 'version' | 'where';
   const requestLabels: readonly RequestLabel[] = ['model', 'version', 'protocol', 'status', 'code'];
   const requestTally: CounterTally<RequestLabel> = new CounterTally<RequestLabel>(() => requests, requestLabels);
   const requests: Counter<RequestLabel> = new Counter<RequestLabel>({
@@ -155,10 +158,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
     collect: (): void => requestTally.flush(),
   });
+  const batchTally: CounterTally<BatchLabel> = new CounterTally<BatchLabel>(() => batches, ['model', 'version', 'where']);
+  const batches: Counter<BatchLabel> = new Counter<BatchLabel>({
+    name: 'sluice_batches_total',
+    help: 'Executed batches by where they ran: a pool worker, or inline on the main thread',
+    labelNames: ['model', 'version', 'where'],
+    registers,
+    collect: (): void => batchTally.flush(),
+  });
   return {
     registry,
     requests,
     requestTally,
+    batches,
+    batchTally,
     stageSeconds: new TallyHistogram(
       'sluice_stage_seconds',
       'Seconds per stage (decode, validate, queue, compute, encode, total) of answered primary requests',
@@ -180,7 +193,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       FILL_BUCKETS,
       registry,
     ),
-    batches: new Counter({ name: 'sluice_batches_total', help: 'Executed batches by where they ran: a pool worker, or inline on the main thread', labelNames: ['model', 'version', 'where'], registers }),
     queueDepth: new Gauge({
       name: 'sluice_queue_depth',
       help: 'Requests waiting in a READY version batcher, at scrape time',

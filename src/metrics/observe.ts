@@ -83,10 +83,30 @@ export interface ObservedBatch {
   readonly maxBatchSize: number;
 }
 
-/** One executed batch: its rows, where it ran, and how full it was. */
-export function observeBatch(metrics: Metrics, batch: ObservedBatch): void {
-  const labels = { model: batch.model, version: String(batch.version) };
-  metrics.batchRows.observe(labels, batch.rows);
-  metrics.batches.inc({ ...labels, where: batch.where });
-  if (batch.maxBatchSize > 0) metrics.batchFillRatio.observe(labels, batch.rows / batch.maxBatchSize);
+/**
+ * The observer of executed batches: each one's rows, where it ran, and how full it was. It holds
+ * the series of the last (model, version, where): at low load every request is a batch of its own,
+ * and prom-client's inc() with a label object cost ~2 µs and ~0.4 KB of garbage per call.
+ */
+export function batchObserver(metrics: Metrics): (batch: ObservedBatch) => void {
+  let last: { model: string; version: number; where: string; maxBatchSize: number; rows: (n: number) => void; fill?: (r: number) => void; inc: () => void } | undefined;
+  return (batch) => {
+    const { model, version, where } = batch;
+    if (last === undefined || last.model !== model || last.version !== version || last.where !== where || last.maxBatchSize !== batch.maxBatchSize) {
+      const labels = { model, version: String(version) };
+      last = {
+        model,
+        version,
+        where,
+        maxBatchSize: batch.maxBatchSize,
+        rows: metrics.batchRows.series(labels),
+        // A version that does not batch has no fill ratio, not even an empty series.
+        ...(batch.maxBatchSize > 0 ? { fill: metrics.batchFillRatio.series(labels) } : {}),
+        inc: metrics.batchTally.series({ ...labels, where }),
+      };
+    }
+    last.rows(batch.rows);
+    last.inc();
+    last.fill?.(batch.rows / batch.maxBatchSize);
+  };
 }
