@@ -151,7 +151,7 @@ export async function startGateway(config: SluiceConfig, opts: GatewayOptions = 
         ...(file?.promotionGate === undefined ? {} : { gate: file.promotionGate }),
       };
     },
-    onCount: (model, primary, shadow, outcome) => metrics.shadowCopies.inc({ model, primary, shadow, outcome }),
+    onCount: (model, primary, shadow, outcome) => metrics.shadowCopyTally.inc({ model, primary, shadow, outcome }),
     onGatePassed: (d) => {
       const { compared, agreement, labeled, accuracy } = d.numbers;
       const numbers: Record<string, number> = { compared, labeled };

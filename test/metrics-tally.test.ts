@@ -54,7 +54,8 @@ it('observePredictions counts each answer under its own label set when label set
     timings: { decodeUs: 1, validateUs: 1, queueUs: 1, computeUs: 1, encodeUs: 1, totalUs: 5 },
     ...over,
   });
-  const sent: Partial<ObservedPrediction>[] = [{}, {}, { status: 400, code: 'SLUICE_ERR_INPUT_SHAPE' }, {}, { version: 2 }, { protocol: 'ws_json' }, { model: 'other', modelKnown: false, version: null }, {}];
+  const queueFull = { status: 429, code: 'SLUICE_ERR_QUEUE_FULL' };
+  const sent: Partial<ObservedPrediction>[] = [{}, {}, { status: 400, code: 'SLUICE_ERR_INPUT_SHAPE' }, {}, { version: 2 }, { protocol: 'ws_json' }, { model: 'other', modelKnown: false, version: null }, {}, queueFull, queueFull];
   for (const over of sent) observe(event(over));
   const text = await metrics.registry.metrics();
   const count = (labels: string): string | undefined => text.split('\n').find((l) => l.startsWith(`sluice_requests_total{${labels}}`))?.split(' ')[1];
@@ -63,6 +64,8 @@ it('observePredictions counts each answer under its own label set when label set
   expect(count('model="m",version="2",protocol="http_json",status="200",code="OK"')).toBe('1');
   expect(count('model="m",version="1",protocol="ws_json",status="200",code="OK"')).toBe('1');
   expect(count(`model="${UNKNOWN_MODEL}",version="",protocol="http_json",status="200",code="OK"`)).toBe('1');
+  expect(count('model="m",version="1",protocol="http_json",status="429",code="SLUICE_ERR_QUEUE_FULL"')).toBe('2');
+  expect(text).toContain('sluice_admission_refusals_total{model="m",reason="SLUICE_ERR_QUEUE_FULL"} 2');
 });
 
 it('batchObserver counts each batch under its own model, version and place when they alternate', async () => {

@@ -66,6 +66,8 @@ export interface Metrics {
   readonly stageSeconds: TallyHistogram<'model' | 'stage'>;
   /** Answers 429, 503 and 504 by model and reason (their SLUICE_ERR_* code). */
   readonly admissionRefusals: Counter<'model' | 'reason'>;
+  /** Increments of `admissionRefusals`, added at its next read (tally.ts): one per refused request under overload. */
+  readonly refusalTally: CounterTally<'model' | 'reason'>;
   /** Rows per executed batch. */
   readonly batchRows: TallyHistogram<'model' | 'version'>;
   /** Rows per executed batch over the version's maxBatchSize (not observed when it is 0). */
@@ -88,6 +90,8 @@ export interface Metrics {
    * errored (answers that could not be compared), dropped_queue_full|deadline|shutting_down|error.
    */
   readonly shadowCopies: Counter<'model' | 'primary' | 'shadow' | 'outcome'>;
+  /** Increments of `shadowCopies`, added at its next read (tally.ts): one per mirrored copy. */
+  readonly shadowCopyTally: CounterTally<'model' | 'primary' | 'shadow' | 'outcome'>;
   /** Agreement of each compared shadow pair; set at scrape time (setShadowAgreementSource). */
   readonly shadowAgreement: Gauge<'model' | 'primary' | 'shadow'>;
   /** Prediction log lines formed, by kind (primary | shadow); written = formed − dropped. */
@@ -147,31 +151,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   let driftSource: () => DriftSample = () => noDrift;
   // Utilisation between scrapes: what default metrics do not have. Two scrapers share one window.
   let lastElu = performance.eventLoopUtilization();
-  type RequestLabel = 'model' | 'version' | 'protocol' | 'status' | 'code';
-  type BatchLabel = 'model' | 'version' | 'where';
-  const requestLabels: readonly RequestLabel[] = ['model', 'version', 'protocol', 'status', 'code'];
-  const requestTally: CounterTally<RequestLabel> = new CounterTally<RequestLabel>(() => requests, requestLabels);
-  const requests: Counter<RequestLabel> = new Counter<RequestLabel>({
-    name: 'sluice_requests_total',
-    help: 'Primary inference requests answered, by model, version, protocol, HTTP status and code',
-    labelNames: requestLabels,
-    registers,
-    collect: (): void => requestTally.flush(),
-  });
-  const batchTally: CounterTally<BatchLabel> = new CounterTally<BatchLabel>(() => batches, ['model', 'version', 'where']);
-  const batches: Counter<BatchLabel> = new Counter<BatchLabel>({
-    name: 'sluice_batches_total',
-    help: 'Executed batches by where they ran: a pool worker, or inline on the main thread',
-    labelNames: ['model', 'version', 'where'],
-    registers,
-    collect: (): void => batchTally.flush(),
-  });
+  // Counters incremented per request or per batch: prom-client's inc() with a label object costs
+  // ~2 µs and leaves an object that survives the next scavenge, so they count through a tally.
+  const [requests, requestTally] = talliedCounter(registers, 'sluice_requests_total', 'Primary inference requests answered, by model, version, protocol, HTTP status and code', [
+    'model', 'version', 'protocol', 'status', 'code',
+  ]);
+  const [batches, batchTally] = talliedCounter(registers, 'sluice_batches_total', 'Executed batches by where they ran: a pool worker, or inline on the main thread', ['model', 'version', 'where']);
+  const [admissionRefusals, refusalTally] = talliedCounter(registers, 'sluice_admission_refusals_total', 'Requests answered 429, 503 or 504, by model and reason (error code)', ['model', 'reason']);
+  const [shadowCopies, shadowCopyTally] = talliedCounter(registers, 'sluice_shadow_copies_total', 'Shadow copies of requests by outcome', ['model', 'primary', 'shadow', 'outcome']);
   return {
     registry,
     requests,
     requestTally,
     batches,
     batchTally,
+    admissionRefusals,
+    refusalTally,
+    shadowCopies,
+    shadowCopyTally,
     stageSeconds: new TallyHistogram(
       'sluice_stage_seconds',
       'Seconds per stage (decode, validate, queue, compute, encode, total) of answered primary requests',
@@ -179,12 +176,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       STAGE_BUCKETS,
       registry,
     ),
-    admissionRefusals: new Counter({
-      name: 'sluice_admission_refusals_total',
-      help: 'Requests answered 429, 503 or 504, by model and reason (error code)',
-      labelNames: ['model', 'reason'],
-      registers,
-    }),
     batchRows: new TallyHistogram('sluice_batch_rows', 'Rows per executed batch', ['model', 'version'], BATCH_BUCKETS, registry),
     batchFillRatio: new TallyHistogram(
       'sluice_batch_fill_ratio',
@@ -203,7 +194,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
         for (const s of queueDepthSource()) this.set({ model: s.model, version: s.version }, s.depth);
       },
     }),
-    shadowCopies: new Counter({ name: 'sluice_shadow_copies_total', help: 'Shadow copies of requests by outcome', labelNames: ['model', 'primary', 'shadow', 'outcome'], registers }),
     shadowAgreement: new Gauge({
       name: 'sluice_shadow_agreement',
       help: 'Share of compared rows on which primary and shadow agree, since the last routing change',
@@ -297,4 +287,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       agreementSource = read;
     },
   };
+}
+
+/** A counter with its tally (tally.ts): increments go to the tally and reach the counter at each read. */
+function talliedCounter<L extends string>(registers: Registry[], name: string, help: string, labelNames: readonly L[]): [Counter<L>, CounterTally<L>] {
+  const tally: CounterTally<L> = new CounterTally<L>(() => counter, labelNames);
+  const counter: Counter<L> = new Counter<L>({ name, help, labelNames: [...labelNames], registers, collect: (): void => tally.flush() });
+  return [counter, tally];
 }

@@ -63,7 +63,7 @@ export function observePredictions(metrics: Metrics): (event: ObservedPrediction
       last = { model, version, protocol, status, code, inc: metrics.requestTally.series(labels) };
     }
     last.inc();
-    if (REFUSAL_STATUSES.has(status)) metrics.admissionRefusals.inc({ model, reason: code });
+    if (REFUSAL_STATUSES.has(status)) metrics.refusalTally.inc({ model, reason: code });
     if (status !== 200 || !event.modelKnown) return;
     const series = seriesOf(model);
     const t = event.timings;
