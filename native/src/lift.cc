@@ -296,13 +296,8 @@ class Scanner {
         }
       } else if (same(s, e, "id") && !sawId && at('"')) {
         sawId = true;
-        const uint8_t *is, *ie;
-        bool idEscaped;
-        if (!string(is, ie, idEscaped)) return false;
-        if ((idEscaped || !ascii_) && !notPlain()) return false;
         out_.idFirst = !sawInputs;
-        out_.idStart = static_cast<size_t>(is - base_);
-        out_.idEnd = static_cast<size_t>(ie - base_);
+        if (!plainString(out_.idStart, out_.idEnd)) return false;
       } else if (!notPlain() || !value(1)) {
         return false;
       }
@@ -331,7 +326,7 @@ class Scanner {
     if (depth > maxDepth_) return false;
     ++p_;
     if (eat('}')) return notPlain();
-    bool sawData = false, sawType = false, knownType = false;
+    bool knownType = false;
     Kind kind = Kind::FP32;
     Capture cap(out_.dims, out_.nests);
     cap.alive = false;
@@ -345,15 +340,15 @@ class Scanner {
       bool escaped;
       if (!key(s, e, escaped) || escaped) return false;
       const int k = plainKey(s, e);
-      if (k < 0 || (keys & (1u << k)) != 0) {
+      const bool repeated = k >= 0 && (keys & (1u << k)) != 0;
+      if (k < 0 || repeated) {
         if (!notPlain()) return false;
       } else {
         keys |= 1u << k;
         plain.keyOrder = plain.keyOrder * 4 + static_cast<uint32_t>(k);
       }
       if (k == kData) {
-        if (sawData) return false;
-        sawData = true;
+        if (repeated) return false;
         if (at('[')) {
           cap.alive = true;
           start = offset();
@@ -363,8 +358,7 @@ class Scanner {
           return false;
         }
       } else if (k == kDatatype) {
-        if (sawType) return false;
-        sawType = true;
+        if (repeated) return false;
         if (at('"')) {
           const uint8_t *ts, *te;
           bool typeEscaped;
@@ -374,12 +368,7 @@ class Scanner {
           return false;
         }
       } else if (k == kName && at('"')) {
-        const uint8_t *ns, *ne;
-        bool nameEscaped;
-        if (!string(ns, ne, nameEscaped)) return false;
-        if ((nameEscaped || !ascii_) && !notPlain()) return false;
-        plain.nameStart = static_cast<size_t>(ns - base_);
-        plain.nameEnd = static_cast<size_t>(ne - base_);
+        if (!plainString(plain.nameStart, plain.nameEnd)) return false;
       } else if (k == kShape && at('[')) {
         if (!shape(depth + 1)) return false;
       } else {
@@ -402,6 +391,18 @@ class Scanner {
       out_.dims.resize(cap.dimsFirst);
       if (!notPlain()) return false;
     }
+    return true;
+  }
+
+  // At the opening quote of a string the plain form keeps (an id, a name): its bytes, quotes
+  // excluded, go to [start, end); an escaped or non-ASCII one makes the body not plain.
+  bool plainString(size_t& start, size_t& end) {
+    const uint8_t *s, *e;
+    bool escaped;
+    if (!string(s, e, escaped)) return false;
+    if ((escaped || !ascii_) && !notPlain()) return false;
+    start = static_cast<size_t>(s - base_);
+    end = static_cast<size_t>(e - base_);
     return true;
   }
 
