@@ -8,7 +8,7 @@ import { LIFT_MIN_BYTES } from '../src/codec/json-lift.js';
 import { selectNativeCore } from '../src/native/core.js';
 import type { DataType } from '../src/types.js';
 import { compileRequestValidator, type ModelSignature } from '../src/validation/request-validator.js';
-import { both, chunk, DATATYPES, element, mutate, rebuild, signature } from './helpers/decode-compare.js';
+import { both, DATATYPES, mutate, randomInput, rebuild, signature } from './helpers/decode-compare.js';
 import { prng } from './helpers/third-party.js';
 
 const hasAddon = selectNativeCore(false).impl === 'addon';
@@ -174,12 +174,8 @@ describe.skipIf(!hasAddon)('native decode: the addon lifts what the validator ta
     let lifted = 0;
     const seen = new Set<string>();
     while (performance.now() < until) {
-      const dt = DATATYPES[Math.floor(rnd() * DATATYPES.length)] as DataType;
-      const shape = rnd() < 0.5 ? [1 + Math.floor(rnd() * 40)] : [1 + Math.floor(rnd() * 6), 1 + Math.floor(rnd() * 8)];
-      const n = shape.reduce((a, b) => a * b, 1);
-      const values = Array.from({ length: n }, () => element(dt, rnd));
-      const nested = shape.length > 1 && rnd() < 0.5 ? chunk(values, shape[1] as number) : values;
-      let text = JSON.stringify({ inputs: [{ name: 'x', shape, datatype: dt, data: nested }] });
+      const { dt, shape, data } = randomInput(rnd, { flat: 40, rows: 6, cols: 8 });
+      let text = JSON.stringify({ inputs: [{ name: 'x', shape, datatype: dt, data }] });
       if (rnd() < 0.5) text = mutate(text, rnd);
       const b = padded(text);
       const r = both(b, signature(dt, shape));

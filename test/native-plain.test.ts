@@ -9,7 +9,7 @@ import { Lifted, liftData } from '../src/codec/json-lift.js';
 import { selectNativeCore } from '../src/native/core.js';
 import type { DataType } from '../src/types.js';
 import type { ModelSignature } from '../src/validation/request-validator.js';
-import { both, chunk, DATATYPES, element, mutate, signature } from './helpers/decode-compare.js';
+import { both, DATATYPES, mutate, randomInput, signature } from './helpers/decode-compare.js';
 import { prng } from './helpers/third-party.js';
 
 const hasAddon = selectNativeCore(false).impl === 'addon';
@@ -168,11 +168,7 @@ describe.skipIf(!hasAddon)('native decode, plain form: the whole tree without JS
     let cases = 0;
     let plain = 0;
     while (performance.now() < until) {
-      const dt = DATATYPES[Math.floor(rnd() * DATATYPES.length)] as DataType;
-      const shape = rnd() < 0.5 ? [1 + Math.floor(rnd() * 20)] : [1 + Math.floor(rnd() * 4), 1 + Math.floor(rnd() * 6)];
-      const n = shape.reduce((a, b) => a * b, 1);
-      const values = Array.from({ length: n }, () => element(dt, rnd));
-      const data = shape.length > 1 && rnd() < 0.5 ? chunk(values, shape[1] as number) : values;
+      const { dt, shape, data } = randomInput(rnd, { flat: 20, rows: 4, cols: 6 });
       const fields: [string, unknown][] = [['name', 'x'], ['shape', shape], ['datatype', dt], ['data', data]];
       fields.sort(() => rnd() - 0.5);
       const req: Record<string, unknown> = { inputs: [Object.fromEntries(fields)] };

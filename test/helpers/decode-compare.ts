@@ -79,6 +79,19 @@ export function element(dt: DataType, rnd: () => number): unknown {
   return Math.floor((rnd() - 0.5) * 2 * Math.min(lim, 1e6));
 }
 
+/**
+ * A random input for a fuzz pass: its datatype, a shape of [1..flat] or [1..rows, 1..cols], and
+ * data from element() (mostly valid, now and then a bad one), flat or, half the time for rank 2,
+ * nested as the shape.
+ */
+export function randomInput(rnd: () => number, bounds: { flat: number; rows: number; cols: number }): { dt: DataType; shape: number[]; data: unknown[] } {
+  const dt = DATATYPES[Math.floor(rnd() * DATATYPES.length)] as DataType;
+  const shape = rnd() < 0.5 ? [1 + Math.floor(rnd() * bounds.flat)] : [1 + Math.floor(rnd() * bounds.rows), 1 + Math.floor(rnd() * bounds.cols)];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = Array.from({ length: n }, () => element(dt, rnd));
+  return { dt, shape, data: shape.length > 1 && rnd() < 0.5 ? chunk(values, shape[1] as number) : values };
+}
+
 /** A few random edits with the characters JSON cares about. */
 export function mutate(text: string, rnd: () => number): string {
   const alphabet = '[]{},:"-+.eE0123456789 \\ntfu';
