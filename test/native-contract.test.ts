@@ -120,6 +120,27 @@ describe.each(impls.map((c) => [c.impl, c] as const))('binRows (%s)', (_name, co
     expect(skipped).toBe(wantSkipped);
   });
 
+  it('bins alike on short and long edge lists (the addon counts up to 16 edges, searches longer ones), values on an edge included', () => {
+    const rnd = mulberry32(16);
+    const edges = [1, 15, 16, 17, 40, 300].map((n) => {
+      const e: number[] = [];
+      for (let x = -5; e.length < n; ) e.push((x += 0.25 + Math.floor(rnd() * 4) / 4));
+      return e;
+    });
+    const flat = Float64Array.from(edges.flat());
+    const edgeStart = Int32Array.from([0, ...edges.map((_, i) => edges.slice(0, i + 1).flat().length)]);
+    const featureColumn = Int32Array.from(edges, (_, i) => i);
+    const rows = 2000;
+    const cols = edges.length;
+    // Quarters: many values fall exactly on an edge, where the bin is the one to its right.
+    const data = Float64Array.from({ length: rows * cols }, () => Math.round((rnd() * 120 - 10) * 4) / 4);
+    const out = new Int32Array(rows * cols);
+    expect(core.binRows(data, rows, cols, featureColumn, flat, edgeStart, out)).toBe(0);
+    for (let r = 0; r < rows; r++) {
+      for (let f = 0; f < cols; f++) expect(out[r * cols + f]).toBe(binIndex(edges[f]!, data[r * cols + f]!));
+    }
+  });
+
   it('skips a feature whose column is past the row or past the end of data, and ±Infinity', () => {
     const out = new Int32Array(4);
     const skipped = core.binRows(Float64Array.from([Infinity, 5, 1]), 2, 2, Int32Array.from([0, 5]), Float64Array.from([2, 3]), Int32Array.from([0, 1, 2]), out);
