@@ -162,3 +162,54 @@ describe('TimeWindow', () => {
     expect(w.rows(0)).toBe(0);
   });
 });
+
+describe('addRows: a block of rows at once (what the drift monitor commits per batch)', () => {
+  /** Random blocks of 0..9 rows (row-major), some bigger than a small window's capacity. */
+  function blocks(seed: number, n: number): number[][][] {
+    const r = rng(seed);
+    return Array.from({ length: n }, () => Array.from({ length: Math.floor(r() * 10) }, () => randomRow(r)));
+  }
+
+  it.each([1, 3, 8, 100])('CountWindow of capacity %i: the same counts as one add() per row, read after every block and not', (capacity) => {
+    const a = new CountWindow(capacity, BINS);
+    const b = new CountWindow(capacity, BINS);
+    blocks(capacity, 300).forEach((block, i) => {
+      a.addRows(Int32Array.from(block.flat()), block.length);
+      for (const row of block) b.add(row);
+      // Reading only now and then leaves several blocks between reads.
+      if (i % 7 === 0 || capacity === 1) expect(countsOf((c) => a.counts(c))).toEqual(countsOf((c) => b.counts(c)));
+      expect([a.rows, a.total]).toEqual([b.rows, b.total]);
+    });
+    expect(countsOf((c) => a.counts(c))).toEqual(countsOf((c) => b.counts(c)));
+  });
+
+  it('TimeWindow: the same counts as one add() per row, across expiring buckets', () => {
+    const a = new TimeWindow(1000, 10, BINS);
+    const b = new TimeWindow(1000, 10, BINS);
+    const r = rng(5);
+    let t = 0;
+    blocks(11, 400).forEach((block, i) => {
+      t += Math.floor(r() * 60);
+      a.addRows(Int32Array.from(block.flat()), block.length, t);
+      for (const row of block) b.add(row, t);
+      if (i % 5 === 0) {
+        expect(a.rows(t)).toBe(b.rows(t));
+        expect(countsOf((c) => a.counts(c, t))).toEqual(countsOf((c) => b.counts(c, t)));
+      }
+    });
+  });
+
+  it('a bad bin in any row of a block throws before any count changes; a block shorter than its rows is refused', () => {
+    const cw = new CountWindow(4, [2, 2]);
+    const tw = new TimeWindow(1000, 10, [2, 2]);
+    cw.add([1, 1]);
+    tw.add([1, 1], 0);
+    const bad = [0, 0, 1, 1, 0, 2]; // row 2, column 1: bin 2 of 2
+    expect(() => cw.addRows(bad, 3)).toThrow(/row 2, column 1/);
+    expect(() => tw.addRows(bad, 3, 0)).toThrow(RangeError);
+    expect(() => cw.addRows([0, 0, 1], 2)).toThrow(RangeError);
+    expect(countsOf((c) => cw.counts(c), [2, 2])).toEqual([[0, 1], [0, 1]]);
+    expect(countsOf((c) => tw.counts(c, 0), [2, 2])).toEqual([[0, 1], [0, 1]]);
+    expect([cw.rows, cw.total, tw.rows(0)]).toEqual([1, 1, 1]);
+  });
+});

@@ -2,13 +2,17 @@
 // column, and a negative index means "no value for this column in this row" (skipped, not counted).
 // Each column has its own bin count (1..65535, binsPerColumn).
 // - CountWindow: the last `capacityRows` rows, as a ring of their bin indices (Uint16, 0xFFFF for
-//   missing); a row added past capacity first subtracts the evicted row's bins. add() is O(F).
+//   missing); a row added past capacity overwrites the oldest. add() is O(F), addRows() (a block
+//   of rows at once, as the drift monitor commits a batch) O(rows·F).
 // - TimeWindow: the rows of the last spanMs, as `slices` buckets of sliceMs = spanMs/slices each,
 //   aligned to multiples of sliceMs. A row lands in the bucket of its nowMs; the window is the
 //   `slices` newest buckets (the current one included), and a bucket is dropped whole when it
 //   leaves them. So at nowMs it holds every row newer than nowMs − (spanMs − sliceMs) and none
 //   older than nowMs − spanMs: between spanMs − sliceMs and spanMs of history.
-//   add() is O(F); expiring a bucket O(total bins). A clock that steps back (or a non-finite nowMs)
+//   add() is O(F); expiring a bucket O(total bins).
+// Both keep their totals stale while rows come in and recount them on the first read after
+// (CountWindow O(capacityRows·F), TimeWindow O(slices·total bins)): rows are added on the event
+// loop for every sampled request, a window is read once per evaluation or report. A clock that steps back (or a non-finite nowMs)
 //   counts as the newest bucket seen: the window never throws on time and never moves backwards.
 // counts() returns a live view of the running totals: valid until the next add() (or, for the time
 // window, the next call that moves time forward); never write to it, copy it to keep it.
@@ -19,14 +23,14 @@ const MISSING = 0xffff;
 
 interface Layout {
   /** Column c's bins are totals[offsets[c] .. offsets[c] + bins[c]). */
-  readonly offsets: Uint32Array;
-  readonly bins: Uint32Array;
+  readonly offsets: Int32Array;
+  readonly bins: Int32Array;
   readonly size: number;
 }
 
 function layout(binsPerColumn: readonly number[]): Layout {
-  const offsets = new Uint32Array(binsPerColumn.length);
-  const bins = new Uint32Array(binsPerColumn.length);
+  const offsets = new Int32Array(binsPerColumn.length);
+  const bins = new Int32Array(binsPerColumn.length);
   let size = 0;
   binsPerColumn.forEach((b, c) => {
     // 65535 bins are indices 0..65534: 0xFFFF stays free to mean "missing".
@@ -38,13 +42,16 @@ function layout(binsPerColumn: readonly number[]): Layout {
   return { offsets, bins, size };
 }
 
-/** Throws unless every entry of `rowBins` is negative (missing) or a bin index of its column. */
-function check(rowBins: ArrayLike<number>, bins: Uint32Array): void {
-  if (rowBins.length < bins.length) throw new RangeError(`${rowBins.length} bins for ${bins.length} columns`);
-  for (let c = 0; c < bins.length; c++) {
-    const b = rowBins[c]!;
-    // NaN and fractions too: a typed array ignores such an index, and the eviction would not.
-    if (!(b < 0) && !((b | 0) === b && b < bins[c]!)) throw new RangeError(`column ${c}: bin ${b} (has ${bins[c]} bins)`);
+/** Throws unless every entry of the first `rows` rows of `block` (row-major, one bin per column) is negative (missing) or a bin index of its column. */
+function check(block: ArrayLike<number>, bins: Int32Array, rows = 1): void {
+  const f = bins.length;
+  if (!(Number.isInteger(rows) && rows >= 0) || block.length < rows * f) throw new RangeError(`${block.length} bins for ${rows} rows of ${f} columns`);
+  for (let r = 0, i = 0; r < rows; r++) {
+    for (let c = 0; c < f; c++, i++) {
+      const b = block[i]!;
+      // NaN and fractions too: a typed array ignores such an index, and the eviction would not.
+      if (!(b < 0) && !((b | 0) === b && b < bins[c]!)) throw new RangeError(`${rows === 1 ? '' : `row ${r}, `}column ${c}: bin ${b} (has ${bins[c]} bins)`);
+    }
   }
 }
 
@@ -56,6 +63,8 @@ export class CountWindow {
   private next = 0;
   private live = 0;
   private added = 0;
+  /** totals no longer match the ring: recounted on the next read. */
+  private stale = false;
 
   constructor(readonly capacityRows: number, binsPerColumn: readonly number[]) {
     if (!Number.isInteger(capacityRows) || capacityRows < 1) throw new RangeError(`capacityRows must be an integer >= 1, got ${capacityRows}`);
@@ -75,33 +84,51 @@ export class CountWindow {
   }
 
   add(rowBins: ArrayLike<number>): void {
-    const { offsets, bins } = this.l;
+    this.addRows(rowBins, 1);
+  }
+
+  /**
+   * Adds `rows` rows at once from `block` (row-major, one bin per column), as that many add()
+   * calls would; a bad bin anywhere throws before any count changes.
+   */
+  addRows(block: ArrayLike<number>, rows: number): void {
+    const f = this.l.offsets.length;
+    check(block, this.l.bins, rows);
     const ring = this.ring;
-    const totals = this.totals;
-    const f = offsets.length;
-    check(rowBins, bins);
-    const base = this.next * f;
-    if (this.live === this.capacityRows) {
+    for (let r = 0; r < rows; r++) {
+      const base = this.next * f;
+      const from = r * f;
       for (let c = 0; c < f; c++) {
-        const old = ring[base + c]!;
-        if (old !== MISSING) totals[offsets[c]! + old]!--;
+        const b = block[from + c]!;
+        ring[base + c] = b < 0 ? MISSING : b;
       }
-    } else this.live++;
-    for (let c = 0; c < f; c++) {
-      const b = rowBins[c]!;
-      if (b < 0) ring[base + c] = MISSING;
-      else {
-        ring[base + c] = b;
-        totals[offsets[c]! + b]!++;
-      }
+      this.next = this.next + 1 === this.capacityRows ? 0 : this.next + 1;
     }
-    this.next = this.next + 1 === this.capacityRows ? 0 : this.next + 1;
-    this.added++;
+    this.live = Math.min(this.capacityRows, this.live + rows);
+    this.added += rows;
+    if (rows > 0) this.stale = true;
   }
 
   /** Column `column`'s counts per bin over the window (a live view, see above). */
   counts(column: number): Uint32Array {
+    if (this.stale) this.recount();
     return view(this.totals, this.l, column);
+  }
+
+  /** Why on read: rows are added far more often than the window is read (once per evaluation). */
+  private recount(): void {
+    const { offsets } = this.l;
+    const f = offsets.length;
+    const { ring, totals } = this;
+    totals.fill(0);
+    // The live rows are the first `live` slots: the ring fills from slot 0 and, once full, stays full.
+    for (let i = 0, n = this.live * f; i < n; i += f) {
+      for (let c = 0; c < f; c++) {
+        const b = ring[i + c]!;
+        if (b !== MISSING) totals[offsets[c]! + b]!++;
+      }
+    }
+    this.stale = false;
   }
 }
 
@@ -125,6 +152,8 @@ export class TimeWindow {
   /** Id of the newest bucket seen; time never goes back past it. */
   private newest = Number.NEGATIVE_INFINITY;
   private live = 0;
+  /** totals no longer the sum of the buckets: recounted on the next read. */
+  private stale = false;
 
   constructor(readonly spanMs: number, readonly slices: number, binsPerColumn: readonly number[]) {
     if (!(spanMs > 0 && Number.isFinite(spanMs))) throw new RangeError(`spanMs must be a finite number > 0, got ${spanMs}`);
@@ -136,7 +165,12 @@ export class TimeWindow {
   }
 
   add(rowBins: ArrayLike<number>, nowMs: number): void {
-    check(rowBins, this.l.bins);
+    this.addRows(rowBins, 1, nowMs);
+  }
+
+  /** Adds `rows` rows at nowMs from `block` (row-major), as that many add() calls would; a bad bin throws before any count changes. */
+  addRows(block: ArrayLike<number>, rows: number, nowMs: number): void {
+    check(block, this.l.bins, rows);
     const id = this.advance(nowMs);
     const n = this.buckets.length;
     const bucket = this.buckets[((id % n) + n) % n]!;
@@ -145,22 +179,24 @@ export class TimeWindow {
       bucket.id = id;
     }
     const { offsets } = this.l;
+    const f = offsets.length;
     const counts = bucket.counts;
-    const totals = this.totals;
-    for (let c = 0; c < offsets.length; c++) {
-      const b = rowBins[c]!;
-      if (b < 0) continue;
-      const i = offsets[c]! + b;
-      counts[i]!++;
-      totals[i]!++;
+    for (let r = 0; r < rows; r++) {
+      const from = r * f;
+      for (let c = 0; c < f; c++) {
+        const b = block[from + c]!;
+        if (b >= 0) counts[offsets[c]! + b]!++;
+      }
     }
-    bucket.rows++;
-    this.live++;
+    bucket.rows += rows;
+    this.live += rows;
+    if (rows > 0) this.stale = true;
   }
 
   /** Column `column`'s counts per bin over the window at nowMs (a live view, see above). */
   counts(column: number, nowMs: number): Uint32Array {
     this.advance(nowMs);
+    if (this.stale) this.recount();
     return view(this.totals, this.l, column);
   }
 
@@ -184,11 +220,23 @@ export class TimeWindow {
 
   private drop(b: Bucket): void {
     if (b.rows > 0) {
-      for (let i = 0; i < b.counts.length; i++) this.totals[i]! -= b.counts[i]!;
       b.counts.fill(0);
       this.live -= b.rows;
       b.rows = 0;
+      this.stale = true;
     }
     b.id = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The totals as the sum of the buckets in use; on read, for the reason CountWindow's are. */
+  private recount(): void {
+    const totals = this.totals;
+    totals.fill(0);
+    for (const b of this.buckets) {
+      if (b.rows === 0) continue;
+      const counts = b.counts;
+      for (let i = 0; i < totals.length; i++) totals[i]! += counts[i]!;
+    }
+    this.stale = false;
   }
 }
