@@ -197,8 +197,7 @@ export class DriftMonitor {
    * scratch Int32Array.
    */
   observeInputs(data: ArrayLike<number>, rows: number, cols: number, nowMs: number): void {
-    const row = this.inputs.row;
-    const features = row.length;
+    const features = this.inputs.columns.length;
     if (this.binScratch.length < rows * features) this.binScratch = new Int32Array(rows * features);
     const bins = this.binScratch;
     // The native core's binRows for float tensors (src/native/), its TypeScript twin for the rest.

@@ -9,12 +9,12 @@
 //   `slices` newest buckets (the current one included), and a bucket is dropped whole when it
 //   leaves them. So at nowMs it holds every row newer than nowMs − (spanMs − sliceMs) and none
 //   older than nowMs − spanMs: between spanMs − sliceMs and spanMs of history.
-//   add() is O(F); expiring a bucket O(total bins).
-// Both keep their totals stale while rows come in and recount them on the first read after
-// (CountWindow O(capacityRows·F), TimeWindow O(slices·total bins)): rows are added on the event
-// loop for every sampled request, a window is read once per evaluation or report. A clock that steps back (or a non-finite nowMs)
+//   add() is O(F); expiring a bucket O(total bins). A clock that steps back (or a non-finite nowMs)
 //   counts as the newest bucket seen: the window never throws on time and never moves backwards.
-// counts() returns a live view of the running totals: valid until the next add() (or, for the time
+// Both leave their totals stale while rows come in and recount them on the first read after
+// (CountWindow O(capacityRows·F), TimeWindow O(slices·total bins)): rows are added on the event
+// loop for every sampled request, a window is read once per evaluation or report.
+// counts() returns a live view of the totals: valid until the next add() (or, for the time
 // window, the next call that moves time forward); never write to it, copy it to keep it.
 // A bin index that is not an integer below its column's bin count is a RangeError, before any count
 // changes.
