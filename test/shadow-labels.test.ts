@@ -175,3 +175,87 @@ describe('bounds', () => {
   });
 });
 
+
+/**
+ * The store's contract written the plain way (an object per entry, a Map in creation order), to
+ * check the slot layout against: the same calls must give the same answers and counters.
+ */
+class ReferenceStore {
+  private readonly entries = new Map<string, { createdMs: number; primary: [string, number[]] | null; shadows: Map<string, number[]> }>();
+  full = 0;
+  age = 0;
+  get size(): number {
+    return this.entries.size;
+  }
+  constructor(private readonly maxEntries: number, private readonly maxAgeMs: number) {}
+
+  record(id: string, side: { role: 'primary' | 'shadow'; version: string }, labels: number[], nowMs: number): void {
+    this.evict(nowMs);
+    let e = this.entries.get(id);
+    if (!e) {
+      if (this.entries.size >= this.maxEntries) {
+        this.entries.delete(this.entries.keys().next().value!);
+        this.full++;
+      }
+      e = { createdMs: nowMs, primary: null, shadows: new Map() };
+      this.entries.set(id, e);
+    }
+    if (side.role === 'primary') e.primary = [side.version, labels];
+    else if (e.shadows.has(side.version) || e.shadows.size < MAX_SHADOWS_PER_ENTRY) e.shadows.set(side.version, labels);
+  }
+
+  label(id: string, truth: number[], nowMs: number): unknown {
+    this.evict(nowMs);
+    const e = this.entries.get(id);
+    if (!e) return { ok: false, reason: 'unknown_id' };
+    const right = (l: number[]) => l.filter((v, i) => v === truth[i]).length;
+    const p = e.primary && e.primary[1].length === truth.length ? e.primary : null;
+    const matching = [...e.shadows].filter(([, l]) => l.length === truth.length);
+    if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
+    this.entries.delete(id);
+    const primaryCorrect = p ? right(p[1]) : 0;
+    return {
+      ok: true,
+      primary: p ? { version: p[0], labeled: truth.length, correct: primaryCorrect } : null,
+      pairs: p ? matching.map(([shadow, l]) => ({ primary: p[0], shadow, labeled: truth.length, primaryCorrect, shadowCorrect: right(l) })) : [],
+      recordedMs: e.createdMs,
+    };
+  }
+
+  private evict(nowMs: number): void {
+    for (const [id, e] of this.entries) {
+      if (nowMs - e.createdMs <= this.maxAgeMs) return;
+      this.entries.delete(id);
+      this.age++;
+    }
+  }
+}
+
+describe('slot layout', () => {
+  it('answers as the plain store does over random records, labels and clock steps, while growing and compacting', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+    for (const [maxEntries, ids] of [[3000, 9000], [40, 120], [1, 4]] as const) {
+      const store = new LabelStore({ maxEntries, maxAgeMs: 5_000 });
+      const ref = new ReferenceStore(maxEntries, 5_000);
+      let now = 0;
+      for (let i = 0; i < 60_000; i++) {
+        now += rand(3);
+        const id = `r${rand(ids)}`;
+        const rows = 1 + rand(3);
+        const labels = Array.from({ length: rows }, () => rand(4));
+        const op = rand(10);
+        if (op < 6) {
+          const side = op < 3 ? P1 : { role: 'shadow' as const, version: String(2 + rand(op === 5 ? 20 : 3)) };
+          store.record(id, side, labels, now);
+          ref.record(id, side, labels, now);
+        } else {
+          expect(store.label(id, labels, now)).toEqual(ref.label(id, labels, now));
+        }
+        if (i % 997 === 0) expect(store.stats()).toEqual({ entries: ref.size, evicted_full: ref.full, evicted_age: ref.age });
+      }
+      expect(store.stats()).toEqual({ entries: ref.size, evicted_full: ref.full, evicted_age: ref.age });
+      expect(ref.full + ref.age).toBeGreaterThan(0);
+    }
+  });
+});

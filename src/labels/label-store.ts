@@ -6,16 +6,21 @@
 //
 // Bounded two ways, both counted: at most `maxEntries` ids (a new id beyond that evicts the
 // oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
-// Creation order is kept in a queue of (id, seq) beside the Map, so the oldest entry is found at the
-// queue's head and every operation is O(1) amortised (plus O(rows) for the labels themselves).
-// Every answered request is recorded and lives until evicted (~3 s at 30k req/s and 100k ids),
-// long enough to be promoted out of the young heap: so an entry is one object and its labels (the
-// queue is two parallel arrays, the shadows' map exists once a shadow is recorded).
-// Not the Map's own order: V8 leaves a deleted Map entry as a hole until the table is rehashed, and
-// an iterator starts at the first slot, so asking a Map that lost its oldest 100k entries for its
-// head walks 100k holes (measured: 65 µs per record at 100k entries). Age is measured on the
-// injected clock; it should be monotonic (if it steps back, age eviction stops early until it
-// catches up, and the cap still bounds the store). Per entry at most MAX_SHADOWS_PER_ENTRY shadows.
+// Age is measured on the injected clock; it should be monotonic (if it steps back, age eviction
+// stops early until it catches up, and the cap still bounds the store). Per entry at most
+// MAX_SHADOWS_PER_ENTRY shadows.
+//
+// Layout, for the garbage collector: every answered request is recorded and lives until evicted
+// (up to maxEntries ids), long enough to be copied by a young-generation scavenge and promoted to
+// the old one. An object per entry made that ~250 bytes a request: at 11k req/s on one connection,
+// a scavenge's copying went from 0.2 to 0.43 ms, and at 64 connections the promoted entries cost a
+// full mark-compact every few seconds and ~7% of the throughput (measured 2026-12-07). So an entry
+// is a slot of parallel arrays: typed arrays for its time and versions (interned), plain arrays
+// for its id and labels, where a one-row answer is kept as its number, not as an array. The id
+// string and a multi-row answer's labels are all it keeps alive. Slots [head, tail) are in
+// creation order; a labelled entry leaves a dead slot (id undefined) that eviction skips, and the
+// slots are compacted or grown when the tail reaches the end, which is O(1) amortised because
+// the capacity stays at least twice the live entries (up to 2 × maxEntries).
 
 export type LabelSide = { readonly role: 'primary' | 'shadow'; readonly version: string };
 
@@ -67,25 +72,30 @@ export type LabelResult =
 
 export const MAX_SHADOWS_PER_ENTRY = 16;
 
-interface Entry {
-  readonly createdMs: number;
-  /** Matches this entry's item in the creation queue (an id labelled and recorded again is a new entry). */
-  readonly seq: number;
-  primaryVersion: string | null;
-  primaryLabels: readonly number[] | null;
-  /** By shadow version; null until a shadow is recorded. */
-  shadows: Map<string, readonly number[]> | null;
-}
+/** One side's predicted class per row; a one-row answer as its number (no array kept). */
+type Labels = number | readonly number[];
+
+const INITIAL_SLOTS = 1024;
+const NO_VERSION = -1;
 
 export class LabelStore {
   private cfg: Readonly<LabelStoreConfig>;
-  private readonly entries = new Map<string, Entry>();
-  /** Creation order: ids with their entry's seq, oldest at `head`; items of removed entries are skipped. */
-  private orderIds: string[] = [];
-  private orderSeqs: number[] = [];
-  private head = 0;
-  private seq = 0;
   private classIndex: ReadonlyMap<string, number>;
+  private readonly slotOf = new Map<string, number>();
+  private readonly maxSlots: number;
+  private slots: number;
+  private ids: (string | undefined)[] = [];
+  private createdMs: Float64Array;
+  private primaryVersion: Int32Array;
+  private primaryLabels: (Labels | undefined)[] = [];
+  /** The first shadow recorded for the slot (NO_VERSION: none); the others in moreShadows. */
+  private shadowVersion: Int32Array;
+  private shadowLabels: (Labels | undefined)[] = [];
+  private moreShadows = new Map<number, Map<string, Labels>>();
+  private readonly versions: string[] = [];
+  private readonly versionIndex = new Map<string, number>();
+  private head = 0;
+  private tail = 0;
   private evictedFullN = 0;
   private evictedAgeN = 0;
 
@@ -95,6 +105,11 @@ export class LabelStore {
     const classes = config.classes ?? [];
     this.classIndex = indexOfClasses(classes);
     this.cfg = Object.freeze({ ...config, classes: Object.freeze([...classes]) });
+    this.maxSlots = 2 * config.maxEntries;
+    this.slots = Math.min(INITIAL_SLOTS, this.maxSlots);
+    this.createdMs = new Float64Array(this.slots);
+    this.primaryVersion = new Int32Array(this.slots);
+    this.shadowVersion = new Int32Array(this.slots);
   }
 
   get config(): Readonly<LabelStoreConfig> {
@@ -111,12 +126,12 @@ export class LabelStore {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.slotOf.size;
   }
 
   /** Counters for metrics and the admin report. */
   stats(): { entries: number; evicted_full: number; evicted_age: number } {
-    return { entries: this.entries.size, evicted_full: this.evictedFullN, evicted_age: this.evictedAgeN };
+    return { entries: this.slotOf.size, evicted_full: this.evictedFullN, evicted_age: this.evictedAgeN };
   }
 
   /**
@@ -126,21 +141,23 @@ export class LabelStore {
    */
   record(id: string, side: LabelSide, labels: readonly number[], nowMs: number): void {
     this.evictAged(nowMs);
-    let e = this.entries.get(id);
-    if (!e) {
-      if (this.entries.size >= this.config.maxEntries && this.dropOldest()) this.evictedFullN++;
-      e = { createdMs: nowMs, seq: ++this.seq, primaryVersion: null, primaryLabels: null, shadows: null };
-      this.entries.set(id, e);
-      this.orderIds.push(id);
-      this.orderSeqs.push(e.seq);
-      this.compact();
+    let s = this.slotOf.get(id);
+    if (s === undefined) {
+      if (this.slotOf.size >= this.cfg.maxEntries && this.dropOldest()) this.evictedFullN++;
+      s = this.newSlot(id, nowMs);
     }
+    const packed: Labels = labels.length === 1 ? labels[0]! : labels;
+    const v = this.versionOf(side.version);
     if (side.role === 'primary') {
-      e.primaryVersion = side.version;
-      e.primaryLabels = labels;
+      this.primaryVersion[s] = v;
+      this.primaryLabels[s] = packed;
+    } else if (this.shadowVersion[s] === NO_VERSION || this.shadowVersion[s] === v) {
+      this.shadowVersion[s] = v;
+      this.shadowLabels[s] = packed;
     } else {
-      const shadows = (e.shadows ??= new Map());
-      if (shadows.has(side.version) || shadows.size < MAX_SHADOWS_PER_ENTRY) shadows.set(side.version, labels);
+      let more = this.moreShadows.get(s);
+      if (more === undefined) this.moreShadows.set(s, (more = new Map()));
+      if (more.has(side.version) || 1 + more.size < MAX_SHADOWS_PER_ENTRY) more.set(side.version, packed);
     }
   }
 
@@ -152,59 +169,126 @@ export class LabelStore {
    */
   label(id: string, truth: GroundTruth | readonly GroundTruth[], nowMs: number): LabelResult {
     this.evictAged(nowMs);
-    const e = this.entries.get(id);
-    if (!e) return { ok: false, reason: 'unknown_id' };
+    const s = this.slotOf.get(id);
+    if (s === undefined) return { ok: false, reason: 'unknown_id' };
     const want = classIndicesOf(truth, this.classIndex);
     if (typeof want === 'string') return { ok: false, reason: want };
-    const p = e.primaryVersion !== null && e.primaryLabels !== null && e.primaryLabels.length === want.length ? { version: e.primaryVersion, labels: e.primaryLabels } : null;
-    const matching = [...(e.shadows ?? [])].filter(([, labels]) => labels.length === want.length);
+    const pv = this.primaryVersion[s]!;
+    const pl = this.primaryLabels[s];
+    const p = pv !== NO_VERSION && pl !== undefined && rowsOf(pl) === want.length ? { version: this.versions[pv]!, labels: pl } : null;
+    const matching = this.shadowsOf(s).filter(([, labels]) => rowsOf(labels) === want.length);
     if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
-    this.entries.delete(id);
+    const recordedMs = this.createdMs[s]!;
+    this.slotOf.delete(id);
+    this.clearSlot(s);
     const primaryCorrect = p ? correct(p.labels, want) : 0;
     const pairs: PairCredit[] = p
       ? matching.map(([shadow, labels]) => ({ primary: p.version, shadow, labeled: want.length, primaryCorrect, shadowCorrect: correct(labels, want) }))
       : [];
-    return { ok: true, primary: p ? { version: p.version, labeled: want.length, correct: primaryCorrect } : null, pairs, recordedMs: e.createdMs };
+    return { ok: true, primary: p ? { version: p.version, labeled: want.length, correct: primaryCorrect } : null, pairs, recordedMs };
+  }
+
+  /** The slot's shadows in the order they were first recorded. */
+  private shadowsOf(s: number): [string, Labels][] {
+    const out: [string, Labels][] = [];
+    const first = this.shadowLabels[s];
+    if (this.shadowVersion[s] !== NO_VERSION && first !== undefined) out.push([this.versions[this.shadowVersion[s]!]!, first]);
+    for (const entry of this.moreShadows.get(s) ?? []) out.push(entry);
+    return out;
+  }
+
+  private versionOf(version: string): number {
+    let v = this.versionIndex.get(version);
+    if (v === undefined) {
+      v = this.versions.push(version) - 1;
+      this.versionIndex.set(version, v);
+    }
+    return v;
   }
 
   /** Drops entries from the oldest while they are older than maxAgeMs. */
   private evictAged(nowMs: number): void {
-    for (let e = this.oldest(); e !== undefined && nowMs - e.createdMs > this.config.maxAgeMs; e = this.oldest()) {
+    for (let s = this.oldest(); s !== -1 && nowMs - this.createdMs[s]! > this.cfg.maxAgeMs; s = this.oldest()) {
       this.dropOldest();
       this.evictedAgeN++;
     }
   }
 
-  /** The oldest live entry; queue items of removed entries at the head are discarded on the way. */
-  private oldest(): Entry | undefined {
-    while (this.head < this.orderIds.length) {
-      const e = this.entries.get(this.orderIds[this.head]!);
-      if (e !== undefined && e.seq === this.orderSeqs[this.head]) return e;
-      this.head++;
-    }
-    return undefined;
+  /** The oldest live slot (-1: none); dead slots at the head are passed on the way. */
+  private oldest(): number {
+    while (this.head < this.tail && this.ids[this.head] === undefined) this.head++;
+    return this.head < this.tail ? this.head : -1;
   }
 
   private dropOldest(): boolean {
-    if (this.oldest() === undefined) return false;
-    this.entries.delete(this.orderIds[this.head++]!);
+    const s = this.oldest();
+    if (s === -1) return false;
+    this.slotOf.delete(this.ids[s]!);
+    this.clearSlot(s);
+    this.head++;
     return true;
   }
 
-  /** Keeps the queue within twice the live entries (labelled entries leave items behind). */
-  private compact(): void {
-    if (this.orderIds.length - this.head <= 2 * this.entries.size + 1024) return;
-    const ids: string[] = [];
-    const seqs: number[] = [];
-    for (let i = this.head; i < this.orderIds.length; i++) {
-      const id = this.orderIds[i]!;
-      if (this.entries.get(id)?.seq !== this.orderSeqs[i]) continue;
-      ids.push(id);
-      seqs.push(this.orderSeqs[i]!);
+  private newSlot(id: string, nowMs: number): number {
+    if (this.tail === this.slots) {
+      if (2 * this.slotOf.size > this.slots && this.slots < this.maxSlots) this.grow(Math.min(2 * this.slots, this.maxSlots));
+      else this.compact();
     }
-    this.orderIds = ids;
-    this.orderSeqs = seqs;
+    const s = this.tail++;
+    this.ids[s] = id;
+    this.createdMs[s] = nowMs;
+    this.primaryVersion[s] = NO_VERSION;
+    this.shadowVersion[s] = NO_VERSION;
+    this.slotOf.set(id, s);
+    return s;
+  }
+
+  /** Forgets what a slot holds, so that it keeps nothing alive (its id: undefined, dead). */
+  private clearSlot(s: number): void {
+    this.ids[s] = undefined;
+    this.primaryLabels[s] = undefined;
+    this.shadowLabels[s] = undefined;
+    if (this.moreShadows.size > 0) this.moreShadows.delete(s);
+  }
+
+  private grow(slots: number): void {
+    const widen = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(slots);
+      b.set(a);
+      return b;
+    };
+    this.createdMs = widen(this.createdMs, (n) => new Float64Array(n));
+    this.primaryVersion = widen(this.primaryVersion, (n) => new Int32Array(n));
+    this.shadowVersion = widen(this.shadowVersion, (n) => new Int32Array(n));
+    this.slots = slots;
+  }
+
+  /** Moves the live slots to the front, in order; called with at least half of the slots dead. */
+  private compact(): void {
+    const more = new Map<number, Map<string, Labels>>();
+    let to = 0;
+    for (let from = this.head; from < this.tail; from++) {
+      const id = this.ids[from];
+      if (id === undefined) continue;
+      this.ids[to] = id;
+      this.createdMs[to] = this.createdMs[from]!;
+      this.primaryVersion[to] = this.primaryVersion[from]!;
+      this.primaryLabels[to] = this.primaryLabels[from];
+      this.shadowVersion[to] = this.shadowVersion[from]!;
+      this.shadowLabels[to] = this.shadowLabels[from];
+      const m = this.moreShadows.get(from);
+      if (m !== undefined) more.set(to, m);
+      this.slotOf.set(id, to);
+      to++;
+    }
+    for (let s = to; s < this.tail; s++) {
+      this.ids[s] = undefined;
+      this.primaryLabels[s] = undefined;
+      this.shadowLabels[s] = undefined;
+    }
+    this.moreShadows = more;
     this.head = 0;
+    this.tail = to;
   }
 }
 
@@ -234,7 +318,12 @@ export function classIndicesOf(truth: GroundTruth | readonly GroundTruth[], clas
   return out;
 }
 
-function correct(predicted: readonly number[], truth: readonly number[]): number {
+function rowsOf(labels: Labels): number {
+  return typeof labels === 'number' ? 1 : labels.length;
+}
+
+function correct(predicted: Labels, truth: readonly number[]): number {
+  if (typeof predicted === 'number') return predicted === truth[0] ? 1 : 0;
   let n = 0;
   for (let i = 0; i < truth.length; i++) if (predicted[i] === truth[i]) n++;
   return n;
