@@ -178,10 +178,13 @@ describe('bounds', () => {
 
 /**
  * The store's contract written the plain way (an object per entry, a Map in creation order), to
- * check the slot layout against: the same calls must give the same answers and counters.
+ * check the slot layout against: the same calls must give the same answers and counters. Both
+ * bounds as documented: at most maxEntries ids, and an id leaves once 2 × maxEntries ids were
+ * created after it (the ring comes round to its slot).
  */
 class ReferenceStore {
-  private readonly entries = new Map<string, { createdMs: number; primary: [string, number[]] | null; shadows: Map<string, number[]> }>();
+  private readonly entries = new Map<string, { createdMs: number; seq: number; primary: [string, number[]] | null; shadows: Map<string, number[]> }>();
+  private seq = 0;
   full = 0;
   age = 0;
   get size(): number {
@@ -197,7 +200,12 @@ class ReferenceStore {
         this.entries.delete(this.entries.keys().next().value!);
         this.full++;
       }
-      e = { createdMs: nowMs, primary: null, shadows: new Map() };
+      const oldest = this.entries.values().next().value;
+      if (oldest !== undefined && this.seq - oldest.seq >= 2 * this.maxEntries) {
+        this.entries.delete(this.entries.keys().next().value!);
+        this.full++;
+      }
+      e = { createdMs: nowMs, seq: this.seq++, primary: null, shadows: new Map() };
       this.entries.set(id, e);
     }
     if (side.role === 'primary') e.primary = [side.version, labels];
@@ -232,7 +240,7 @@ class ReferenceStore {
 }
 
 describe('slot layout', () => {
-  it('answers as the plain store does over random records, labels and clock steps, while growing and compacting', () => {
+  it('answers as the plain store does over random records, labels and clock steps, while the ring grows and wraps', () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
     for (const [maxEntries, ids] of [[3000, 9000], [40, 120], [1, 4]] as const) {

@@ -4,23 +4,28 @@
 // and each label's result is credited to the shadow board (per-pair accuracy) and to the drift
 // engine's live accuracy, which do not import each other.
 //
-// Bounded two ways, both counted: at most `maxEntries` ids (a new id beyond that evicts the
-// oldest: evicted_full) and each id for at most `maxAgeMs` after its first record (evicted_age).
-// Age is measured on the injected clock; it should be monotonic (if it steps back, age eviction
-// stops early until it catches up, and the cap still bounds the store). Per entry at most
-// MAX_SHADOWS_PER_ENTRY shadows.
+// Bounded two ways, both counted: at most `maxEntries` ids, and an id leaves once 2 × maxEntries
+// ids were first recorded after it (evicted_full either way: the store is a ring of 2 × maxEntries
+// slots, and a slot emptied by a label stays in the ring until it comes round); and each id for at
+// most `maxAgeMs` after its first record (evicted_age). Age is measured on the injected clock; it
+// should be monotonic (if it steps back, age eviction stops early until it catches up, and the cap
+// still bounds the store). Per entry at most MAX_SHADOWS_PER_ENTRY shadows.
 //
-// Layout, for the garbage collector: every answered request is recorded and lives until evicted
-// (up to maxEntries ids), long enough to be copied by a young-generation scavenge and promoted to
-// the old one. An object per entry made that ~250 bytes a request: at 11k req/s on one connection,
-// a scavenge's copying went from 0.2 to 0.43 ms, and at 64 connections the promoted entries cost a
-// full mark-compact every few seconds and ~7% of the throughput (measured 2026-12-07). So an entry
-// is a slot of parallel arrays: typed arrays for its time and versions (interned), plain arrays
-// for its id and labels, where a one-row answer is kept as its number, not as an array. The id
-// string and a multi-row answer's labels are all it keeps alive. Slots [head, tail) are in
-// creation order; a labelled entry leaves a dead slot (id undefined) that eviction skips, and the
-// slots are compacted or grown when the tail reaches the end, which is O(1) amortised because
-// the capacity stays at least twice the live entries (up to 2 × maxEntries).
+// Layout, for the garbage collector: every answered request is recorded and lives until evicted,
+// long enough to be copied by a young-generation scavenge and promoted to the old one. An object
+// per entry made that ~250 bytes a request, and the creation queue kept every id ever recorded
+// until a compaction that the steady state never reached (a leak: 240 MB after 2M records).
+// Measured on digits at one connection (2026-12-07), a scavenge's copying went from 0.2 to 0.43
+// ms; at 64 connections the promoted entries cost a mark-compact every few seconds and ~7% of
+// the throughput. Keeping only the id strings, in a Map, still cost ~60 bytes a request and half
+// of that, and compacting a 200k-slot array stalled a record ~7 ms every 100k requests. So an
+// entry is a slot of a ring of parallel arrays, nothing is ever compacted: the id's UTF-16 units
+// in IdSlots (id-slots.ts), typed arrays for its time and versions (interned), plain arrays for
+// its labels, where a one-row answer is kept as its number (a small integer is no object). Only a
+// multi-row answer's labels array, and an id over 48 units, stay alive as objects. The ring
+// starts small and doubles up to its size (each time, one copy of what it holds).
+
+import { IdSlots } from './id-slots.js';
 
 export type LabelSide = { readonly role: 'primary' | 'shadow'; readonly version: string };
 
@@ -76,15 +81,20 @@ export const MAX_SHADOWS_PER_ENTRY = 16;
 type Labels = number | readonly number[];
 
 const INITIAL_SLOTS = 1024;
+/** The ring's slots per allowed entry: slots emptied by a label wait there until the ring comes round. */
+const RING_SLOTS_PER_ENTRY = 2;
 const NO_VERSION = -1;
 
 export class LabelStore {
   private cfg: Readonly<LabelStoreConfig>;
   private classIndex: ReadonlyMap<string, number>;
-  private readonly slotOf = new Map<string, number>();
+  private readonly ids: IdSlots;
   private readonly maxSlots: number;
   private slots: number;
-  private ids: (string | undefined)[] = [];
+  /** The ring: `used` slots from `head` on (wrapping), oldest first; `live` of them hold an entry. */
+  private head = 0;
+  private used = 0;
+  private live = 0;
   private createdMs: Float64Array;
   private primaryVersion: Int32Array;
   private primaryLabels: (Labels | undefined)[] = [];
@@ -94,8 +104,6 @@ export class LabelStore {
   private moreShadows = new Map<number, Map<string, Labels>>();
   private readonly versions: string[] = [];
   private readonly versionIndex = new Map<string, number>();
-  private head = 0;
-  private tail = 0;
   private evictedFullN = 0;
   private evictedAgeN = 0;
 
@@ -105,8 +113,9 @@ export class LabelStore {
     const classes = config.classes ?? [];
     this.classIndex = indexOfClasses(classes);
     this.cfg = Object.freeze({ ...config, classes: Object.freeze([...classes]) });
-    this.maxSlots = 2 * config.maxEntries;
+    this.maxSlots = RING_SLOTS_PER_ENTRY * config.maxEntries;
     this.slots = Math.min(INITIAL_SLOTS, this.maxSlots);
+    this.ids = new IdSlots(this.slots);
     this.createdMs = new Float64Array(this.slots);
     this.primaryVersion = new Int32Array(this.slots);
     this.shadowVersion = new Int32Array(this.slots);
@@ -126,12 +135,12 @@ export class LabelStore {
   }
 
   get size(): number {
-    return this.slotOf.size;
+    return this.live;
   }
 
   /** Counters for metrics and the admin report. */
   stats(): { entries: number; evicted_full: number; evicted_age: number } {
-    return { entries: this.slotOf.size, evicted_full: this.evictedFullN, evicted_age: this.evictedAgeN };
+    return { entries: this.live, evicted_full: this.evictedFullN, evicted_age: this.evictedAgeN };
   }
 
   /**
@@ -141,9 +150,9 @@ export class LabelStore {
    */
   record(id: string, side: LabelSide, labels: readonly number[], nowMs: number): void {
     this.evictAged(nowMs);
-    let s = this.slotOf.get(id);
-    if (s === undefined) {
-      if (this.slotOf.size >= this.cfg.maxEntries && this.dropOldest()) this.evictedFullN++;
+    let s = this.ids.find(id);
+    if (s === -1) {
+      if (this.live >= this.cfg.maxEntries && this.dropOldest()) this.evictedFullN++;
       s = this.newSlot(id, nowMs);
     }
     const packed: Labels = labels.length === 1 ? labels[0]! : labels;
@@ -169,8 +178,8 @@ export class LabelStore {
    */
   label(id: string, truth: GroundTruth | readonly GroundTruth[], nowMs: number): LabelResult {
     this.evictAged(nowMs);
-    const s = this.slotOf.get(id);
-    if (s === undefined) return { ok: false, reason: 'unknown_id' };
+    const s = this.ids.find(id);
+    if (s === -1) return { ok: false, reason: 'unknown_id' };
     const want = classIndicesOf(truth, this.classIndex);
     if (typeof want === 'string') return { ok: false, reason: want };
     const pv = this.primaryVersion[s]!;
@@ -179,7 +188,6 @@ export class LabelStore {
     const matching = this.shadowsOf(s).filter(([, labels]) => rowsOf(labels) === want.length);
     if (!p && matching.length === 0) return { ok: false, reason: 'rows_mismatch' };
     const recordedMs = this.createdMs[s]!;
-    this.slotOf.delete(id);
     this.clearSlot(s);
     const primaryCorrect = p ? correct(p.labels, want) : 0;
     const pairs: PairCredit[] = p
@@ -214,81 +222,79 @@ export class LabelStore {
     }
   }
 
-  /** The oldest live slot (-1: none); dead slots at the head are passed on the way. */
+  /** The oldest live slot (-1: none); empty slots at the head leave the ring on the way. */
   private oldest(): number {
-    while (this.head < this.tail && this.ids[this.head] === undefined) this.head++;
-    return this.head < this.tail ? this.head : -1;
+    while (this.used > 0 && !this.ids.has(this.head)) this.advanceHead();
+    return this.used > 0 ? this.head : -1;
   }
 
   private dropOldest(): boolean {
     const s = this.oldest();
     if (s === -1) return false;
-    this.slotOf.delete(this.ids[s]!);
     this.clearSlot(s);
-    this.head++;
+    this.advanceHead();
     return true;
   }
 
+  private advanceHead(): void {
+    this.head = this.head + 1 === this.slots ? 0 : this.head + 1;
+    this.used--;
+  }
+
+  /** The next slot of the ring for a new entry: the ring grows up to maxSlots, then its oldest entry leaves. */
   private newSlot(id: string, nowMs: number): number {
-    if (this.tail === this.slots) {
-      if (2 * this.slotOf.size > this.slots && this.slots < this.maxSlots) this.grow(Math.min(2 * this.slots, this.maxSlots));
-      else this.compact();
+    if (this.used === this.slots) {
+      if (this.slots < this.maxSlots) this.grow(Math.min(2 * this.slots, this.maxSlots));
+      else if (this.oldest() !== -1 && this.used === this.slots && this.dropOldest()) this.evictedFullN++;
     }
-    const s = this.tail++;
-    this.ids[s] = id;
+    let s = this.head + this.used;
+    if (s >= this.slots) s -= this.slots;
+    this.used++;
+    this.ids.add(s, id);
+    this.live++;
     this.createdMs[s] = nowMs;
     this.primaryVersion[s] = NO_VERSION;
     this.shadowVersion[s] = NO_VERSION;
-    this.slotOf.set(id, s);
     return s;
   }
 
-  /** Forgets what a slot holds, so that it keeps nothing alive (its id: undefined, dead). */
+  /** Forgets what a live slot holds, so that it keeps nothing alive; the slot stays in the ring, empty. */
   private clearSlot(s: number): void {
-    this.ids[s] = undefined;
+    this.ids.remove(s);
+    this.live--;
     this.primaryLabels[s] = undefined;
     this.shadowLabels[s] = undefined;
     if (this.moreShadows.size > 0) this.moreShadows.delete(s);
   }
 
+  /** A larger ring: the used slots, oldest first, become slots 0 … used − 1. Rare: capacity doubles each time, up to maxSlots. */
   private grow(slots: number): void {
-    const widen = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(slots);
-      b.set(a);
-      return b;
-    };
-    this.createdMs = widen(this.createdMs, (n) => new Float64Array(n));
-    this.primaryVersion = widen(this.primaryVersion, (n) => new Int32Array(n));
-    this.shadowVersion = widen(this.shadowVersion, (n) => new Int32Array(n));
-    this.slots = slots;
-  }
-
-  /** Moves the live slots to the front, in order; called with at least half of the slots dead. */
-  private compact(): void {
+    const at = (k: number) => (this.head + k) % this.slots;
+    const createdMs = new Float64Array(slots);
+    const primaryVersion = new Int32Array(slots);
+    const shadowVersion = new Int32Array(slots);
+    const primaryLabels: (Labels | undefined)[] = [];
+    const shadowLabels: (Labels | undefined)[] = [];
     const more = new Map<number, Map<string, Labels>>();
-    let to = 0;
-    for (let from = this.head; from < this.tail; from++) {
-      const id = this.ids[from];
-      if (id === undefined) continue;
-      this.ids[to] = id;
-      this.createdMs[to] = this.createdMs[from]!;
-      this.primaryVersion[to] = this.primaryVersion[from]!;
-      this.primaryLabels[to] = this.primaryLabels[from];
-      this.shadowVersion[to] = this.shadowVersion[from]!;
-      this.shadowLabels[to] = this.shadowLabels[from];
-      const m = this.moreShadows.get(from);
-      if (m !== undefined) more.set(to, m);
-      this.slotOf.set(id, to);
-      to++;
+    for (let k = 0; k < this.used; k++) {
+      const s = at(k);
+      createdMs[k] = this.createdMs[s]!;
+      primaryVersion[k] = this.primaryVersion[s]!;
+      shadowVersion[k] = this.shadowVersion[s]!;
+      primaryLabels[k] = this.primaryLabels[s];
+      shadowLabels[k] = this.shadowLabels[s];
+      const m = this.moreShadows.get(s);
+      if (m !== undefined) more.set(k, m);
     }
-    for (let s = to; s < this.tail; s++) {
-      this.ids[s] = undefined;
-      this.primaryLabels[s] = undefined;
-      this.shadowLabels[s] = undefined;
-    }
+    this.ids.relayout(slots, this.head, this.used);
+    this.createdMs = createdMs;
+    this.primaryVersion = primaryVersion;
+    this.shadowVersion = shadowVersion;
+    this.primaryLabels = primaryLabels;
+    this.shadowLabels = shadowLabels;
     this.moreShadows = more;
+    this.slots = slots;
     this.head = 0;
-    this.tail = to;
   }
 }
 

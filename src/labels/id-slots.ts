@@ -1,0 +1,126 @@
+// Request ids by slot number, in typed arrays: no JS string or Map entry is kept per id, so that
+// the label store's hundred thousand waiting answers cost the garbage collector nothing
+// (label-store.ts says why that matters). Each slot has room for an id of up to INLINE_UNITS
+// UTF-16 units (a UUID is 36); a longer id is kept as its string. An open-addressing table (linear
+// probing, load ≤ 1/2, deletion by backward shift) maps an id's hash to its slot. Ids are compared
+// unit by unit: a hash collision never confuses two ids.
+
+/** UTF-16 units of an id kept in the slot itself; a longer id is kept as a string. */
+export const INLINE_UNITS = 48;
+
+const EMPTY = 0;
+const DEAD = -1;
+
+export class IdSlots {
+  private slots = 0;
+  /** An id's length in UTF-16 units; DEAD: the slot holds no id. */
+  private length: Int32Array = new Int32Array(0);
+  private hash: Int32Array = new Int32Array(0);
+  private units: Uint16Array = new Uint16Array(0);
+  private long: (string | undefined)[] = [];
+  /** slot + 1 per cell; EMPTY: free. */
+  private table: Int32Array = new Int32Array(0);
+  private mask = 0;
+
+  constructor(slots: number) {
+    this.relayout(slots, 0, 0);
+  }
+
+  /** The slot holding `id`, or -1. */
+  find(id: string): number {
+    const h = hashOf(id);
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const cell = this.table[i]!;
+      if (cell === EMPTY) return -1;
+      const s = cell - 1;
+      if (this.hash[s] === h && this.holds(s, id)) return s;
+    }
+  }
+
+  /** Whether `slot` holds an id. */
+  has(slot: number): boolean {
+    return this.length[slot]! !== DEAD;
+  }
+
+  /** Puts `id` in the empty `slot`; no other slot may hold it. */
+  add(slot: number, id: string): void {
+    if (id.length <= INLINE_UNITS) {
+      const at = slot * INLINE_UNITS;
+      for (let k = 0; k < id.length; k++) this.units[at + k] = id.charCodeAt(k);
+    } else {
+      this.long[slot] = id;
+    }
+    this.length[slot] = id.length;
+    const h = hashOf(id);
+    this.hash[slot] = h;
+    this.place(slot, h);
+  }
+
+  /** Empties `slot`, which must hold an id. */
+  remove(slot: number): void {
+    let i = this.hash[slot]! & this.mask;
+    while (this.table[i] !== slot + 1) i = (i + 1) & this.mask;
+    // Backward shift: each later cell of the run moves back into the gap unless its home lies
+    // after the gap (cyclically), where a lookup would no longer reach it.
+    for (let j = (i + 1) & this.mask; this.table[j] !== EMPTY; j = (j + 1) & this.mask) {
+      const home = this.hash[this.table[j]! - 1]! & this.mask;
+      const reachable = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!reachable) {
+        this.table[i] = this.table[j]!;
+        i = j;
+      }
+    }
+    this.table[i] = EMPTY;
+    if (this.length[slot]! > INLINE_UNITS) this.long[slot] = undefined;
+    this.length[slot] = DEAD;
+  }
+
+  /**
+   * Makes room for `slots` slots: the `count` slots from `first` on (wrapping at the old slot
+   * count, as a ring does) become slots 0 … count − 1, in that order; every other slot is empty.
+   */
+  relayout(slots: number, first: number, count: number): void {
+    const length = new Int32Array(slots).fill(DEAD);
+    const hash = new Int32Array(slots);
+    const units = new Uint16Array(slots * INLINE_UNITS);
+    const long: (string | undefined)[] = [];
+    for (let k = 0; k < count; k++) {
+      const s = (first + k) % this.slots;
+      length[k] = this.length[s]!;
+      hash[k] = this.hash[s]!;
+      units.set(this.units.subarray(s * INLINE_UNITS, (s + 1) * INLINE_UNITS), k * INLINE_UNITS);
+      if (this.long[s] !== undefined) long[k] = this.long[s];
+    }
+    this.slots = slots;
+    this.length = length;
+    this.hash = hash;
+    this.units = units;
+    this.long = long;
+    let cells = 16;
+    while (cells < 2 * slots) cells *= 2;
+    this.table = new Int32Array(cells);
+    this.mask = cells - 1;
+    for (let s = 0; s < count; s++) if (length[s] !== DEAD) this.place(s, hash[s]!);
+  }
+
+  private place(slot: number, h: number): void {
+    let i = h & this.mask;
+    while (this.table[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.table[i] = slot + 1;
+  }
+
+  private holds(s: number, id: string): boolean {
+    if (this.length[s] !== id.length) return false;
+    if (id.length > INLINE_UNITS) return this.long[s] === id;
+    const at = s * INLINE_UNITS;
+    for (let k = 0; k < id.length; k++) if (this.units[at + k] !== id.charCodeAt(k)) return false;
+    return true;
+  }
+}
+
+/** FNV-1a over the UTF-16 units. */
+function hashOf(id: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), 0x01000193);
+  return h;
+}
