@@ -2,8 +2,9 @@
 // the label store's hundred thousand waiting answers cost the garbage collector nothing
 // (label-store.ts says why that matters). Each slot has room for an id of up to INLINE_UNITS
 // UTF-16 units (a UUID is 36); a longer id is kept as its string. An open-addressing table (linear
-// probing, load ≤ 1/2, deletion by backward shift) maps an id's hash to its slot. Ids are compared
-// unit by unit: a hash collision never confuses two ids.
+// probing, load ≤ 1/2, deletion by backward shift) maps an id's hash to its slot; a cell holds the
+// slot and the hash side by side, so a probe reads one cache line, not the slot's own record. Ids
+// are compared unit by unit: a hash collision never confuses two ids.
 
 /** UTF-16 units of an id kept in the slot itself; a longer id is kept as a string. */
 export const INLINE_UNITS = 48;
@@ -18,7 +19,7 @@ export class IdSlots {
   private hash: Int32Array = new Int32Array(0);
   private units: Uint16Array = new Uint16Array(0);
   private long: (string | undefined)[] = [];
-  /** slot + 1 per cell; EMPTY: free. */
+  /** Two ints a cell: slot + 1 (EMPTY: free), then the id's hash. */
   private table: Int32Array = new Int32Array(0);
   private mask = 0;
 
@@ -26,14 +27,12 @@ export class IdSlots {
     this.relayout(slots, 0, 0);
   }
 
-  /** The slot holding `id`, or -1. */
-  find(id: string): number {
-    const h = hashOf(id);
+  /** The slot holding `id`, or -1; `h` is hashOf(id). */
+  find(id: string, h = hashOf(id)): number {
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const cell = this.table[i]!;
+      const cell = this.table[2 * i]!;
       if (cell === EMPTY) return -1;
-      const s = cell - 1;
-      if (this.hash[s] === h && this.holds(s, id)) return s;
+      if (this.table[2 * i + 1] === h && this.holds(cell - 1, id)) return cell - 1;
     }
   }
 
@@ -42,8 +41,8 @@ export class IdSlots {
     return this.length[slot]! !== DEAD;
   }
 
-  /** Puts `id` in the empty `slot`; no other slot may hold it. */
-  add(slot: number, id: string): void {
+  /** Puts `id` in the empty `slot`; no other slot may hold it. `h` is hashOf(id). */
+  add(slot: number, id: string, h = hashOf(id)): void {
     if (id.length <= INLINE_UNITS) {
       const at = slot * INLINE_UNITS;
       for (let k = 0; k < id.length; k++) this.units[at + k] = id.charCodeAt(k);
@@ -51,26 +50,27 @@ export class IdSlots {
       this.long[slot] = id;
     }
     this.length[slot] = id.length;
-    const h = hashOf(id);
     this.hash[slot] = h;
     this.place(slot, h);
   }
 
   /** Empties `slot`, which must hold an id. */
   remove(slot: number): void {
+    const t = this.table;
     let i = this.hash[slot]! & this.mask;
-    while (this.table[i] !== slot + 1) i = (i + 1) & this.mask;
+    while (t[2 * i] !== slot + 1) i = (i + 1) & this.mask;
     // Backward shift: each later cell of the run moves back into the gap unless its home lies
     // after the gap (cyclically), where a lookup would no longer reach it.
-    for (let j = (i + 1) & this.mask; this.table[j] !== EMPTY; j = (j + 1) & this.mask) {
-      const home = this.hash[this.table[j]! - 1]! & this.mask;
+    for (let j = (i + 1) & this.mask; t[2 * j] !== EMPTY; j = (j + 1) & this.mask) {
+      const home = t[2 * j + 1]! & this.mask;
       const reachable = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!reachable) {
-        this.table[i] = this.table[j]!;
+        t[2 * i] = t[2 * j]!;
+        t[2 * i + 1] = t[2 * j + 1]!;
         i = j;
       }
     }
-    this.table[i] = EMPTY;
+    t[2 * i] = EMPTY;
     if (this.length[slot]! > INLINE_UNITS) this.long[slot] = undefined;
     this.length[slot] = DEAD;
   }
@@ -98,15 +98,16 @@ export class IdSlots {
     this.long = long;
     let cells = 16;
     while (cells < 2 * slots) cells *= 2;
-    this.table = new Int32Array(cells);
+    this.table = new Int32Array(2 * cells);
     this.mask = cells - 1;
     for (let s = 0; s < count; s++) if (length[s] !== DEAD) this.place(s, hash[s]!);
   }
 
   private place(slot: number, h: number): void {
     let i = h & this.mask;
-    while (this.table[i] !== EMPTY) i = (i + 1) & this.mask;
-    this.table[i] = slot + 1;
+    while (this.table[2 * i] !== EMPTY) i = (i + 1) & this.mask;
+    this.table[2 * i] = slot + 1;
+    this.table[2 * i + 1] = h;
   }
 
   private holds(s: number, id: string): boolean {
@@ -119,7 +120,7 @@ export class IdSlots {
 }
 
 /** FNV-1a over the UTF-16 units. */
-function hashOf(id: string): number {
+export function hashOf(id: string): number {
   let h = 0x811c9dc5 | 0;
   for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), 0x01000193);
   return h;

@@ -25,7 +25,7 @@
 // multi-row answer's labels array, and an id over 48 units, stay alive as objects. The ring
 // starts small and doubles up to its size (each time, one copy of what it holds).
 
-import { IdSlots } from './id-slots.js';
+import { hashOf, IdSlots } from './id-slots.js';
 
 export type LabelSide = { readonly role: 'primary' | 'shadow'; readonly version: string };
 
@@ -150,10 +150,11 @@ export class LabelStore {
    */
   record(id: string, side: LabelSide, labels: readonly number[], nowMs: number): void {
     this.evictAged(nowMs);
-    let s = this.ids.find(id);
+    const h = hashOf(id);
+    let s = this.ids.find(id, h);
     if (s === -1) {
       if (this.live >= this.cfg.maxEntries && this.dropOldest()) this.evictedFullN++;
-      s = this.newSlot(id, nowMs);
+      s = this.newSlot(id, h, nowMs);
     }
     const packed: Labels = labels.length === 1 ? labels[0]! : labels;
     const v = this.versionOf(side.version);
@@ -242,7 +243,7 @@ export class LabelStore {
   }
 
   /** The next slot of the ring for a new entry: the ring grows up to maxSlots, then its oldest entry leaves. */
-  private newSlot(id: string, nowMs: number): number {
+  private newSlot(id: string, h: number, nowMs: number): number {
     if (this.used === this.slots) {
       if (this.slots < this.maxSlots) this.grow(Math.min(2 * this.slots, this.maxSlots));
       else if (this.oldest() !== -1 && this.used === this.slots && this.dropOldest()) this.evictedFullN++;
@@ -250,7 +251,7 @@ export class LabelStore {
     let s = this.head + this.used;
     if (s >= this.slots) s -= this.slots;
     this.used++;
-    this.ids.add(s, id);
+    this.ids.add(s, id, h);
     this.live++;
     this.createdMs[s] = nowMs;
     this.primaryVersion[s] = NO_VERSION;
