@@ -240,6 +240,29 @@ class ReferenceStore {
 }
 
 describe('slot layout', () => {
+  it('keeps every answer when the ring grows while it wraps round', () => {
+    const store = new LabelStore({ maxEntries: 5000, maxAgeMs: 1e12 });
+    const shadow = (v: number) => ({ role: 'shadow' as const, version: String(v) });
+    // 1024 slots (the first size): fill them, label the oldest 100 so the head moves past them,
+    // then 100 more ids take the freed slots at the start, and the next one makes the ring grow.
+    for (let i = 0; i < 1024; i++) {
+      store.record(`a${i}`, P1, [i % 7, 1], i);
+      if (i % 3 === 0) store.record(`a${i}`, shadow(2), [i % 5, 1], i);
+      if (i % 5 === 0) for (const v of [3, 4]) store.record(`a${i}`, shadow(v), [v, 1], i);
+    }
+    for (let i = 0; i < 100; i++) expect(store.label(`a${i}`, [i % 7, 1], 2000).ok).toBe(true);
+    for (let i = 1024; i < 1124; i++) store.record(`a${i}`, P1, [i % 7, 1], i);
+    store.record('a1124', P1, [1124 % 7, 1], 1124);
+    expect(store.size).toBe(1025);
+    for (let i = 100; i <= 1124; i++) {
+      const res = store.label(`a${i}`, [i % 7, 1], 5000);
+      const pairs = [...(i % 3 === 0 && i < 1024 ? ['2'] : []), ...(i % 5 === 0 && i < 1024 ? ['3', '4'] : [])];
+      expect(res).toMatchObject({ ok: true, primary: { version: '1', correct: 2 }, recordedMs: i });
+      expect(res.ok && res.pairs.map((p) => p.shadow)).toEqual(pairs);
+    }
+    expect(store.stats()).toEqual({ entries: 0, evicted_full: 0, evicted_age: 0 });
+  });
+
   it('answers as the plain store does over random records, labels and clock steps, while the ring grows and wraps', () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);

@@ -84,12 +84,15 @@ export class IdSlots {
     const hash = new Int32Array(slots);
     const units = new Uint16Array(slots * INLINE_UNITS);
     const long: (string | undefined)[] = [];
-    for (let k = 0; k < count; k++) {
-      const s = (first + k) % this.slots;
-      length[k] = this.length[s]!;
-      hash[k] = this.hash[s]!;
-      units.set(this.units.subarray(s * INLINE_UNITS, (s + 1) * INLINE_UNITS), k * INLINE_UNITS);
-      if (this.long[s] !== undefined) long[k] = this.long[s];
+    // The ring's slots [first, first + count) are at most two runs of the old arrays.
+    const runs = first + count <= this.slots ? [[first, count]] : [[first, this.slots - first], [0, first + count - this.slots]];
+    let to = 0;
+    for (const [from, n] of runs as [number, number][]) {
+      length.set(this.length.subarray(from, from + n), to);
+      hash.set(this.hash.subarray(from, from + n), to);
+      units.set(this.units.subarray(from * INLINE_UNITS, (from + n) * INLINE_UNITS), to * INLINE_UNITS);
+      for (let k = 0; k < n; k++) if (this.long[from + k] !== undefined) long[to + k] = this.long[from + k];
+      to += n;
     }
     this.slots = slots;
     this.length = length;

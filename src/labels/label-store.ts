@@ -270,22 +270,27 @@ export class LabelStore {
 
   /** A larger ring: the used slots, oldest first, become slots 0 … used − 1. Rare: capacity doubles each time, up to maxSlots. */
   private grow(slots: number): void {
-    const at = (k: number) => (this.head + k) % this.slots;
     const createdMs = new Float64Array(slots);
     const primaryVersion = new Int32Array(slots);
     const shadowVersion = new Int32Array(slots);
     const primaryLabels: (Labels | undefined)[] = [];
     const shadowLabels: (Labels | undefined)[] = [];
     const more = new Map<number, Map<string, Labels>>();
-    for (let k = 0; k < this.used; k++) {
-      const s = at(k);
-      createdMs[k] = this.createdMs[s]!;
-      primaryVersion[k] = this.primaryVersion[s]!;
-      shadowVersion[k] = this.shadowVersion[s]!;
-      primaryLabels[k] = this.primaryLabels[s];
-      shadowLabels[k] = this.shadowLabels[s];
-      const m = this.moreShadows.get(s);
-      if (m !== undefined) more.set(k, m);
+    // The used slots are at most two runs of the old arrays: copied run by run.
+    const runs: [number, number][] =
+      this.head + this.used <= this.slots ? [[this.head, this.used]] : [[this.head, this.slots - this.head], [0, this.head + this.used - this.slots]];
+    let to = 0;
+    for (const [from, n] of runs) {
+      createdMs.set(this.createdMs.subarray(from, from + n), to);
+      primaryVersion.set(this.primaryVersion.subarray(from, from + n), to);
+      shadowVersion.set(this.shadowVersion.subarray(from, from + n), to);
+      for (let k = 0; k < n; k++) {
+        primaryLabels[to + k] = this.primaryLabels[from + k];
+        shadowLabels[to + k] = this.shadowLabels[from + k];
+        const m = this.moreShadows.get(from + k);
+        if (m !== undefined) more.set(to + k, m);
+      }
+      to += n;
     }
     this.ids.relayout(slots, this.head, this.used);
     this.createdMs = createdMs;
