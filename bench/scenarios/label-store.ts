@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LabelStore } from '../../src/labels/label-store.js';
 import { defineScenario, type Goal } from '../lib/registry.js';
+import { median } from '../lib/stats.js';
 
 const CAP = 100_000;
 const P1 = { role: 'primary', version: '1' } as const;
@@ -131,7 +132,7 @@ export default defineScenario({
       runs.plain.push(await measure(plainStore, records));
       ctx.log(`round ${r + 1}/${rounds}: sluice ${JSON.stringify(runs.sluice.at(-1))} plain ${JSON.stringify(runs.plain.at(-1))}`);
     }
-    const med = (who: 'sluice' | 'plain', k: keyof Figures) => [...runs[who].map((f) => f[k])].sort((a, b) => a - b)[1]!;
+    const med = (who: 'sluice' | 'plain', k: keyof Figures) => median(runs[who].map((f) => f[k]));
     const ratio = (k: keyof Figures) => med('sluice', k) / med('plain', k);
     const keys: [keyof Figures, string, number][] = [
       ['usPerRecord', 'µs per record (and a label for one in ten)', 3],

@@ -7,7 +7,7 @@
 // are compared unit by unit: a hash collision never confuses two ids.
 
 /** UTF-16 units of an id kept in the slot itself; a longer id is kept as a string. */
-export const INLINE_UNITS = 48;
+const INLINE_UNITS = 48;
 
 const EMPTY = 0;
 const DEAD = -1;
@@ -84,10 +84,8 @@ export class IdSlots {
     const hash = new Int32Array(slots);
     const units = new Uint16Array(slots * INLINE_UNITS);
     const long: (string | undefined)[] = [];
-    // The ring's slots [first, first + count) are at most two runs of the old arrays.
-    const runs = first + count <= this.slots ? [[first, count]] : [[first, this.slots - first], [0, first + count - this.slots]];
     let to = 0;
-    for (const [from, n] of runs as [number, number][]) {
+    for (const [from, n] of ringRuns(first, count, this.slots)) {
       length.set(this.length.subarray(from, from + n), to);
       hash.set(this.hash.subarray(from, from + n), to);
       units.set(this.units.subarray(from * INLINE_UNITS, (from + n) * INLINE_UNITS), to * INLINE_UNITS);
@@ -120,6 +118,14 @@ export class IdSlots {
     for (let k = 0; k < id.length; k++) if (this.units[at + k] !== id.charCodeAt(k)) return false;
     return true;
   }
+}
+
+/**
+ * The `count` slots of a ring of `size` slots from `first` on, as [from, n] runs of the underlying
+ * arrays, oldest first: one run, or two when they wrap past the end.
+ */
+export function ringRuns(first: number, count: number, size: number): [number, number][] {
+  return first + count <= size ? [[first, count]] : [[first, size - first], [0, first + count - size]];
 }
 
 /** FNV-1a over the UTF-16 units. */

@@ -25,7 +25,7 @@
 // multi-row answer's labels array, and an id over 48 units, stay alive as objects. The ring
 // starts small and doubles up to its size (each time, one copy of what it holds).
 
-import { hashOf, IdSlots } from './id-slots.js';
+import { hashOf, IdSlots, ringRuns } from './id-slots.js';
 
 export type LabelSide = { readonly role: 'primary' | 'shadow'; readonly version: string };
 
@@ -246,7 +246,11 @@ export class LabelStore {
   private newSlot(id: string, h: number, nowMs: number): number {
     if (this.used === this.slots) {
       if (this.slots < this.maxSlots) this.grow(Math.min(2 * this.slots, this.maxSlots));
-      else if (this.oldest() !== -1 && this.used === this.slots && this.dropOldest()) this.evictedFullN++;
+      // Full at its size: the oldest entry leaves, unless passing the empty slots at the head made room.
+      else if (this.oldest() !== -1 && this.used === this.slots) {
+        this.dropOldest();
+        this.evictedFullN++;
+      }
     }
     let s = this.head + this.used;
     if (s >= this.slots) s -= this.slots;
@@ -276,11 +280,8 @@ export class LabelStore {
     const primaryLabels: (Labels | undefined)[] = [];
     const shadowLabels: (Labels | undefined)[] = [];
     const more = new Map<number, Map<string, Labels>>();
-    // The used slots are at most two runs of the old arrays: copied run by run.
-    const runs: [number, number][] =
-      this.head + this.used <= this.slots ? [[this.head, this.used]] : [[this.head, this.slots - this.head], [0, this.head + this.used - this.slots]];
     let to = 0;
-    for (const [from, n] of runs) {
+    for (const [from, n] of ringRuns(this.head, this.used, this.slots)) {
       createdMs.set(this.createdMs.subarray(from, from + n), to);
       primaryVersion.set(this.primaryVersion.subarray(from, from + n), to);
       shadowVersion.set(this.shadowVersion.subarray(from, from + n), to);
