@@ -53,17 +53,40 @@ function splitExp(v: number, exponential: string, p: number): [number, number] {
 
 /**
  * At a tie (v exactly halfway between two p-digit decimals) toExponential takes the one away from
- * zero, std::to_chars the even one. v is exact as p+1 digits ending in 5 iff it is a tie: a float32
- * is a double, and any further digit would move it by far more than a double ulp.
+ * zero, std::to_chars the even one. It is a tie iff v's exact value is the p+1-digit decimal ending
+ * in 5. `Number(finer) === v` is not enough: at large magnitudes a float32's exact value has more
+ * digits than a double ulp resolves (0x70fa9200 is 6.20382045000000024e29, one double from
+ * 6.20382045e29, and is not a tie), so a candidate that passes is checked exactly.
  */
 function evenTie(v: number, p: number, text: string): string {
   if (text !== v.toExponential(p - 1)) return text;
   const finer = v.toExponential(p);
-  if (finer.charAt(finer.indexOf('e') - 1) !== '5' || Number(finer) !== v) return text;
+  if (finer.charAt(finer.indexOf('e') - 1) !== '5' || Number(finer) !== v || !isExactly(v, finer)) return text;
   const [m, exp] = splitExp(v, text, p);
   if (m % 2 === 0) return text;
   const even = `${v < 0 ? -(m - 1) : m - 1}e${exp}`;
   return Math.fround(Number(even)) === v ? even : text;
+}
+
+const F64 = new Float64Array(1);
+const F64_BITS = new BigUint64Array(F64.buffer);
+
+/** Whether the finite, non-zero double v is exactly the decimal `exponential` (as toExponential prints it). */
+function isExactly(v: number, exponential: string): boolean {
+  F64[0] = Math.abs(v);
+  const bits = F64_BITS[0]!;
+  const biased = Number(bits >> 52n);
+  const fraction = bits & 0xfffffffffffffn;
+  // |v| = mantissa · 2^exp2 (subnormals have no implicit bit).
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exp2 = (biased === 0 ? 1 : biased) - 1075;
+  const e = exponential.indexOf('e');
+  const digits = BigInt(exponential.slice(0, e).replace('-', '').replace('.', ''));
+  const exp10 = Number(exponential.slice(e + 1)) - (e - (exponential.includes('.') ? 2 : 1) - (exponential.startsWith('-') ? 1 : 0));
+  // mantissa · 2^exp2 = digits · 10^exp10, every negative power moved to the other side.
+  const left = mantissa * 2n ** BigInt(Math.max(exp2, 0)) * 10n ** BigInt(Math.max(-exp10, 0));
+  const right = digits * 10n ** BigInt(Math.max(exp10, 0)) * 2n ** BigInt(Math.max(-exp2, 0));
+  return left === right;
 }
 
 export const encodeDataTs: EncodeData = (data: TensorData, kind: Kind): string => {
