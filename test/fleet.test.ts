@@ -14,6 +14,7 @@ import { DriftMonitor, overallScore } from '../src/drift/monitor.js';
 import { parseDriftReference } from '../src/drift/reference.js';
 import { psi } from '../src/drift/stats.js';
 import { SHIFTED_COLUMNS } from '../src/demo/split.js';
+import type { PairReport } from '../src/shadow/pair-stats.js';
 import { copyModels, postJson, ROOT, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/load.js';
 import { breastRows } from './helpers/ort.js';
@@ -29,15 +30,29 @@ const labels = readFileSync(path.join(ROOT, 'models/breast-cancer/data/breast_ca
 let dir: string;
 let sent = 0;
 
-/** `n` shifted requests round-robin over the fleet, each labelled at the replica that answered it. */
+/**
+ * `n` shifted requests round-robin over the fleet, then each one's label at the replica that
+ * answered it, once every shadow copy has settled: a label joins the answers recorded by then, and
+ * a shadow copy runs SCHED_IDLE, so right after the primary's answer it may not have answered yet
+ * (on a busy CI box no gate passed in 20 rounds when each label followed its request at once).
+ */
 async function traffic(n: number): Promise<void> {
+  const answered: { t: TestGateway; id: string; label: number }[] = [];
   for (let k = 0; k < n; k++, sent++) {
     const t = fleet[sent % 3]!;
     const i = sent % rows.length;
     const r = await postJson(`${t.url}/v2/models/breast-cancer/infer`, { id: `f-${sent}`, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 30], data: rows[i] }] });
     expect(r.status).toBe(200);
-    await postJson(`${t.url}/v2/models/breast-cancer/feedback`, { id: `f-${sent}`, label: labels[i] });
+    answered.push({ t, id: `f-${sent}`, label: labels[i]! });
   }
+  await waitFor(async () => {
+    for (const t of fleet) {
+      const { pairs } = (await (await fetch(`${admin(t)}/admin/models/breast-cancer/shadow`, { headers: auth })).json()) as { pairs: PairReport[] };
+      if (pairs.some((p) => p.compared + p.errored + Object.values(p.dropped).reduce((a, b) => a + b, 0) < p.mirrored)) return false;
+    }
+    return true;
+  });
+  for (const a of answered) expect((await postJson(`${a.t.url}/v2/models/breast-cancer/feedback`, { id: a.id, label: a.label })).status).toBe(200);
 }
 const fleet: TestGateway[] = [];
 const admin = (t: TestGateway) => `http://127.0.0.1:${t.gw.adminPort}`;
