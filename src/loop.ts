@@ -132,9 +132,9 @@ export function startLoop(deps: LoopDeps): Loop {
     t.rows += rows;
     const windowRows = driftOf(e.model).windowRows;
     if (t.monitor.rowsSinceEvaluation < windowRows) return;
-    const w = t.monitor.takeWindow(now);
-    DriftBook.remember(t, { time: new Date(now).toISOString(), rows: t.rows, score: w.score });
-    if (!e.shadow) trigger.driftWindow(e.model, version, w.score, windowRows);
+    const score = t.monitor.takeScore();
+    DriftBook.remember(t, { time: new Date(now).toISOString(), rows: t.rows, score });
+    if (!e.shadow) trigger.driftWindow(e.model, version, score, windowRows);
   };
 
   const feedback: FeedbackSink = {

@@ -62,15 +62,16 @@ describe('DriftMonitor on real rows', () => {
     expect(r.windows.count.features[2]).toEqual({ name: 'mean_perimeter', index: 2, bins: 10, psi: expect.any(Number), ks: expect.any(Number), js: expect.any(Number) });
     // No outputs observed: their statistics are null, not 0.
     expect(r.windows.count.outputs).toEqual({ label: { psi: null, ks: null, js: null }, probabilities: { psi: null, ks: null, js: null } });
-    expect(m.takeWindow(100)).toEqual(r.windows.count);
+    expect(m.takeScore()).toBe(r.windows.count.score);
   });
 
-  it('the count window keeps the last windowRows rows and the time window the last windowMs; takeWindow resets rowsSinceEvaluation', () => {
+  it('the count window keeps the last windowRows rows and the time window the last windowMs; takeScore resets rowsSinceEvaluation', () => {
     const m = new DriftMonitor(reference, { windowRows: 100, windowMs: 1000, slices: 10 });
     rows.forEach((row, i) => m.observeInputs(row, 1, 30, i * 10)); // 100 rows a second
     expect(m.rowsSinceEvaluation).toBe(569);
-    const w = m.takeWindow(5690);
+    const w = m.report(5690).windows.count;
     expect(w).toMatchObject({ kind: 'count', rows: 100, capacityRows: 100 });
+    expect(m.takeScore()).toBe(w.score);
     expect(m.rowsSinceEvaluation).toBe(0);
     // The count window's counts are the last 100 rows' bins.
     expect(w.features[0]!.psi).toBe(monitorOver(rows.slice(-100)).report(0).windows.count.features[0]!.psi);
@@ -123,9 +124,12 @@ describe('DriftMonitor on real rows', () => {
     for (const p of [0.9, 0.8, 0.5]) want[naiveBin(edges, Math.fround(p))]!++;
     expect(c['output:probabilities']).toEqual(want);
     expect(sums(m).mean_radius).toBe(0);
+    // INT64 labels are read as two 32-bit words: 2^32 + 1 and -2^32 are not classes 1 and 0.
+    m.observeOutputs(BigInt64Array.from([2n ** 32n + 1n, -(2n ** 32n), -1n, 1n]), undefined, 4, 2, 0);
+    expect(sums(m)['output:label']).toBe(3);
     m.observeOutputs(undefined, undefined, 5, 2, 0); // nothing to bin: no rows
     m.observeOutputs([1], undefined, 1, 2, 0);
-    expect(sums(m)['output:label']).toBe(3);
+    expect(sums(m)['output:label']).toBe(4);
     expect(sums(m)['output:probabilities']).toBe(3);
     const out = m.report(0).windows.count.outputs;
     expect(out.label!.psi).toBeGreaterThan(0);

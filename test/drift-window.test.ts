@@ -153,6 +153,27 @@ describe('TimeWindow', () => {
     expect(Array.from(z.counts(0, 30))).toEqual([2, 2]);
   });
 
+  it('everCounts: every row ever added, per bin of every column in order, through expiries, steps back and long gaps', () => {
+    const r = rng(11);
+    const w = new TimeWindow(1000, 10, BINS);
+    const added: number[][] = [];
+    let t = 0;
+    for (let i = 0; i < 3000; i++) {
+      t += r() < 0.01 ? 5000 : r() < 0.05 ? -300 : r() * 20; // mostly forward, some gaps, some steps back
+      const row = randomRow(r);
+      w.add(row, t);
+      added.push(row);
+      if (i % 500 === 499) w.rows(t + 2000); // a read that expires buckets on its own
+    }
+    const out = new Float64Array(BINS.reduce((a, b) => a + b, 0));
+    w.everCounts(out);
+    expect(Array.from(out)).toEqual(recount(added).flat());
+    expect(w.rows(t + 1_000_000)).toBe(0); // every bucket expired: still counted ever
+    w.everCounts(out);
+    expect(Array.from(out)).toEqual(recount(added).flat());
+    expect(() => w.everCounts(new Float64Array(3))).toThrow(RangeError);
+  });
+
   it('refuses bad sizes and bad bins', () => {
     expect(() => new TimeWindow(0, 10, [2])).toThrow(RangeError);
     expect(() => new TimeWindow(Number.POSITIVE_INFINITY, 10, [2])).toThrow(RangeError);

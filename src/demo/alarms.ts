@@ -92,10 +92,10 @@ function replay(reference: DriftReference, traffic: Dataset, opts: AlarmOptions,
     sent++;
     monitor.observe(row, 1, traffic.cols, sent * 10);
     if (monitor.rowsSinceEvaluation < drift.windowRows) continue;
-    const w = monitor.takeWindow(sent * 10);
-    if (!isShifted && w.score !== null) maxScore = Math.max(maxScore, w.score);
-    if (isShifted && w.score !== null) minShiftedScore = Math.min(minShiftedScore, w.score);
-    trigger.driftWindow('m', '1', w.score, drift.windowRows);
+    const score = monitor.takeScore();
+    if (!isShifted && score !== null) maxScore = Math.max(maxScore, score);
+    if (isShifted && score !== null) minShiftedScore = Math.min(minShiftedScore, score);
+    trigger.driftWindow('m', '1', score, drift.windowRows);
     if (isShifted && fired.some((at) => at > unshifted)) break;
   }
   return { fired, maxScore, minShiftedScore };

@@ -14,6 +14,8 @@
 // Both leave their totals stale while rows come in and recount them on the first read after
 // (CountWindow O(capacityRows·F), TimeWindow O(slices·total bins)): rows are added on the event
 // loop for every sampled request, a window is read once per evaluation or report.
+// TimeWindow.everCounts() adds the rows of the buckets it dropped to those it holds: every row ever
+// added, the drift monitor's cumulative counts, at no cost to the adds.
 // counts() returns a live view of the totals: valid until the next add() (or, for the time
 // window, the next call that moves time forward); never write to it, copy it to keep it.
 // A bin index that is not an integer below its column's bin count is a RangeError, before any count
@@ -148,6 +150,8 @@ export class TimeWindow {
   private readonly l: Layout;
   private readonly buckets: Bucket[];
   private readonly totals: Uint32Array;
+  /** Per bin, the rows of every bucket dropped so far: with the buckets in use, every row ever added. */
+  private readonly retired: Float64Array;
   private readonly sliceMs: number;
   /** Id of the newest bucket seen; time never goes back past it. */
   private newest = Number.NEGATIVE_INFINITY;
@@ -160,6 +164,7 @@ export class TimeWindow {
     if (!Number.isInteger(slices) || slices < 1) throw new RangeError(`slices must be an integer >= 1, got ${slices}`);
     this.l = layout(binsPerColumn);
     this.totals = new Uint32Array(this.l.size);
+    this.retired = new Float64Array(this.l.size);
     this.sliceMs = spanMs / slices;
     this.buckets = Array.from({ length: slices }, () => ({ id: Number.NEGATIVE_INFINITY, rows: 0, counts: new Uint32Array(this.l.size) }));
   }
@@ -206,6 +211,20 @@ export class TimeWindow {
     return this.live;
   }
 
+  /**
+   * Writes into `out` (one entry per bin of every column, columns in order) the rows ever added,
+   * expired ones included. Why kept this way, not as a running total: it costs the adds nothing.
+   */
+  everCounts(out: Float64Array): void {
+    if (out.length !== this.l.size) throw new RangeError(`${out.length} entries for ${this.l.size} bins`);
+    out.set(this.retired);
+    for (const b of this.buckets) {
+      if (b.rows === 0) continue;
+      const counts = b.counts;
+      for (let i = 0; i < out.length; i++) out[i]! += counts[i]!;
+    }
+  }
+
   /** Moves time to nowMs (never back), dropping the buckets that leave the `slices` newest; returns the current bucket id. */
   private advance(nowMs: number): number {
     const t = Math.floor(nowMs / this.sliceMs);
@@ -220,7 +239,9 @@ export class TimeWindow {
 
   private drop(b: Bucket): void {
     if (b.rows > 0) {
-      b.counts.fill(0);
+      const counts = b.counts;
+      for (let i = 0; i < counts.length; i++) this.retired[i]! += counts[i]!;
+      counts.fill(0);
       this.live -= b.rows;
       b.rows = 0;
       this.stale = true;

@@ -4,7 +4,8 @@
 // a missing output or a shape that differs is reported in `errors` and that output is skipped.
 
 import type { Tensor, TensorData } from '../types.js';
-import { argmaxRow, asNumbers, DISTRIBUTION_SUM_TOLERANCE, inTopK, int64Values, isDistributionRow, jsDivergenceRow } from './rows.js';
+import { argmaxRow, asNumbers, DISTRIBUTION_SUM_TOLERANCE, inTopK, isDistributionRow, jsDivergenceRow } from './rows.js';
+import { int64Values } from '../util/int64.js';
 
 /**
  * What an output means, which decides what is compared:

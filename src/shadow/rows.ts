@@ -9,6 +9,7 @@
 // traffic. asNumbers converts the rare non-float output once instead.
 
 import type { TensorData } from '../types.js';
+import { int64Values } from '../util/int64.js';
 
 /** The element types the row functions read: every read is an unboxed double. */
 export type NumberArray = Float32Array | Float64Array;
@@ -22,20 +23,6 @@ export function asNumbers(data: TensorData): NumberArray {
   const out = new Float64Array(data.length);
   if (data instanceof BigInt64Array) return int64Values(data, out);
   for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  return out;
-}
-
-/** Which 32-bit half of an int64 comes first in memory: the low one on a little-endian machine. */
-const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-
-/**
- * out[i] = data[i] as a number, for i < out.length, read as its two 32-bit halves: no BigInt
- * made per element. hi·2^32 is exact and adding the low half rounds once, so every value equals
- * Number(data[i]) (exact below 2^53 in magnitude).
- */
-export function int64Values<T extends { length: number; [i: number]: number }>(data: BigInt64Array, out: T): T {
-  const words = new Int32Array(data.buffer, data.byteOffset, data.length * 2);
-  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1 - LOW_WORD]! * 4294967296 + (words[2 * i + LOW_WORD]! >>> 0);
   return out;
 }
 
