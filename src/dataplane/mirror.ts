@@ -24,10 +24,11 @@ const DROP_OF: Partial<Record<SluiceError['code'], ShadowDrop>> = {
 };
 
 /**
- * Sends `request` to every shadow and reports each outcome once `primary` (the primary's pending
- * answer) and the shadow's have settled; `onShadowAnswer` hears each shadow answer as it comes
- * (the prediction log records it whatever the primary did). A primary that failed leaves nothing to compare: the
- * copy is then reported as dropped with reason "error" only if it failed too, else not compared.
+ * Sends `request` to every shadow and reports each copy's outcome: a failed copy as dropped (by
+ * reason) when it fails, an answered one as compared once `primary` (the primary's pending answer)
+ * is in too. `onShadowAnswer` hears each shadow answer as it comes (the prediction log records it
+ * whatever the primary did). A primary that failed leaves nothing to compare: an answered copy is
+ * then not compared, and a failed one is still dropped by its reason.
  */
 export function mirror(
   sink: ShadowSink,
@@ -49,19 +50,16 @@ export function mirror(
       receivedUs: request.receivedUs,
       priority: 1,
     });
-    if (onShadowAnswer) copy.then((outcome) => onShadowAnswer(shadow, outcome), () => undefined);
-    Promise.allSettled([primary, copy]).then(([pr, sr]) => {
-      if (sr.status === 'rejected') {
-        const code = (sr.reason as SluiceError | undefined)?.code;
-        sink.dropped(model, p, s, (code !== undefined ? DROP_OF[code] : undefined) ?? 'error');
-      } else if (pr.status === 'fulfilled') {
-        sink.answered(model, p, s, {
-          primary: pr.value.outputs,
-          shadow: sr.value.outputs,
-          primaryUs: pr.value.queueUs + pr.value.computeUs,
-          shadowUs: sr.value.queueUs + sr.value.computeUs,
-        });
-      }
-    });
+    // Two callbacks on the copy, one on the primary: no Promise.allSettled array and result objects per copy.
+    copy.then(
+      (sr) => {
+        onShadowAnswer?.(shadow, sr);
+        primary.then(
+          (pr) => sink.answered(model, p, s, { primary: pr.outputs, shadow: sr.outputs, primaryUs: pr.queueUs + pr.computeUs, shadowUs: sr.queueUs + sr.computeUs }),
+          () => undefined,
+        );
+      },
+      (err: SluiceError | undefined) => sink.dropped(model, p, s, (err?.code !== undefined ? DROP_OF[err.code] : undefined) ?? 'error'),
+    );
   }
 }
