@@ -61,7 +61,7 @@ function splitExp(v: number, exponential: string, p: number): [number, number] {
 function evenTie(v: number, p: number, text: string): string {
   if (text !== v.toExponential(p - 1)) return text;
   const finer = v.toExponential(p);
-  if (finer.charAt(finer.indexOf('e') - 1) !== '5' || Number(finer) !== v || !isExactly(v, finer)) return text;
+  if (finer.charAt(finer.indexOf('e') - 1) !== '5' || Number(finer) !== v || !isExactly(v, ...splitExp(v, finer, p + 1))) return text;
   const [m, exp] = splitExp(v, text, p);
   if (m % 2 === 0) return text;
   const even = `${v < 0 ? -(m - 1) : m - 1}e${exp}`;
@@ -71,8 +71,8 @@ function evenTie(v: number, p: number, text: string): string {
 const F64 = new Float64Array(1);
 const F64_BITS = new BigUint64Array(F64.buffer);
 
-/** Whether the finite, non-zero double v is exactly the decimal `exponential` (as toExponential prints it). */
-function isExactly(v: number, exponential: string): boolean {
+/** Whether the finite, non-zero double |v| is exactly digits · 10^exp10 (as splitExp gives them). */
+function isExactly(v: number, digits: number, exp10: number): boolean {
   F64[0] = Math.abs(v);
   const bits = F64_BITS[0]!;
   const biased = Number(bits >> 52n);
@@ -80,12 +80,9 @@ function isExactly(v: number, exponential: string): boolean {
   // |v| = mantissa · 2^exp2 (subnormals have no implicit bit).
   const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
   const exp2 = (biased === 0 ? 1 : biased) - 1075;
-  const e = exponential.indexOf('e');
-  const digits = BigInt(exponential.slice(0, e).replace('-', '').replace('.', ''));
-  const exp10 = Number(exponential.slice(e + 1)) - (e - (exponential.includes('.') ? 2 : 1) - (exponential.startsWith('-') ? 1 : 0));
   // mantissa · 2^exp2 = digits · 10^exp10, every negative power moved to the other side.
   const left = mantissa * 2n ** BigInt(Math.max(exp2, 0)) * 10n ** BigInt(Math.max(-exp10, 0));
-  const right = digits * 10n ** BigInt(Math.max(exp10, 0)) * 2n ** BigInt(Math.max(-exp2, 0));
+  const right = BigInt(digits) * 10n ** BigInt(Math.max(exp10, 0)) * 2n ** BigInt(Math.max(-exp2, 0));
   return left === right;
 }
 
